@@ -1,0 +1,254 @@
+-- pg_rbac 0.1.0 — policy data model (CONTRACT §1).
+-- Loaded first ("bootstrap"): tables, types and the cache epoch. Functions that call into the Rust library,
+-- triggers and grants live in the later files (see src/lib.rs for the order).
+--
+-- Conventions (CONTRACT §1): ids are text, money is numeric USD, limits are bigint, times are timestamptz.
+-- Every column except the primary key has a default so a DBA can insert minimal rows. An empty or NULL
+-- `models` array means "all models" (LiteLLM). NULL `blocked` counts as not blocked (LiteLLM: only `true` blocks).
+
+-- Roles a principal can have (CONTRACT §2); privilege order is the array order, first is highest (§6.5).
+CREATE DOMAIN rbac.user_role AS text
+  CHECK (VALUE IN ('proxy_admin', 'proxy_admin_viewer', 'org_admin', 'internal_user', 'internal_user_viewer',
+                   'team', 'customer'));
+
+CREATE TABLE rbac.organizations (
+  organization_id       text PRIMARY KEY,
+  organization_alias    text,
+  models                text[] DEFAULT '{}',
+  max_budget            numeric,
+  spend                 numeric NOT NULL DEFAULT 0,
+  budget_duration       text,
+  budget_reset_at       timestamptz,
+  rpm_limit             bigint,
+  tpm_limit             bigint,
+  max_parallel_requests bigint,
+  blocked               boolean DEFAULT false,
+  metadata              jsonb DEFAULT '{}',
+  created_at            timestamptz NOT NULL DEFAULT now(),
+  updated_at            timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE rbac.teams (
+  team_id               text PRIMARY KEY,
+  team_alias            text,
+  organization_id       text REFERENCES rbac.organizations ON UPDATE CASCADE ON DELETE RESTRICT,
+  models                text[] DEFAULT '{}',
+  max_budget            numeric,
+  spend                 numeric NOT NULL DEFAULT 0,
+  budget_duration       text,
+  budget_reset_at       timestamptz,
+  rpm_limit             bigint,
+  tpm_limit             bigint,
+  max_parallel_requests bigint,
+  blocked               boolean DEFAULT false,
+  -- key-management routes that non-admin members may call (LiteLLM team_member_permissions, §9.3)
+  team_member_permissions text[] DEFAULT '{}',
+  metadata              jsonb DEFAULT '{}',
+  created_at            timestamptz NOT NULL DEFAULT now(),
+  updated_at            timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX teams_organization_id_idx ON rbac.teams (organization_id);
+
+CREATE TABLE rbac.users (
+  user_id               text PRIMARY KEY,
+  user_alias            text,
+  user_email            text,
+  user_role             rbac.user_role NOT NULL DEFAULT 'internal_user',
+  models                text[] DEFAULT '{}',
+  max_budget            numeric,
+  spend                 numeric NOT NULL DEFAULT 0,
+  budget_duration       text,
+  budget_reset_at       timestamptz,
+  rpm_limit             bigint,
+  tpm_limit             bigint,
+  max_parallel_requests bigint,
+  metadata              jsonb DEFAULT '{}',
+  created_at            timestamptz NOT NULL DEFAULT now(),
+  updated_at            timestamptz NOT NULL DEFAULT now()
+);
+
+-- Team membership has one source of truth (litellm-semantics §12.23): this table.
+CREATE TABLE rbac.team_members (
+  team_id               text NOT NULL REFERENCES rbac.teams ON UPDATE CASCADE ON DELETE CASCADE,
+  user_id               text NOT NULL REFERENCES rbac.users ON UPDATE CASCADE ON DELETE CASCADE,
+  role                  text NOT NULL DEFAULT 'user' CHECK (role IN ('admin', 'user')),
+  max_budget            numeric,
+  spend                 numeric NOT NULL DEFAULT 0,
+  budget_duration       text,
+  budget_reset_at       timestamptz,
+  rpm_limit             bigint,
+  tpm_limit             bigint,
+  allowed_models        text[] DEFAULT '{}',
+  created_at            timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX team_members_user_id_idx ON rbac.team_members (user_id);
+
+CREATE TABLE rbac.organization_members (
+  organization_id       text NOT NULL REFERENCES rbac.organizations ON UPDATE CASCADE ON DELETE CASCADE,
+  user_id               text NOT NULL REFERENCES rbac.users ON UPDATE CASCADE ON DELETE CASCADE,
+  user_role             text NOT NULL DEFAULT 'internal_user'
+                          CHECK (user_role IN ('org_admin', 'internal_user', 'internal_user_viewer')),
+  created_at            timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (organization_id, user_id)
+);
+CREATE INDEX organization_members_user_id_idx ON rbac.organization_members (user_id);
+
+-- Virtual keys. Only the hash is stored: key_hash = lower hex sha256(utf8(plaintext)) (LiteLLM-compatible).
+CREATE TABLE rbac.keys (
+  key_hash              text PRIMARY KEY,
+  key_alias             text,
+  key_name              text,
+  user_id               text REFERENCES rbac.users ON UPDATE CASCADE ON DELETE CASCADE,
+  team_id               text REFERENCES rbac.teams ON UPDATE CASCADE ON DELETE CASCADE,
+  organization_id       text REFERENCES rbac.organizations ON UPDATE CASCADE ON DELETE CASCADE,
+  models                text[] DEFAULT '{}',
+  max_budget            numeric,
+  spend                 numeric NOT NULL DEFAULT 0,
+  budget_duration       text,
+  budget_reset_at       timestamptz,
+  rpm_limit             bigint,
+  tpm_limit             bigint,
+  max_parallel_requests bigint,
+  expires               timestamptz,
+  blocked               boolean DEFAULT false,
+  allowed_routes        text[] DEFAULT '{}',
+  -- LiteLLM key permissions, e.g. {"get_spend_routes": true} (§2.3 step 4)
+  permissions           jsonb DEFAULT '{}',
+  metadata              jsonb DEFAULT '{}',
+  created_at            timestamptz NOT NULL DEFAULT now(),
+  created_by            text,
+  updated_at            timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX keys_user_id_idx ON rbac.keys (user_id);
+CREATE INDEX keys_team_id_idx ON rbac.keys (team_id);
+CREATE INDEX keys_organization_id_idx ON rbac.keys (organization_id);
+
+-- Regenerated keys inside their grace period authenticate as the active key (LiteLLM DeprecatedVerificationToken).
+CREATE TABLE rbac.deprecated_keys (
+  key_hash              text PRIMARY KEY,
+  active_key_hash       text NOT NULL REFERENCES rbac.keys ON UPDATE CASCADE ON DELETE CASCADE,
+  revoke_at             timestamptz NOT NULL
+);
+CREATE INDEX deprecated_keys_active_idx ON rbac.deprecated_keys (active_key_hash);
+
+-- Customers (LiteLLM end users: the `user` field of an API body). Rows are optional.
+CREATE TABLE rbac.end_users (
+  end_user_id           text PRIMARY KEY,
+  alias                 text,
+  models                text[] DEFAULT '{}',
+  max_budget            numeric,
+  spend                 numeric NOT NULL DEFAULT 0,
+  budget_duration       text,
+  budget_reset_at       timestamptz,
+  rpm_limit             bigint,
+  tpm_limit             bigint,
+  blocked               boolean DEFAULT false,
+  metadata              jsonb DEFAULT '{}',
+  created_at            timestamptz NOT NULL DEFAULT now()
+);
+
+-- Model catalogue: provider inference for bare names (`gpt-4o` -> `openai`) and access groups (LiteLLM
+-- model_info.access_groups). A model_name containing `*` is a wildcard deployment (litellm-semantics §4.4).
+CREATE TABLE rbac.models (
+  model_name            text PRIMARY KEY,
+  provider              text,
+  access_groups         text[] DEFAULT '{}',
+  input_cost_per_token  numeric,
+  output_cost_per_token numeric,
+  metadata              jsonb DEFAULT '{}'
+);
+
+-- LiteLLM general_settings.role_permissions: per role, the models and routes a JWT principal may use
+-- when its issuer has enforce_rbac.
+CREATE TABLE rbac.role_permissions (
+  role                  rbac.user_role PRIMARY KEY,
+  models                text[] DEFAULT '{}',
+  routes                text[] DEFAULT '{}'
+);
+
+-- Trusted JWT issuers (OIDC). Keys come from the stored RFC 7517 JWKS: the database never fetches anything.
+CREATE TABLE rbac.jwt_issuers (
+  issuer                text PRIMARY KEY,
+  jwks                  jsonb NOT NULL DEFAULT '{"keys": []}',
+  audiences             text[] NOT NULL,
+  leeway_seconds        integer NOT NULL DEFAULT 0,
+  user_id_claim         text DEFAULT 'sub',
+  user_email_claim      text DEFAULT 'email',
+  team_id_claim         text,
+  team_ids_claim        text,
+  org_id_claim          text,
+  end_user_id_claim     text,
+  roles_claim           text,
+  scope_claim           text DEFAULT 'scope',
+  role_mappings         jsonb DEFAULT '[]',
+  admin_scope           text,
+  enforce_rbac          boolean DEFAULT false,
+  -- routes a token with the admin scope may call (LiteLLM admin_allowed_routes default)
+  admin_allowed_routes  text[] DEFAULT ARRAY['management_routes', 'spend_tracking_routes',
+                                             'global_spend_tracking_routes', 'info_routes'],
+  created_at            timestamptz NOT NULL DEFAULT now()
+);
+
+-- Route groups (CONTRACT §2), seeded with LiteLLM's lists in route_groups.sql. Composite groups are stored expanded.
+CREATE TABLE rbac.route_groups (
+  group_name            text NOT NULL,
+  pattern               text NOT NULL,
+  builtin               boolean NOT NULL DEFAULT false,   -- seeded by the extension; not dumped
+  PRIMARY KEY (group_name, pattern)
+);
+
+-- Append-only audit trail, written in the same transaction as the change.
+CREATE TABLE rbac.audit_log (
+  audit_id              bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  changed_at            timestamptz NOT NULL DEFAULT clock_timestamp(),
+  db_user               text NOT NULL DEFAULT current_user,
+  actor                 text,
+  action                text NOT NULL,
+  table_name            text NOT NULL,
+  object_id             text,
+  before                jsonb,
+  after                 jsonb
+);
+CREATE INDEX audit_log_object_idx ON rbac.audit_log (table_name, object_id);
+
+-- One row per settled request (LiteLLM SpendLogs). No foreign keys: the log outlives deleted keys.
+CREATE TABLE rbac.spend_log (
+  request_id            text PRIMARY KEY DEFAULT gen_random_uuid()::text,
+  key_hash              text,
+  user_id               text,
+  team_id               text,
+  organization_id       text,
+  end_user_id           text,
+  model                 text,
+  prompt_tokens         bigint NOT NULL DEFAULT 0,
+  completion_tokens     bigint NOT NULL DEFAULT 0,
+  spend                 numeric NOT NULL DEFAULT 0,
+  created_at            timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX spend_log_key_idx ON rbac.spend_log (key_hash, created_at);
+CREATE INDEX spend_log_team_idx ON rbac.spend_log (team_id, created_at);
+CREATE INDEX spend_log_user_idx ON rbac.spend_log (user_id, created_at);
+
+-- Per-backend caches (route groups, model catalogue, JWT issuers, role permissions) are keyed by this epoch.
+-- It is bumped from a sequence (never reused, even after a rollback) by statement triggers on those tables.
+CREATE SEQUENCE rbac.cache_epoch_seq;
+CREATE TABLE rbac.cache_epoch (
+  singleton             boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  epoch                 bigint NOT NULL
+);
+INSERT INTO rbac.cache_epoch VALUES (true, nextval('rbac.cache_epoch_seq'));
+
+-- The result of every authorization decision (CONTRACT §3).
+CREATE TYPE rbac.decision AS (
+  allowed               boolean,
+  http_status           integer,
+  reason                text,
+  message               text,
+  user_id               text,
+  team_id               text,
+  organization_id       text,
+  role                  text,
+  key_hash              text,
+  limit_scope           text
+);

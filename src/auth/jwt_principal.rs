@@ -1,0 +1,133 @@
+//! From a verified JWT to a decision: role derivation (CONTRACT §6.5), team selection (litellm-semantics
+//! §5.5 step 6), the issuer's `enforce_rbac` / `role_permissions` and admin routes, then the common gates.
+//! Tokens never create users or teams (CONTRACT §6.7): ids that name no row are simply absent.
+use std::rc::Rc;
+
+use pgrx::spi::SpiClient;
+
+use crate::access::routes::RouteSubject;
+use crate::auth::jwt::JwtPrincipal;
+use crate::catalogue::Catalogue;
+use crate::check::{self, Outcome};
+use crate::context::{self, Context};
+use crate::decision::{Decision, Reason};
+
+/// Roles in privilege order, highest first (CONTRACT §2).
+pub const ROLE_PRIVILEGE_ORDER: [&str; 7] =
+    ["proxy_admin", "proxy_admin_viewer", "org_admin", "internal_user", "internal_user_viewer", "team", "customer"];
+
+/// Role derivation of CONTRACT §6.5: admin scope → `proxy_admin`; else the mapped role; else the user row's
+/// role; else `internal_user` when a user id claim is present; else `team` when only team claims are present.
+pub fn derive_role(principal: &JwtPrincipal, user_row_role: Option<&str>, has_team_claim: bool) -> Option<String> {
+    if principal.admin_scope {
+        return Some("proxy_admin".into());
+    }
+    if let Some(mapped) = &principal.mapped_role {
+        return Some(mapped.clone());
+    }
+    if let Some(role) = user_row_role {
+        return Some(role.to_string());
+    }
+    if principal.user_id.is_some() {
+        return Some("internal_user".into());
+    }
+    has_team_claim.then(|| "team".into())
+}
+
+/// Candidate teams of a token: its team list and single team claim, sorted by id, without duplicates.
+fn candidate_teams(principal: &JwtPrincipal) -> Vec<&str> {
+    let mut teams: Vec<&str> = principal.team_ids.iter().map(String::as_str).chain(principal.team_id.as_deref()).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    teams
+}
+
+/// Decides for a verified JWT principal.
+pub fn decide(
+    client: &SpiClient<'_>,
+    cat: Rc<Catalogue>,
+    principal: Rc<JwtPrincipal>,
+    route: &str,
+    model: Option<&str>,
+    end_user_arg: Option<&str>,
+) -> Outcome {
+    let end_user = principal.end_user_id.as_deref().or(end_user_arg);
+    let user_id = principal.user_id.as_deref();
+    let org_id = principal.organization_id.as_deref();
+    let teams = candidate_teams(&principal);
+
+    let base = context::load_for_principal(client, user_id, None, org_id, end_user);
+    let role = derive_role(&principal, base.user_role.as_deref(), !teams.is_empty());
+    let mut decision = Decision::deny(Reason::Ok, "");
+    decision.user_id = principal.user_id.clone();
+    decision.role = role.clone();
+    if principal.enforce_rbac && role.is_none() {
+        decision.reason = Reason::RoleNotMapped;
+        decision.message = "the issuer enforces RBAC and no role could be derived from the token".into();
+        return Outcome { decision, context: None, catalogue: Some(cat) };
+    }
+
+    let ctx = match teams.as_slice() {
+        [] => base,
+        [only] => context::load_for_principal(client, user_id, Some(only), org_id, end_user),
+        several => match select_team(client, &cat, several, user_id, org_id, end_user, model) {
+            Some(ctx) => ctx,
+            None => {
+                decision.reason = Reason::NoTeamForModel;
+                decision.message = format!("none of the token's teams {several:?} may call {}", model.unwrap_or("this route"));
+                return Outcome { decision, context: None, catalogue: Some(cat) };
+            }
+        },
+    };
+    if !teams.is_empty() && ctx.team.is_none() {
+        decision.reason = Reason::NoTeamForModel;
+        decision.message = format!("the token's team {teams:?} does not exist");
+        return Outcome { decision, context: None, catalogue: Some(cat) };
+    }
+
+    let permission = if principal.enforce_rbac { role.as_deref().and_then(|r| cat.role_permissions.get(r)) } else { None };
+    let mut required_lists: Vec<&[String]> = Vec::new();
+    if principal.admin_scope {
+        required_lists.push(&principal.admin_allowed_routes);
+    }
+    if let Some(p) = permission {
+        required_lists.push(&p.routes);
+    }
+    let subject = RouteSubject {
+        role: role.as_deref(),
+        is_org_admin: ctx.is_org_admin,
+        key_allowed_routes: &[],
+        key_may_read_global_spend: false,
+        required_lists,
+    };
+    decision.team_id = ctx.team.as_ref().map(|t| t.id.clone());
+    decision.organization_id = ctx.organization.as_ref().map(|o| o.id.clone());
+    let role_models = permission.map(|p| p.models.as_slice()).unwrap_or(&[]);
+    if let Some((reason, message)) = check::run_gates(&cat, &ctx, &subject, route, model, role_models) {
+        decision.reason = reason;
+        decision.message = message;
+        if reason == Reason::BudgetExceeded {
+            decision.limit_scope = crate::access::budget::first_exhausted(&check::budget_levels(&ctx)).map(|s| s.name());
+        }
+    }
+    Outcome { decision, context: Some(ctx), catalogue: Some(cat) }
+}
+
+/// The first team (by id) that exists, is not blocked and may call the model (litellm-semantics §5.5 6d).
+fn select_team(
+    client: &SpiClient<'_>,
+    cat: &Catalogue,
+    teams: &[&str],
+    user_id: Option<&str>,
+    org_id: Option<&str>,
+    end_user: Option<&str>,
+    model: Option<&str>,
+) -> Option<Context> {
+    teams.iter().find_map(|team| {
+        let ctx = context::load_for_principal(client, user_id, Some(team), org_id, end_user);
+        let usable = ctx.team.as_ref().is_some_and(|t| !t.blocked)
+            && !ctx.organization.as_ref().is_some_and(|o| o.blocked)
+            && model.is_none_or(|m| check::model_gate_passes(cat, &ctx, m));
+        usable.then_some(ctx)
+    })
+}

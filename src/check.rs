@@ -1,0 +1,329 @@
+//! `rbac.rbac_check`: one authorization decision for one request (CONTRACT §3).
+//!
+//! Order (first failing reason wins): token → blocked (key, team, organization, customer) → route gate →
+//! model gate (key, team, team member, organization, user, customer) → budgets (key, team member, team,
+//! organization, user, customer).
+use std::rc::Rc;
+
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::access::budget::{self, BudgetState, Scope};
+use crate::access::models::{self, special};
+use crate::access::routes::{self, RouteSubject};
+use crate::auth::jwt;
+use crate::auth::{self, keys, TokenKind};
+use crate::catalogue::{self, Catalogue};
+use crate::context::{self, Context};
+use crate::decision::{Decision, Reason};
+use crate::spi_util;
+
+/// Authorizes one request.
+///
+/// * `token`: the bearer credential as the client sent it: a virtual key (`sk-…`) or a JWT (compact JWS);
+///   surrounding whitespace and a `Bearer ` prefix are ignored.
+/// * `route`: the request path (`/chat/completions`, `/v1/messages`, `/key/generate`…); a query string is ignored.
+/// * `model`: the requested model name (NULL for routes without a model).
+/// * `end_user_id`: the customer the request is for (LiteLLM's body `user`); a JWT's end-user claim wins.
+///
+/// Returns an `rbac.decision` (allowed, http_status, reason, message, user_id, team_id, organization_id, role,
+/// key_hash, limit_scope); a bad token or a denial is a decision, never an error. Errors: `22023` when `route`
+/// is NULL or empty. Semantics: LiteLLM's `user_api_key_auth` + `common_checks` (litellm-semantics §2–§7) with
+/// the deliberate fixes of CONTRACT §6. A budget period that has lapsed is reset by the check that sees it.
+#[pg_extern(volatile, security_definer, name = "rbac_check")]
+pub fn rbac_check_sql(
+    token: Option<&str>,
+    route: Option<&str>,
+    model: Option<&str>,
+    end_user_id: default!(Option<&str>, "NULL"),
+) -> pgrx::composite_type!('static, "decision") {
+    let route = require_route(route);
+    decide(token, route, model, end_user_id).decision.into_composite()
+}
+
+/// Validates and normalises the route argument: `22023` for NULL/empty; the query string is dropped.
+pub fn require_route(route: Option<&str>) -> &str {
+    let route = route.map(str::trim).unwrap_or("");
+    let route = route.split('?').next().unwrap_or("");
+    if route.is_empty() {
+        spi_util::invalid_parameter("route must be a non-empty request path such as /chat/completions");
+    }
+    route
+}
+
+/// A decision together with the context it was made in (reused by quotas and `authenticate`).
+pub struct Outcome {
+    pub decision: Decision,
+    pub context: Option<Context>,
+    pub catalogue: Option<Rc<Catalogue>>,
+}
+
+impl Outcome {
+    fn bare(decision: Decision) -> Outcome {
+        Outcome { decision, context: None, catalogue: None }
+    }
+}
+
+/// Runs the whole check and performs due budget resets (unless the transaction is read-only).
+pub fn decide(token: Option<&str>, route: &str, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+    let model = model.filter(|m| !m.is_empty());
+    let end_user_id = end_user_id.filter(|e| !e.is_empty());
+    let outcome = Spi::connect(|client| match auth::classify(token) {
+        TokenKind::Missing => Outcome::bare(Decision::deny(Reason::MissingToken, "no credential was presented")),
+        TokenKind::Unrecognised => Outcome::bare(Decision::deny(
+            Reason::InvalidToken,
+            "the credential is neither a virtual key (sk-...) nor a JWT",
+        )),
+        TokenKind::VirtualKey(plaintext) => decide_for_key(client, plaintext, route, model, end_user_id),
+        TokenKind::Jwt(token) => decide_for_jwt(client, token, route, model, end_user_id),
+    });
+    if let Some(ctx) = &outcome.context {
+        reset_due_budgets(ctx);
+    }
+    outcome
+}
+
+fn decide_for_key(client: &SpiClient<'_>, plaintext: &str, route: &str, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+    let key_hash = keys::hash_key(plaintext);
+    let Some(ctx) = context::load_for_key(client, &key_hash, end_user_id) else {
+        return Outcome::bare(Decision::deny(Reason::InvalidToken, "unknown virtual key"));
+    };
+    let cat = catalogue::for_epoch(client, ctx.epoch);
+    let key = ctx.key.as_ref().expect("key context has a key");
+    let mut decision = Decision {
+        reason: Reason::Ok,
+        message: String::new(),
+        user_id: key.user_id.clone(),
+        team_id: ctx.team.as_ref().map(|t| t.id.clone()),
+        organization_id: ctx.organization.as_ref().map(|o| o.id.clone()),
+        role: ctx.user_role.clone(),
+        key_hash: Some(key.key_hash.clone()),
+        limit_scope: None,
+    };
+    if key.expired {
+        return finish(decision.with(Reason::TokenExpired, "the virtual key has expired"), ctx, cat);
+    }
+    let subject = RouteSubject {
+        role: ctx.user_role.as_deref(),
+        is_org_admin: ctx.is_org_admin,
+        key_allowed_routes: &key.allowed_routes,
+        key_may_read_global_spend: key.may_read_global_spend,
+        required_lists: vec![],
+    };
+    if let Some((reason, message)) = gates(&cat, &ctx, &subject, route, model, &[]) {
+        decision = decision.with(reason, message);
+        if reason == Reason::BudgetExceeded {
+            decision.limit_scope = budget::first_exhausted(&budget_levels(&ctx)).map(Scope::name);
+        }
+    }
+    finish(decision, ctx, cat)
+}
+
+fn finish(decision: Decision, ctx: Context, cat: Rc<Catalogue>) -> Outcome {
+    Outcome { decision, context: Some(ctx), catalogue: Some(cat) }
+}
+
+impl Decision {
+    fn with(mut self, reason: Reason, message: impl Into<String>) -> Decision {
+        self.reason = reason;
+        self.message = message.into();
+        self
+    }
+}
+
+/// The gates after authentication, in contract order. None = allowed.
+fn gates(
+    cat: &Catalogue,
+    ctx: &Context,
+    subject: &RouteSubject<'_>,
+    route: &str,
+    model: Option<&str>,
+    role_models: &[String],
+) -> Option<(Reason, String)> {
+    if let Some(denial) = blocked_gate(ctx) {
+        return Some(denial);
+    }
+    if !routes::route_allowed(&cat.routes, subject, route) {
+        let role = subject.role.unwrap_or("none");
+        return Some((Reason::RouteNotAllowed, format!("route {route} is not allowed for role {role}")));
+    }
+    if let Some(model) = model {
+        if let Some(denial) = model_gate(cat, ctx, model, role_models) {
+            return Some(denial);
+        }
+    }
+    if cat.routes.is_budget_checked(route) {
+        if let Some(scope) = budget::first_exhausted(&budget_levels(ctx)) {
+            return Some((Reason::BudgetExceeded, format!("budget exceeded at {} level: spend >= max_budget", scope.name())));
+        }
+    }
+    None
+}
+
+fn blocked_gate(ctx: &Context) -> Option<(Reason, String)> {
+    if ctx.key.as_ref().is_some_and(|k| k.blocked) {
+        return Some((Reason::KeyBlocked, "the virtual key is blocked".into()));
+    }
+    if let Some(team) = ctx.team.as_ref().filter(|t| t.blocked) {
+        return Some((Reason::TeamBlocked, format!("team {} is blocked", team.id)));
+    }
+    if let Some(org) = ctx.organization.as_ref().filter(|o| o.blocked) {
+        return Some((Reason::OrganizationBlocked, format!("organization {} is blocked", org.id)));
+    }
+    if let Some(end_user) = ctx.end_user.as_ref().filter(|e| e.blocked) {
+        return Some((Reason::EndUserBlocked, format!("customer {} is blocked", end_user.id)));
+    }
+    None
+}
+
+/// The model gate: the intersection of every level that applies (CONTRACT §3, litellm-semantics §4.6).
+fn model_gate(cat: &Catalogue, ctx: &Context, model: &str, role_models: &[String]) -> Option<(Reason, String)> {
+    let allowed = |list: &[String]| models::model_allowed(&cat.models, model, list);
+    let denied = |reason: Reason, level: &str| Some((reason, format!("{level} may not call model {model}")));
+    if let Some(key) = &ctx.key {
+        // `all-team-models` hands the decision to the team check (LiteLLM §4.5)
+        let inherits = key.models.iter().any(|m| m == special::ALL_TEAM_MODELS);
+        if !inherits && !allowed(&key.models) {
+            return denied(Reason::KeyModelAccessDenied, "the virtual key");
+        }
+    }
+    if let Some(team) = &ctx.team {
+        let all_team_models = team.models.iter().any(|m| m == special::ALL_TEAM_MODELS);
+        if !all_team_models && !allowed(&team.models) {
+            return denied(Reason::TeamModelAccessDenied, &format!("team {}", team.id));
+        }
+    }
+    if let Some(member) = ctx.member.as_ref().filter(|m| !m.models.is_empty()) {
+        if !allowed(&member.models) {
+            return denied(Reason::TeamModelAccessDenied, &format!("team member {}", member.id));
+        }
+    }
+    if let Some(org) = &ctx.organization {
+        if !allowed(&org.models) {
+            return denied(Reason::OrgModelAccessDenied, &format!("organization {}", org.id));
+        }
+    }
+    if let (None, Some(user)) = (&ctx.team, &ctx.user) {
+        let no_default = user.models.iter().any(|m| m == special::NO_DEFAULT_MODELS);
+        if no_default || !allowed(&user.models) {
+            return denied(Reason::UserModelAccessDenied, &format!("user {}", user.id));
+        }
+    }
+    if let Some(end_user) = &ctx.end_user {
+        if !allowed(&end_user.models) {
+            return denied(Reason::CustomerModelAccessDenied, &format!("customer {}", end_user.id));
+        }
+    }
+    // JWT role_permissions.models: exact membership, as LiteLLM (litellm-semantics §12.10)
+    if !role_models.is_empty() && !role_models.iter().any(|m| m == model) {
+        return denied(Reason::UserModelAccessDenied, "the token's role");
+    }
+    None
+}
+
+/// Budget levels in gate order; the user level applies only to keys without a team (LiteLLM §7.1).
+pub fn budget_levels(ctx: &Context) -> Vec<(Scope, BudgetState)> {
+    let mut levels = Vec::with_capacity(6);
+    if let Some(key) = &ctx.key {
+        levels.push((Scope::Key, key.budget));
+    }
+    if let Some(member) = &ctx.member {
+        levels.push((Scope::TeamMember, member.budget));
+    }
+    if let Some(team) = &ctx.team {
+        levels.push((Scope::Team, team.budget));
+    }
+    if let Some(org) = &ctx.organization {
+        levels.push((Scope::Organization, org.budget));
+    }
+    if let (None, Some(user)) = (&ctx.team, &ctx.user) {
+        levels.push((Scope::User, user.budget));
+    }
+    if let Some(end_user) = &ctx.end_user {
+        levels.push((Scope::EndUser, end_user.budget));
+    }
+    levels
+}
+
+/// Performs the lazy resets the context found due (skipped in read-only transactions: the decision
+/// already counted the lapsed period as spend 0).
+fn reset_due_budgets(ctx: &Context) {
+    let mut due: Vec<(Scope, String, Option<String>)> = Vec::new();
+    if let Some(k) = ctx.key.as_ref().filter(|k| k.budget.reset_due) {
+        due.push((Scope::Key, k.key_hash.clone(), None));
+    }
+    if let (Some(m), Some(t)) = (ctx.member.as_ref().filter(|m| m.budget.reset_due), &ctx.team) {
+        due.push((Scope::TeamMember, t.id.clone(), Some(m.id.clone())));
+    }
+    for (scope, level) in [(Scope::Team, &ctx.team), (Scope::Organization, &ctx.organization), (Scope::User, &ctx.user), (Scope::EndUser, &ctx.end_user)] {
+        if let Some(l) = level.as_ref().filter(|l| l.budget.reset_due) {
+            due.push((scope, l.id.clone(), None));
+        }
+    }
+    if due.is_empty() || spi_util::transaction_is_read_only() {
+        return;
+    }
+    Spi::connect_mut(|client| {
+        for (scope, id, second) in &due {
+            budget::reset_period(client, *scope, (id, second.as_deref()));
+        }
+    });
+}
+
+/// JWT path: verify, derive the role, pick the team, then the same gates as keys.
+fn decide_for_jwt(client: &SpiClient<'_>, token: &str, route: &str, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+    let cat = catalogue::current(client);
+    let principal = match jwt::verify(token, &cat.issuers, unix_now()) {
+        Ok(p) => p,
+        Err(e) => {
+            let reason = reason_from_code(e.reason_code());
+            return Outcome::bare(Decision::deny(reason, jwt_error_message(&e)));
+        }
+    };
+    crate::auth::jwt_principal::decide(client, cat, principal, route, model, end_user_id)
+}
+
+/// Seconds since the Unix epoch at transaction start (JWT `exp`/`nbf` are compared with this, RFC 7519 §4.1.4).
+pub fn unix_now() -> i64 {
+    // SAFETY: reads the backend's transaction start timestamp
+    let micros_since_2000 = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+    micros_since_2000.div_euclid(1_000_000) + 946_684_800
+}
+
+fn jwt_error_message(e: &jwt::JwtError) -> String {
+    match e {
+        jwt::JwtError::Malformed(m) => format!("malformed JWT: {m}"),
+        jwt::JwtError::BadSignature(m) => format!("JWT signature not verified: {m}"),
+        jwt::JwtError::UntrustedIssuer => "the JWT issuer is not trusted (rbac.jwt_issuers)".into(),
+        jwt::JwtError::AudienceMismatch => "the JWT audience is not one of the issuer's audiences".into(),
+        jwt::JwtError::Expired => "the JWT has expired".into(),
+        jwt::JwtError::NotYetValid => "the JWT is not valid yet (nbf)".into(),
+    }
+}
+
+fn reason_from_code(code: &str) -> Reason {
+    match code {
+        "untrusted_issuer" => Reason::UntrustedIssuer,
+        "audience_mismatch" => Reason::AudienceMismatch,
+        "token_expired" => Reason::TokenExpired,
+        "token_not_yet_valid" => Reason::TokenNotYetValid,
+        _ => Reason::InvalidToken,
+    }
+}
+
+/// Shared by the JWT principal module.
+pub(crate) fn run_gates(
+    cat: &Catalogue,
+    ctx: &Context,
+    subject: &RouteSubject<'_>,
+    route: &str,
+    model: Option<&str>,
+    role_models: &[String],
+) -> Option<(Reason, String)> {
+    gates(cat, ctx, subject, route, model, role_models)
+}
+
+/// Shared by the JWT principal module: the model gate alone (team selection).
+pub(crate) fn model_gate_passes(cat: &Catalogue, ctx: &Context, model: &str) -> bool {
+    model_gate(cat, ctx, model, &[]).is_none()
+}

@@ -1,0 +1,33 @@
+//! pg_rbac: the authorization layer of an LLM gateway (LiteLLM's proxy semantics) inside PostgreSQL.
+//!
+//! This file only wires modules and SQL files together; see `docs/architecture.md` for the design.
+use pgrx::prelude::*;
+
+pub mod access;
+pub mod auth;
+pub mod catalogue;
+pub mod check;
+pub mod context;
+pub mod decision;
+pub mod principal;
+pub mod spi_util;
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+::pgrx::pg_module_magic!(name, version);
+
+extension_sql_file!("../sql/001_schema.sql", name = "schema", bootstrap);
+extension_sql_file!("../sql/route_groups.sql", name = "route_groups", requires = ["schema"]);
+extension_sql_file!("../sql/010_policy_rules.sql", name = "policy_rules", finalize);
+
+/// Used by `cargo pgrx test`: the test cluster needs no extra settings.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -252,3 +252,12 @@ CREATE TYPE rbac.decision AS (
   key_hash              text,
   limit_scope           text
 );
+
+-- The principal of the current transaction (CONTRACT §5), as returned by rbac.current_principal().
+CREATE TYPE rbac.principal AS (
+  user_id               text,
+  team_id               text,
+  organization_id       text,
+  role                  text,
+  key_hash              text
+);

@@ -64,8 +64,17 @@ impl Outcome {
     }
 }
 
+/// Authentication only (`rbac.authenticate`): the token and blocked checks, no route, model or budget gate.
+pub fn decide_authentication(token: Option<&str>) -> Outcome {
+    decide_inner(token, None, None, None)
+}
+
 /// Runs the whole check and performs due budget resets (unless the transaction is read-only).
 pub fn decide(token: Option<&str>, route: &str, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+    decide_inner(token, Some(route), model, end_user_id)
+}
+
+fn decide_inner(token: Option<&str>, route: Option<&str>, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
     let model = model.filter(|m| !m.is_empty());
     let end_user_id = end_user_id.filter(|e| !e.is_empty());
     let outcome = Spi::connect(|client| match auth::classify(token) {
@@ -83,7 +92,7 @@ pub fn decide(token: Option<&str>, route: &str, model: Option<&str>, end_user_id
     outcome
 }
 
-fn decide_for_key(client: &SpiClient<'_>, plaintext: &str, route: &str, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+fn decide_for_key(client: &SpiClient<'_>, plaintext: &str, route: Option<&str>, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
     let key_hash = keys::hash_key(plaintext);
     let Some(ctx) = context::load_for_key(client, &key_hash, end_user_id) else {
         return Outcome::bare(Decision::deny(Reason::InvalidToken, "unknown virtual key"));
@@ -136,13 +145,15 @@ fn gates(
     cat: &Catalogue,
     ctx: &Context,
     subject: &RouteSubject<'_>,
-    route: &str,
+    route: Option<&str>,
     model: Option<&str>,
     role_models: &[String],
 ) -> Option<(Reason, String)> {
     if let Some(denial) = blocked_gate(ctx) {
         return Some(denial);
     }
+    // authentication alone (rbac.authenticate) has no route: only the token and blocked checks apply
+    let Some(route) = route else { return None };
     if !routes::route_allowed(&cat.routes, subject, route) {
         let role = subject.role.unwrap_or("none");
         return Some((Reason::RouteNotAllowed, format!("route {route} is not allowed for role {role}")));
@@ -271,7 +282,7 @@ fn reset_due_budgets(ctx: &Context) {
 }
 
 /// JWT path: verify, derive the role, pick the team, then the same gates as keys.
-fn decide_for_jwt(client: &SpiClient<'_>, token: &str, route: &str, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+fn decide_for_jwt(client: &SpiClient<'_>, token: &str, route: Option<&str>, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
     let cat = catalogue::current(client);
     let principal = match jwt::verify(token, &cat.issuers, unix_now()) {
         Ok(p) => p,
@@ -316,7 +327,7 @@ pub(crate) fn run_gates(
     cat: &Catalogue,
     ctx: &Context,
     subject: &RouteSubject<'_>,
-    route: &str,
+    route: Option<&str>,
     model: Option<&str>,
     role_models: &[String],
 ) -> Option<(Reason, String)> {

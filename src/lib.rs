@@ -19,7 +19,17 @@ mod tests;
 
 extension_sql_file!("../sql/001_schema.sql", name = "schema", bootstrap);
 extension_sql_file!("../sql/route_groups.sql", name = "route_groups", requires = ["schema"]);
-extension_sql_file!("../sql/010_policy_rules.sql", name = "policy_rules", finalize);
+extension_sql_file!(
+    "../sql/010_policy_rules.sql",
+    name = "policy_rules",
+    requires = ["route_groups", access::sql_api::models_within, principal::current_principal_user_id]
+);
+extension_sql_file!(
+    "../sql/030_security.sql",
+    name = "security",
+    requires = ["policy_rules", check::rbac_check_sql, principal::authenticate, principal::current_principal]
+);
+extension_sql_file!("../sql/040_management.sql", name = "management", finalize);
 
 /// Used by `cargo pgrx test`: the test cluster needs no extra settings.
 #[cfg(test)]

@@ -1,11 +1,16 @@
-//! The backend-local principal of the current transaction (CONTRACT §5). Kept in process memory, never in a
-//! GUC, so no `SET`/`set_config` can change who the caller is.
+//! The backend-local principal of the current transaction (CONTRACT §5): `rbac.authenticate` sets it,
+//! `rbac.current_principal()` reads it, transaction end clears it. It lives in process memory, never in a GUC,
+//! so no `SET`/`set_config` can change who the caller is.
 use std::cell::RefCell;
 
 use pgrx::prelude::*;
+use pgrx::{register_xact_callback, PgXactCallbackEvent};
 
-/// Who the current transaction acts for, as set by `rbac.authenticate`.
-#[derive(Debug, Clone, Default)]
+use crate::check::{self, Outcome};
+use crate::decision::{put, Decision};
+
+/// Who the current transaction acts for.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Principal {
     pub user_id: Option<String>,
     pub team_id: Option<String>,
@@ -23,8 +28,68 @@ pub fn current() -> Option<Principal> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
-/// The acting user id recorded in `rbac.audit_log.actor`: the principal's user id, or NULL.
-#[pg_extern(stable, parallel_restricted, name = "current_principal_user_id")]
-fn current_principal_user_id() -> Option<String> {
+fn clear() {
+    CURRENT.with(|c| *c.borrow_mut() = None);
+}
+
+/// Replaces the principal and arranges for it to vanish when the transaction ends (commit, abort or prepare).
+fn set_for_transaction(principal: Principal) {
+    CURRENT.with(|c| *c.borrow_mut() = Some(principal));
+    // pgrx callbacks last for the current transaction only; registering on every call is cheap and robust.
+    register_xact_callback(PgXactCallbackEvent::Commit, clear);
+    register_xact_callback(PgXactCallbackEvent::Abort, clear);
+    register_xact_callback(PgXactCallbackEvent::PrePrepare, clear);
+}
+
+/// Verifies `token` (a virtual key `sk-…` or a JWT) and, when it authenticates (valid, not expired, not
+/// blocked), makes it the principal of the current transaction, replacing any earlier one; otherwise the
+/// principal is cleared. Returns the `rbac.decision` of the authentication (no route, model or budget gate).
+/// Use inside an explicit transaction: the principal ends with it. Never raises for a bad token.
+#[pg_extern(volatile, security_definer)]
+pub fn authenticate(token: Option<&str>) -> pgrx::composite_type!('static, "decision") {
+    let Outcome { decision, .. } = check::decide_authentication(token);
+    if decision.allowed() {
+        set_for_transaction(principal_of(&decision));
+    } else {
+        clear();
+    }
+    decision.into_composite()
+}
+
+fn principal_of(d: &Decision) -> Principal {
+    Principal {
+        user_id: d.user_id.clone(),
+        team_id: d.team_id.clone(),
+        organization_id: d.organization_id.clone(),
+        role: d.role.clone(),
+        key_hash: d.key_hash.clone(),
+    }
+}
+
+/// The principal of the current transaction as `rbac.principal` (user_id, team_id, organization_id, role,
+/// key_hash); every field is NULL when `rbac.authenticate` has not succeeded in this transaction.
+/// Row-level security policies are written against it.
+#[pg_extern(stable, parallel_restricted)]
+pub fn current_principal() -> pgrx::composite_type!('static, "principal") {
+    let p = current().unwrap_or_default();
+    let mut tuple = PgHeapTuple::new_composite_type("rbac.principal")
+        .unwrap_or_else(|e| crate::spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string()));
+    put(&mut tuple, 1, p.user_id);
+    put(&mut tuple, 2, p.team_id);
+    put(&mut tuple, 3, p.organization_id);
+    put(&mut tuple, 4, p.role);
+    put(&mut tuple, 5, p.key_hash);
+    tuple
+}
+
+/// The principal's user id, or NULL (recorded as `rbac.audit_log.actor`; used by row-level security).
+#[pg_extern(stable, parallel_restricted)]
+pub fn current_principal_user_id() -> Option<String> {
     current().and_then(|p| p.user_id)
+}
+
+/// The principal's role (`proxy_admin`, `internal_user`, …), or NULL without a principal.
+#[pg_extern(stable, parallel_restricted)]
+fn current_principal_role() -> Option<String> {
+    current().and_then(|p| p.role)
 }

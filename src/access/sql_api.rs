@@ -22,7 +22,7 @@ fn model_allowed(model: Option<&str>, models: Option<Vec<Option<String>>>) -> Op
 /// `parent` (access groups resolved; an empty child inherits the parent, CONTRACT §6.4). Used by the write-time
 /// validation triggers (CONTRACT §1).
 #[pg_extern(stable, parallel_restricted)]
-fn models_within(child: Option<Vec<Option<String>>>, parent: Option<Vec<Option<String>>>) -> Option<String> {
+pub fn models_within(child: Option<Vec<Option<String>>>, parent: Option<Vec<Option<String>>>) -> Option<String> {
     let child = text_list(child);
     let parent = text_list(parent);
     if child.is_empty() || models::allows_everything(&parent) {

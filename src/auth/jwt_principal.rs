@@ -47,7 +47,7 @@ pub fn decide(
     client: &SpiClient<'_>,
     cat: Rc<Catalogue>,
     principal: Rc<JwtPrincipal>,
-    route: &str,
+    route: Option<&str>,
     model: Option<&str>,
     end_user_arg: Option<&str>,
 ) -> Outcome {

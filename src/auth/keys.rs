@@ -42,6 +42,13 @@ fn hash_key_sql(plaintext: &str) -> String {
     hash_key(plaintext)
 }
 
+/// A new random virtual key (`sk-` + 32 url-safe characters from 24 bytes of OS randomness). Management
+/// functions hash it for storage and return the plaintext exactly once.
+#[pg_extern(volatile, name = "generate_key_plaintext")]
+fn generate_key_plaintext_sql() -> String {
+    generate_plaintext()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

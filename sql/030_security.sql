@@ -1,0 +1,1 @@
+-- pg_rbac 0.1.0 — database roles, grants and row-level security (CONTRACT §5).

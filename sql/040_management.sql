@@ -1,0 +1,1 @@
+-- pg_rbac 0.1.0 — management functions (CONTRACT §5, litellm-semantics §9).

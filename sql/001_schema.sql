@@ -17,6 +17,7 @@ CREATE TABLE rbac.organizations (
   models                text[] DEFAULT '{}',
   max_budget            numeric,
   spend                 numeric NOT NULL DEFAULT 0,
+  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,
@@ -35,6 +36,7 @@ CREATE TABLE rbac.teams (
   models                text[] DEFAULT '{}',
   max_budget            numeric,
   spend                 numeric NOT NULL DEFAULT 0,
+  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,
@@ -57,6 +59,7 @@ CREATE TABLE rbac.users (
   models                text[] DEFAULT '{}',
   max_budget            numeric,
   spend                 numeric NOT NULL DEFAULT 0,
+  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,
@@ -74,6 +77,7 @@ CREATE TABLE rbac.team_members (
   role                  text NOT NULL DEFAULT 'user' CHECK (role IN ('admin', 'user')),
   max_budget            numeric,
   spend                 numeric NOT NULL DEFAULT 0,
+  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,
@@ -105,11 +109,13 @@ CREATE TABLE rbac.keys (
   models                text[] DEFAULT '{}',
   max_budget            numeric,
   spend                 numeric NOT NULL DEFAULT 0,
+  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,
   tpm_limit             bigint,
   max_parallel_requests bigint,
+  in_flight             bigint NOT NULL DEFAULT 0,     -- parallel request leases held (rbac.consume_quota)
   expires               timestamptz,
   blocked               boolean DEFAULT false,
   allowed_routes        text[] DEFAULT '{}',
@@ -139,6 +145,7 @@ CREATE TABLE rbac.end_users (
   models                text[] DEFAULT '{}',
   max_budget            numeric,
   spend                 numeric NOT NULL DEFAULT 0,
+  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,

@@ -253,17 +253,17 @@ BEGIN
   RETURN NEW;
 END $$;
 
-CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF organization_id, models, max_budget, budget_duration, budget_reset_at,
+CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF organization_id, models, max_budget, budget_duration,
   rpm_limit, tpm_limit, max_parallel_requests ON rbac.organizations FOR EACH ROW EXECUTE FUNCTION rbac._validate_organization();
-CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF team_id, organization_id, models, max_budget, budget_duration, budget_reset_at,
+CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF team_id, organization_id, models, max_budget, budget_duration,
   rpm_limit, tpm_limit, max_parallel_requests ON rbac.teams FOR EACH ROW EXECUTE FUNCTION rbac._validate_team();
-CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF user_id, models, max_budget, budget_duration, budget_reset_at,
+CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF user_id, models, max_budget, budget_duration,
   rpm_limit, tpm_limit, max_parallel_requests ON rbac.users FOR EACH ROW EXECUTE FUNCTION rbac._validate_user();
-CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF team_id, user_id, max_budget, budget_duration, budget_reset_at,
+CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF team_id, user_id, max_budget, budget_duration,
   rpm_limit, tpm_limit, allowed_models ON rbac.team_members FOR EACH ROW EXECUTE FUNCTION rbac._validate_team_member();
 CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF key_hash, team_id, organization_id, models, max_budget, budget_duration,
-  budget_reset_at, rpm_limit, tpm_limit, max_parallel_requests ON rbac.keys FOR EACH ROW EXECUTE FUNCTION rbac._validate_key();
-CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF end_user_id, max_budget, budget_duration, budget_reset_at, rpm_limit, tpm_limit
+  rpm_limit, tpm_limit, max_parallel_requests ON rbac.keys FOR EACH ROW EXECUTE FUNCTION rbac._validate_key();
+CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF end_user_id, max_budget, budget_duration, rpm_limit, tpm_limit
   ON rbac.end_users FOR EACH ROW EXECUTE FUNCTION rbac._validate_end_user();
 CREATE TRIGGER validate BEFORE INSERT OR UPDATE ON rbac.models FOR EACH ROW EXECUTE FUNCTION rbac._validate_model();
 CREATE TRIGGER validate BEFORE INSERT OR UPDATE ON rbac.jwt_issuers FOR EACH ROW EXECUTE FUNCTION rbac._validate_jwt_issuer();
@@ -273,6 +273,14 @@ CREATE TRIGGER validate BEFORE INSERT OR UPDATE ON rbac.jwt_issuers FOR EACH ROW
 -- accounting columns (spend, budget_reset_at) are not policy changes and are recorded in spend_log instead;
 -- the UPDATE OF column lists below leave those columns out so the hot path pays nothing.
 ---------------------------------------------------------------------------------------------------------------
+CREATE FUNCTION rbac._redact_jwks(issuer_row jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN jsonb_typeof(issuer_row -> 'jwks' -> 'keys') = 'array' THEN
+    jsonb_set(issuer_row, '{jwks,keys}', coalesce((
+      SELECT jsonb_agg(CASE WHEN jsonb_typeof(k) = 'object' THEN k - ARRAY['k', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'oth'] ELSE k END)
+      FROM jsonb_array_elements(issuer_row -> 'jwks' -> 'keys') k), '[]'::jsonb))
+  ELSE issuer_row END
+$$;
+
 CREATE FUNCTION rbac._audit() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   before_row jsonb := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_jsonb(OLD) END;
@@ -283,6 +291,11 @@ DECLARE
   i          int;
 BEGIN
   -- TG_ARGV lists the primary-key columns; composite keys are joined with ':'
+  -- shared secrets (HS* `k`) and any private key members of a JWKS never reach the audit trail
+  IF TG_TABLE_NAME = 'jwt_issuers' THEN
+    before_row := rbac._redact_jwks(before_row);
+    after_row := rbac._redact_jwks(after_row);
+  END IF;
   object_id := row_data ->> TG_ARGV[0];
   FOR i IN 1 .. TG_NARGS - 1 LOOP
     object_id := object_id || ':' || (row_data ->> TG_ARGV[i]);

@@ -10,6 +10,7 @@ pub mod check;
 pub mod context;
 pub mod decision;
 pub mod principal;
+pub mod quota;
 pub mod spi_util;
 
 #[cfg(any(test, feature = "pg_test"))]
@@ -18,16 +19,18 @@ mod tests;
 ::pgrx::pg_module_magic!(name, version);
 
 extension_sql_file!("../sql/001_schema.sql", name = "schema", bootstrap);
+extension_sql_file!("../sql/002_quota_schema.sql", name = "quota_schema", requires = ["schema"]);
 extension_sql_file!("../sql/route_groups.sql", name = "route_groups", requires = ["schema"]);
 extension_sql_file!(
     "../sql/010_policy_rules.sql",
     name = "policy_rules",
     requires = ["route_groups", access::sql_api::models_within, principal::current_principal_user_id]
 );
+extension_sql_file!("../sql/020_quota.sql", name = "quota", requires = ["policy_rules", quota::consume_quota]);
 extension_sql_file!(
     "../sql/030_security.sql",
     name = "security",
-    requires = ["policy_rules", check::rbac_check_sql, principal::authenticate, principal::current_principal]
+    requires = ["policy_rules", "quota", check::rbac_check_sql, principal::authenticate, principal::current_principal]
 );
 extension_sql_file!("../sql/040_management.sql", name = "management", finalize);
 

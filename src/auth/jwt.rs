@@ -1,60 +1,426 @@
-//! JWT / OIDC verification (placeholder until the full module lands).
-use std::collections::HashMap;
-use std::rc::Rc;
+//! JWT / OIDC bearer-token verification for `rbac.rbac_check` (CONTRACT §3, §6.5-§6.7; litellm-semantics §5).
+//!
+//! Pure Rust: this module does not touch PostgreSQL, so it compiles and tests without pgrx. The caller loads
+//! `rbac.jwt_issuers` (one `to_jsonb(row)` per issuer), builds [`Issuer`]s once per catalogue epoch with
+//! [`Issuer::from_row`] / [`issuers_from_rows`], and calls [`verify`] per request.
+//!
+//! Differences from LiteLLM (`JWTHandler.auth_jwt`), all deliberate:
+//! * no network: keys come only from the JWKS stored in the issuer row (LiteLLM fetches `jwks_url`/discovery);
+//! * only listed issuers are trusted (LiteLLM falls back to a global key set for unknown issuers);
+//! * the audience is always verified (CONTRACT §6.6), leeway is the issuer's `leeway_seconds` (LiteLLM: 0);
+//! * HS256/384/512 are accepted for `oct` keys (LiteLLM accepts no HS*), ES512 is not (jsonwebtoken lacks P-521).
+//!
+//! All signature work is done by `jsonwebtoken` (RustCrypto backend); this module only selects keys and checks
+//! claims. Every function here is total: no input makes it panic.
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::rc::{Rc, Weak};
+use std::str::FromStr;
 
-pub struct Issuer {
-    pub issuer: String,
-    pub audiences: Vec<String>,
-    pub leeway_seconds: i64,
-    pub user_id_claim: Option<String>,
-    pub user_email_claim: Option<String>,
-    pub team_id_claim: Option<String>,
-    pub team_ids_claim: Option<String>,
-    pub org_id_claim: Option<String>,
-    pub end_user_id_claim: Option<String>,
-    pub roles_claim: Option<String>,
-    pub scope_claim: Option<String>,
-    pub admin_scope: Option<String>,
-    pub enforce_rbac: bool,
-    pub admin_allowed_routes: Vec<String>,
-    pub role_mappings: Vec<(String, String)>,
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// The internal roles in privilege order, most privileged first (CONTRACT §2; §6.5 ranks role mappings by it).
+pub const ROLE_PRIVILEGE_ORDER: [&str; 7] =
+    ["proxy_admin", "proxy_admin_viewer", "org_admin", "internal_user", "internal_user_viewer", "team", "customer"];
+
+/// LiteLLM's default `admin_allowed_routes` (litellm-semantics §5.6), used when the row's column is NULL.
+pub const DEFAULT_ADMIN_ALLOWED_ROUTES: [&str; 4] =
+    ["management_routes", "spend_tracking_routes", "global_spend_tracking_routes", "info_routes"];
+
+/// Claim read for scopes when the issuer's `scope_claim` is NULL (OAuth 2.0 `scope`, RFC 8693 §4.2).
+pub const DEFAULT_SCOPE_CLAIM: &str = "scope";
+
+/// Longest token accepted, in bytes. Longer ones are `Malformed` before any decoding (bounds the work per call).
+pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
+
+/// Most verified tokens kept per backend by the verification cache (see [`verify`]).
+pub const VERIFIED_CACHE_CAPACITY: usize = 4096;
+
+/// Tokens longer than this (bytes) are verified every time and never cached, which bounds the cache's memory.
+const MAX_CACHED_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Smallest RSA modulus accepted, in bits (RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used").
+const MIN_RSA_BITS: usize = 2048;
+/// Largest RSA modulus accepted, in bits (the RustCrypto `rsa` crate's limit; also bounds verification cost).
+const MAX_RSA_BITS: usize = 8192;
+
+/// Base64url as RFC 7515 §2 requires for JWS parts: URL-safe alphabet, no padding, canonical trailing bits.
+const TOKEN_B64: GeneralPurpose = URL_SAFE_NO_PAD;
+/// Base64url for JWK members (RFC 7517/7518); tolerant of `=` padding, which some key servers emit.
+const JWK_B64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+// ------------------------------------------------------------------------------------------------------------
+// Issuers and keys
+// ------------------------------------------------------------------------------------------------------------
+
+/// One verification key of an issuer's JWKS, parsed once.
+struct VerificationKey {
+    /// The JWK `kid` (RFC 7517 §4.5), if any.
+    kid: Option<String>,
+    /// The algorithms this key may verify: the JWK's `alg` alone when present, else its kty/crv family.
+    algorithms: Vec<Algorithm>,
+    key: DecodingKey,
 }
-impl std::fmt::Debug for Issuer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Issuer({})", self.issuer)
+
+/// A trusted issuer: one row of `rbac.jwt_issuers`, with its JWKS parsed into decoding keys once.
+///
+/// Built by [`Issuer::from_row`]; immutable afterwards. The caller keeps issuers in an
+/// `HashMap<String, Rc<Issuer>>` keyed by [`Issuer::issuer`] and replaces the whole map (new `Rc`s) when the
+/// table changes, which also invalidates every cached verification made with the old keys (see [`verify`]).
+pub struct Issuer {
+    /// The exact `iss` value tokens must carry (RFC 7519 §4.1.1; compared byte for byte, no normalisation).
+    pub issuer: String,
+    /// Accepted `aud` values (RFC 7519 §4.1.3). A token is accepted when its `aud` (string or list) shares at
+    /// least one value with this list; an empty list accepts nothing (CONTRACT §6.6: audience always verified).
+    pub audiences: Vec<String>,
+    /// Clock-skew allowance in seconds applied to `exp` and `nbf` (RFC 7519 §4.1.4-5). Never negative.
+    pub leeway_seconds: i64,
+    /// Dot path ([`claim_at`]) of the user id claim. NULL: the user email is used as user id (LiteLLM
+    /// `get_user_id` falls back to the email when `user_id_jwt_field` is unset).
+    pub user_id_claim: Option<String>,
+    /// Dot path of the user email claim (LiteLLM `user_email_jwt_field`).
+    pub user_email_claim: Option<String>,
+    /// Dot path of the team id claim; a list yields its first element (LiteLLM `team_id_jwt_field`).
+    pub team_id_claim: Option<String>,
+    /// Dot path of the team id list claim; a single string is a one-element list (LiteLLM `team_ids_jwt_field`).
+    pub team_ids_claim: Option<String>,
+    /// Dot path of the organization id claim (LiteLLM `org_id_jwt_field`).
+    pub org_id_claim: Option<String>,
+    /// Dot path of the end-user (customer) id claim (LiteLLM `end_user_id_jwt_field`).
+    pub end_user_id_claim: Option<String>,
+    /// Dot path of the roles claim, a list or a single string (LiteLLM `roles_jwt_field`).
+    pub roles_claim: Option<String>,
+    /// Dot path of the scopes claim, a space-separated string or a list; NULL means [`DEFAULT_SCOPE_CLAIM`].
+    pub scope_claim: Option<String>,
+    /// The scope that makes a token proxy admin, for this issuer only (CONTRACT §6.5-6.6). NULL: no scope does.
+    pub admin_scope: Option<String>,
+    /// Whether tokens of this issuer must derive a role (CONTRACT §3 `role_not_mapped`; LiteLLM `enforce_rbac`).
+    pub enforce_rbac: bool,
+    /// Routes or route groups a token with the admin scope may call (LiteLLM `admin_allowed_routes`); NULL in
+    /// the row means [`DEFAULT_ADMIN_ALLOWED_ROUTES`].
+    pub admin_allowed_routes: Vec<String>,
+    /// `(external role, internal_role)` pairs from the row's `role_mappings` (`[{"role": …, "internal_role":
+    /// …}]`), in row order. Entries whose `internal_role` is not in [`ROLE_PRIVILEGE_ORDER`] are dropped.
+    pub role_mappings: Vec<(String, String)>,
+    keys: Vec<VerificationKey>,
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Keys are deliberately not printed (HMAC secrets).
+        f.debug_struct("Issuer")
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .field("leeway_seconds", &self.leeway_seconds)
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
     }
 }
+
 impl Issuer {
-    pub fn from_row(row: &serde_json::Value) -> Result<Issuer, String> {
-        let issuer = row.get("issuer").and_then(|v| v.as_str()).ok_or("no issuer")?.to_string();
+    /// Builds an issuer from `to_jsonb(row)` of `rbac.jwt_issuers` (column names as keys, SQL NULL as JSON
+    /// `null` or an absent key).
+    ///
+    /// `jwks` is an RFC 7517 JWK Set (`{"keys": [...]}`; a bare array of JWKs or a JSON string holding either is
+    /// also read). Each JWK is kept only when usable for signature verification:
+    /// * `use` absent or `"sig"`, and `key_ops` absent or containing `"verify"` (RFC 7517 §4.2-4.3);
+    /// * `kid` absent or a string;
+    /// * `kty` `RSA` (`n`, `e`; modulus 2048-8192 bits, RFC 7518 §3.3), `EC` with `crv` `P-256` or `P-384`
+    ///   (32- or 48-byte `x`, `y`), `OKP` with `crv` `Ed25519` (32-byte `x`, RFC 8037), or `oct` (`k`);
+    /// * `alg`, when present, one of RS256/384/512, PS256/384/512, ES256/384, EdDSA, HS256/384/512 that fits
+    ///   the key type; it is then the key's only algorithm. Without `alg` the key allows its family: RSA →
+    ///   RS*/PS*, P-256 → ES256, P-384 → ES384, Ed25519 → EdDSA, oct → the HS* whose minimum key size it meets
+    ///   (RFC 7518 §3.2: HS256 ≥ 32 bytes, HS384 ≥ 48, HS512 ≥ 64; an `alg` the key is too short for is dropped).
+    ///
+    /// Unusable keys (unknown kty or curve, bad base64, wrong lengths, encryption keys) are skipped, never fatal.
+    /// Other columns: `audiences` text[] (non-strings and empty strings ignored), `leeway_seconds` (clamped to
+    /// 0..=2^31-1), the `*_claim` columns and `admin_scope` (empty string = NULL), `enforce_rbac` (NULL = false),
+    /// `admin_allowed_routes` (NULL = LiteLLM default), `role_mappings` jsonb.
+    ///
+    /// # Errors
+    /// Only when the row itself is unusable: not a JSON object, or no non-empty `issuer` string.
+    pub fn from_row(row: &Value) -> Result<Issuer, String> {
+        let obj = row.as_object().ok_or_else(|| "jwt_issuers row is not a JSON object".to_string())?;
+        let issuer = match obj.get("issuer") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => return Err("jwt_issuers row has no issuer".to_string()),
+        };
+        let audiences = match obj.get("audiences") {
+            Some(Value::Array(items)) => {
+                items.iter().filter_map(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string).collect()
+            }
+            Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+            _ => Vec::new(),
+        };
+        let leeway_seconds = match obj.get("leeway_seconds") {
+            Some(Value::Number(n)) => {
+                n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).unwrap_or(0).clamp(0, i64::from(i32::MAX))
+            }
+            _ => 0,
+        };
+        let text = |name: &str| match obj.get(name) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        };
+        let admin_allowed_routes = match obj.get("admin_allowed_routes") {
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            _ => DEFAULT_ADMIN_ALLOWED_ROUTES.iter().map(|s| s.to_string()).collect(),
+        };
+        let role_mappings = parse_role_mappings(obj.get("role_mappings"));
+        let keys = parse_jwks(obj.get("jwks"));
         Ok(Issuer {
             issuer,
-            audiences: vec![],
-            leeway_seconds: 0,
-            user_id_claim: None,
-            user_email_claim: None,
-            team_id_claim: None,
-            team_ids_claim: None,
-            org_id_claim: None,
-            end_user_id_claim: None,
-            roles_claim: None,
-            scope_claim: None,
-            admin_scope: None,
-            enforce_rbac: false,
-            admin_allowed_routes: vec![],
-            role_mappings: vec![],
+            audiences,
+            leeway_seconds,
+            user_id_claim: text("user_id_claim"),
+            user_email_claim: text("user_email_claim"),
+            team_id_claim: text("team_id_claim"),
+            team_ids_claim: text("team_ids_claim"),
+            org_id_claim: text("org_id_claim"),
+            end_user_id_claim: text("end_user_id_claim"),
+            roles_claim: text("roles_claim"),
+            scope_claim: text("scope_claim"),
+            admin_scope: text("admin_scope"),
+            enforce_rbac: obj.get("enforce_rbac").and_then(Value::as_bool).unwrap_or(false),
+            admin_allowed_routes,
+            role_mappings,
+            keys,
         })
     }
+
+    /// Number of usable verification keys parsed from the JWKS (skipped entries not counted).
+    #[must_use]
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
 }
+
+/// Builds the issuer map [`verify`] takes from `to_jsonb(row)` values of `rbac.jwt_issuers`, keyed by
+/// `issuer`. Unusable rows (see [`Issuer::from_row`]) are skipped.
+#[must_use]
+pub fn issuers_from_rows<I: IntoIterator<Item = Value>>(rows: I) -> HashMap<String, Rc<Issuer>> {
+    rows.into_iter()
+        .filter_map(|row| Issuer::from_row(&row).ok())
+        .map(|issuer| (issuer.issuer.clone(), Rc::new(issuer)))
+        .collect()
+}
+
+fn parse_role_mappings(value: Option<&Value>) -> Vec<(String, String)> {
+    let owned;
+    let value = match value {
+        // A jsonb column arrives as JSON; tolerate a JSON document stored as a string too.
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(v) => {
+                owned = v;
+                &owned
+            }
+            Err(_) => return Vec::new(),
+        },
+        Some(v) => v,
+        None => return Vec::new(),
+    };
+    let Some(items) = value.as_array() else { return Vec::new() };
+    items
+        .iter()
+        .filter_map(|m| {
+            let external = m.get("role")?.as_str()?;
+            let internal = m.get("internal_role")?.as_str()?;
+            (!external.is_empty() && role_rank(internal).is_some())
+                .then(|| (external.to_string(), internal.to_string()))
+        })
+        .collect()
+}
+
+fn parse_jwks(value: Option<&Value>) -> Vec<VerificationKey> {
+    let owned;
+    let value = match value {
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(v) => {
+                owned = v;
+                &owned
+            }
+            Err(_) => return Vec::new(),
+        },
+        Some(v) => v,
+        None => return Vec::new(),
+    };
+    let keys = match value {
+        Value::Object(o) => match o.get("keys") {
+            Some(Value::Array(keys)) => keys.as_slice(),
+            _ => return Vec::new(),
+        },
+        Value::Array(keys) => keys.as_slice(),
+        _ => return Vec::new(),
+    };
+    keys.iter().filter_map(parse_jwk).collect()
+}
+
+/// The signature algorithms supported here (jsonwebtoken with RustCrypto).
+fn supported_algorithm(name: &str) -> Option<Algorithm> {
+    Algorithm::from_str(name).ok()
+}
+
+fn hmac_min_key_bytes(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    }
+}
+
+fn jwk_bytes(jwk: &Map<String, Value>, member: &str) -> Option<Vec<u8>> {
+    let s = jwk.get(member)?.as_str()?;
+    JWK_B64.decode(s).ok()
+}
+
+/// Parses one JWK into a verification key, or `None` when it cannot be used to verify signatures.
+fn parse_jwk(value: &Value) -> Option<VerificationKey> {
+    let jwk = value.as_object()?;
+    if let Some(usage) = jwk.get("use") {
+        if usage.as_str() != Some("sig") {
+            return None;
+        }
+    }
+    if let Some(ops) = jwk.get("key_ops") {
+        let ops = ops.as_array()?;
+        if !ops.iter().any(|op| op.as_str() == Some("verify")) {
+            return None;
+        }
+    }
+    let kid = match jwk.get("kid") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return None,
+    };
+    let declared = match jwk.get("alg") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(supported_algorithm(s)?),
+        Some(_) => return None,
+    };
+    let (family, key): (Vec<Algorithm>, DecodingKey) = match jwk.get("kty")?.as_str()? {
+        "RSA" => {
+            let n = strip_leading_zeros(jwk_bytes(jwk, "n")?);
+            let e = strip_leading_zeros(jwk_bytes(jwk, "e")?);
+            let bits = bit_length(&n);
+            if e.is_empty() || !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+                return None;
+            }
+            let algs = vec![
+                Algorithm::RS256,
+                Algorithm::RS384,
+                Algorithm::RS512,
+                Algorithm::PS256,
+                Algorithm::PS384,
+                Algorithm::PS512,
+            ];
+            (algs, DecodingKey::from_rsa_raw_components(&n, &e))
+        }
+        "EC" => {
+            let (alg, len) = match jwk.get("crv")?.as_str()? {
+                "P-256" => (Algorithm::ES256, 32),
+                "P-384" => (Algorithm::ES384, 48),
+                _ => return None, // P-521 (ES512) and secp256k1 are not supported by jsonwebtoken
+            };
+            let x = jwk_bytes(jwk, "x")?;
+            let y = jwk_bytes(jwk, "y")?;
+            if x.len() != len || y.len() != len {
+                return None;
+            }
+            // SEC1 uncompressed point, the form jsonwebtoken's EC verifier reads.
+            let mut point = Vec::with_capacity(1 + 2 * len);
+            point.push(0x04);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            (vec![alg], DecodingKey::from_ec_der(&point))
+        }
+        "OKP" => {
+            if jwk.get("crv")?.as_str()? != "Ed25519" {
+                return None; // Ed448 is not supported
+            }
+            let x = jwk_bytes(jwk, "x")?;
+            if x.len() != 32 {
+                return None;
+            }
+            (vec![Algorithm::EdDSA], DecodingKey::from_ed_der(&x))
+        }
+        "oct" => {
+            let k = jwk_bytes(jwk, "k")?;
+            let algs: Vec<Algorithm> = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]
+                .into_iter()
+                .filter(|a| k.len() >= hmac_min_key_bytes(*a))
+                .collect();
+            (algs, DecodingKey::from_secret(&k).ok()?)
+        }
+        _ => return None,
+    };
+    let algorithms = match declared {
+        Some(alg) if family.contains(&alg) => vec![alg],
+        Some(_) => return None,
+        None => family,
+    };
+    if algorithms.is_empty() {
+        return None;
+    }
+    Some(VerificationKey { kid, algorithms, key })
+}
+
+fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
+    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+    bytes.drain(..zeros);
+    bytes
+}
+
+fn bit_length(bytes: &[u8]) -> usize {
+    match bytes.first() {
+        None => 0,
+        Some(first) => (bytes.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Errors and principal
+// ------------------------------------------------------------------------------------------------------------
+
+/// Why a token was refused. Variants are listed in the order they are checked (CONTRACT §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JwtError {
+    /// Not a usable compact JWS (RFC 7515 §7.1): not three base64url parts, header or payload not a JSON
+    /// object, `alg` missing or `none` (RFC 7518 §3.6, never accepted), `kid` not a string, a `crit` or `b64`
+    /// header (RFC 7515 §4.1.11, RFC 7797: unsupported), an ID-JAG `typ`, more than [`MAX_TOKEN_BYTES`];
+    /// at the signature step, header members or registered claims jsonwebtoken cannot read (e.g. `x5c` not a
+    /// list, `sub`/`exp` an object or array, a duplicate member); after the signature verified, `exp` missing or
+    /// `exp`/`nbf` not a number. The text says which.
     Malformed(String),
+    /// `iss` missing, not a string, or not the `issuer` of a row of `rbac.jwt_issuers`.
     UntrustedIssuer,
+    /// The signature does not verify with the issuer's keys: unknown `kid`, no key whose algorithm(s) include
+    /// the header's `alg` (so RS→HS algorithm confusion fails here), unsupported `alg` (e.g. ES512), or a
+    /// bad signature / tampered header or payload. The text says which.
     BadSignature(String),
+    /// `aud` missing, or neither the string nor any string of the list is one of the issuer's audiences.
     AudienceMismatch,
+    /// `now >= exp + leeway` (RFC 7519 §4.1.4).
     Expired,
+    /// `now + leeway < nbf` (RFC 7519 §4.1.5).
     NotYetValid,
 }
+
 impl JwtError {
+    /// The CONTRACT §3 `reason` for this error: `invalid_token` (Malformed, BadSignature), `untrusted_issuer`,
+    /// `audience_mismatch`, `token_expired`, `token_not_yet_valid`. All of them are HTTP 401.
+    #[must_use]
     pub fn reason_code(&self) -> &'static str {
         match self {
             JwtError::Malformed(_) | JwtError::BadSignature(_) => "invalid_token",
@@ -65,29 +431,1470 @@ impl JwtError {
         }
     }
 }
+
+impl fmt::Display for JwtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JwtError::Malformed(m) => write!(f, "malformed JWT: {m}"),
+            JwtError::UntrustedIssuer => write!(f, "the JWT issuer is not trusted"),
+            JwtError::BadSignature(m) => write!(f, "JWT signature not verified: {m}"),
+            JwtError::AudienceMismatch => write!(f, "the JWT audience is not one of the issuer's audiences"),
+            JwtError::Expired => write!(f, "the JWT has expired"),
+            JwtError::NotYetValid => write!(f, "the JWT is not valid yet"),
+        }
+    }
+}
+
+impl std::error::Error for JwtError {}
+
+/// What a verified token says about its bearer (claims resolved through the issuer's claim paths).
+///
+/// String claims that are JSON numbers are stringified; empty strings and other JSON types count as absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwtPrincipal {
+    /// The issuer (`iss`) the token was verified against: the key of the issuer map.
     pub issuer: String,
+    /// The `sub` claim (RFC 7519 §4.1.2).
     pub subject: Option<String>,
+    /// From `user_id_claim`; when that column is NULL, the user email (LiteLLM behaviour).
     pub user_id: Option<String>,
+    /// From `user_email_claim`.
     pub user_email: Option<String>,
+    /// From `team_id_claim`: a string, or the first element of a list (LiteLLM `get_team_id`).
     pub team_id: Option<String>,
+    /// From `team_ids_claim`: a list of strings (or one string), in claim order, duplicates removed.
     pub team_ids: Vec<String>,
+    /// From `org_id_claim`.
     pub organization_id: Option<String>,
+    /// From `end_user_id_claim` (wins over the request's end user, CONTRACT §3).
     pub end_user_id: Option<String>,
+    /// From `scope_claim` (default `scope`): a space-separated string (RFC 8693 §4.2) or a list.
     pub scopes: Vec<String>,
+    /// From `roles_claim`: a list, or one string as a single role.
     pub roles: Vec<String>,
+    /// The issuer's `admin_scope` is set and among `scopes` (CONTRACT §6.5-6.6: per issuer; NULL → false).
     pub admin_scope: bool,
+    /// The most privileged `internal_role` ([`ROLE_PRIVILEGE_ORDER`]) of the issuer's role mappings whose
+    /// external role is in `roles`, whatever the mapping order (CONTRACT §6.5). `None` when none applies.
     pub mapped_role: Option<String>,
+    /// The issuer's `enforce_rbac`.
     pub enforce_rbac: bool,
+    /// The issuer's `admin_allowed_routes`.
     pub admin_allowed_routes: Vec<String>,
+    /// `exp`, Unix seconds (a fractional NumericDate is rounded down).
     pub expires_at: i64,
+    /// `nbf`, Unix seconds (a fractional NumericDate is rounded up), if present.
     pub not_before: Option<i64>,
 }
-pub fn verify(_token: &str, _issuers: &HashMap<String, Rc<Issuer>>, _now: i64) -> Result<Rc<JwtPrincipal>, JwtError> {
-    Err(JwtError::Malformed("not implemented".into()))
+
+// ------------------------------------------------------------------------------------------------------------
+// Verification
+// ------------------------------------------------------------------------------------------------------------
+
+/// A compact JWS whose structure has been checked, signature not yet verified.
+struct ParsedToken {
+    alg: String,
+    kid: Option<String>,
+    payload: Value,
 }
+
+fn malformed(msg: &str) -> JwtError {
+    JwtError::Malformed(msg.to_string())
+}
+
+/// Shortens attacker-supplied text before it goes into an error message.
+fn excerpt(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        s.to_string()
+    } else {
+        let mut short: String = s.chars().take(max_chars).collect();
+        short.push('…');
+        short
+    }
+}
+
+fn decode_json_object(part: &str, what: &str) -> Result<Value, JwtError> {
+    let bytes = TOKEN_B64.decode(part).map_err(|_| JwtError::Malformed(format!("{what} is not base64url")))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(JwtError::Malformed(format!("{what} is not a JSON object"))),
+        Err(_) => Err(JwtError::Malformed(format!("{what} is not JSON"))),
+    }
+}
+
+/// Structural checks of RFC 7515 §7.1 / §5.2 steps 1-6, before any key is touched.
+fn parse_compact(token: &str) -> Result<ParsedToken, JwtError> {
+    if token.is_empty() {
+        return Err(malformed("empty token"));
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(malformed("token too large"));
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed("a JWT has three dot-separated parts"));
+    };
+    if header.is_empty() || payload.is_empty() {
+        return Err(malformed("empty header or payload"));
+    }
+    let header = decode_json_object(header, "header")?;
+    let alg = match header.get("alg") {
+        Some(Value::String(alg)) if alg.eq_ignore_ascii_case("none") => {
+            return Err(malformed("alg none is never accepted"))
+        }
+        Some(Value::String(alg)) if !alg.is_empty() => alg.clone(),
+        _ => return Err(malformed("header has no alg")),
+    };
+    if signature.is_empty() {
+        return Err(malformed("empty signature"));
+    }
+    if TOKEN_B64.decode(signature).is_err() {
+        return Err(malformed("signature is not base64url"));
+    }
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(kid)) => Some(kid.clone()),
+        Some(_) => return Err(malformed("kid is not a string")),
+    };
+    if header.get("crit").is_some() || header.get("b64").is_some() {
+        // RFC 7515 §4.1.11: a recipient that does not understand a critical extension must reject the JWS.
+        return Err(malformed("crit/b64 header parameters are not supported"));
+    }
+    if let Some(Value::String(typ)) = header.get("typ") {
+        // LiteLLM rejects identity assertion grants (ID-JAG) presented as bearer tokens.
+        if typ.to_ascii_lowercase().contains("id-jag") {
+            return Err(malformed("ID-JAG tokens are not access tokens"));
+        }
+    }
+    let payload = decode_json_object(payload, "payload")?;
+    Ok(ParsedToken { alg, kid, payload })
+}
+
+/// Verifies the signature of `token` (already parsed as `parsed`) with `issuer`'s keys.
+fn check_signature(parsed: &ParsedToken, token: &str, issuer: &Issuer) -> Result<(), JwtError> {
+    let Some(alg) = supported_algorithm(&parsed.alg) else {
+        return Err(JwtError::BadSignature(format!("unsupported algorithm {}", excerpt(&parsed.alg, 32))));
+    };
+    let by_kid: Vec<&VerificationKey> = match &parsed.kid {
+        Some(kid) => {
+            let keys: Vec<&VerificationKey> =
+                issuer.keys.iter().filter(|k| k.kid.as_deref() == Some(kid.as_str())).collect();
+            if keys.is_empty() {
+                return Err(JwtError::BadSignature(format!("unknown kid {}", excerpt(kid, 32))));
+            }
+            keys
+        }
+        None => issuer.keys.iter().collect(),
+    };
+    let candidates: Vec<&VerificationKey> = by_kid.into_iter().filter(|k| k.algorithms.contains(&alg)).collect();
+    if candidates.is_empty() {
+        return Err(JwtError::BadSignature(format!("no key of the issuer allows {}", parsed.alg)));
+    }
+    if jsonwebtoken::crypto::CryptoProvider::try_get_default().is_none() {
+        // Only possible with a misconfigured build (both or neither of jsonwebtoken's crypto features);
+        // jsonwebtoken::decode would panic.
+        return Err(JwtError::BadSignature("no signature provider in this build".to_string()));
+    }
+    let mut validation = Validation::new(alg);
+    // Only the signature is checked here; claims are checked below in CONTRACT §3 order with the issuer's leeway.
+    validation.required_spec_claims = HashSet::new();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    for key in candidates {
+        match jsonwebtoken::decode::<Value>(token, &key.key, &validation) {
+            Ok(_) => return Ok(()),
+            // jsonwebtoken reads the header and the registered claims into typed fields (`kid`, `x5c`, `sub`,
+            // `exp`, …); JSON it cannot read fails alike with every key, so it is a malformed token.
+            Err(e) => {
+                if let jsonwebtoken::errors::ErrorKind::Json(json) = e.kind() {
+                    return Err(JwtError::Malformed(format!(
+                        "unreadable header or claims: {}",
+                        excerpt(&json.to_string(), 80)
+                    )));
+                }
+            }
+        }
+    }
+    Err(JwtError::BadSignature("signature does not verify".to_string()))
+}
+
+fn check_audience(claims: &Value, issuer: &Issuer) -> Result<(), JwtError> {
+    let accepted = |aud: &str| issuer.audiences.iter().any(|a| a == aud);
+    let ok = match claims.get("aud") {
+        Some(Value::String(aud)) => accepted(aud),
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(accepted),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(JwtError::AudienceMismatch)
+    }
+}
+
+/// Reads an RFC 7519 NumericDate. `Ok(None)` when absent; `Err` when present but not a number.
+fn numeric_date(value: Option<&Value>, name: &str, round_up: bool) -> Result<Option<i64>, JwtError> {
+    match value {
+        None => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(i) = n.as_i64() {
+                Ok(Some(i))
+            } else if n.as_u64().is_some() {
+                Ok(Some(i64::MAX))
+            } else {
+                match n.as_f64() {
+                    // `as` saturates for out-of-range floats.
+                    Some(f) if f.is_finite() => Ok(Some(if round_up { f.ceil() } else { f.floor() } as i64)),
+                    _ => Err(JwtError::Malformed(format!("{name} is not a number"))),
+                }
+            }
+        }
+        Some(_) => Err(JwtError::Malformed(format!("{name} is not a number"))),
+    }
+}
+
+fn check_times(exp: i64, nbf: Option<i64>, leeway: i64, now: i64) -> Result<(), JwtError> {
+    if now >= exp.saturating_add(leeway) {
+        return Err(JwtError::Expired);
+    }
+    if let Some(nbf) = nbf {
+        if now.saturating_add(leeway) < nbf {
+            return Err(JwtError::NotYetValid);
+        }
+    }
+    Ok(())
+}
+
+/// Verifies a compact JWS against the trusted issuers (no network: keys come from the stored JWKS) and
+/// returns the principal.
+///
+/// `issuers` maps `iss` values to issuers (see [`issuers_from_rows`]); `now` is Unix seconds. Order of checks,
+/// each returning the first error (CONTRACT §3):
+/// 1. [`JwtError::Malformed`]: three base64url parts, JSON-object header and payload, `alg` present and not
+///    `none`, `kid` a string if present, no `crit`/`b64`, at most [`MAX_TOKEN_BYTES`];
+/// 2. [`JwtError::UntrustedIssuer`]: `iss` is a string and a key of `issuers`;
+/// 3. [`JwtError::BadSignature`]: header `kid` present → only that issuer's keys with that `kid` (none → "unknown
+///    kid"); absent → every key; of those, only keys whose algorithm(s) include the header's `alg` are tried
+///    (the algorithm comes from the key, never from the token alone), each with `jsonwebtoken::decode`
+///    restricted to that one algorithm; one must verify (JSON that jsonwebtoken cannot read → `Malformed`);
+/// 4. [`JwtError::AudienceMismatch`]: `aud` (string or list) shares a value with `issuer.audiences`;
+/// 5. `exp` required and a number (else `Malformed`), `nbf` a number if present (else `Malformed`);
+///    `now >= exp + leeway` → [`JwtError::Expired`]; then `now + leeway < nbf` → [`JwtError::NotYetValid`].
+///
+/// Verified principals are cached per backend (`thread_local!`, no lock: a PostgreSQL backend is one process),
+/// keyed by the SHA-256 of the whole token, at most [`VERIFIED_CACHE_CAPACITY`] entries (when full, the least
+/// recently used half is dropped); tokens over 16 KiB are not cached. A hit still re-checks `exp`/`nbf`
+/// against `now`, and is served only while `issuers[iss]` is the very `Rc<Issuer>` the token was verified
+/// with (the entry holds a `Weak`, so it keeps no key alive): replacing the issuer map invalidates every entry
+/// even without [`forget_verified_tokens`]. Failures are not cached.
+///
+/// # Errors
+/// The first failed check, as above. Never panics.
+pub fn verify(token: &str, issuers: &HashMap<String, Rc<Issuer>>, now: i64) -> Result<Rc<JwtPrincipal>, JwtError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(malformed("token too large"));
+    }
+    let cacheable = !token.is_empty() && token.len() <= MAX_CACHED_TOKEN_BYTES;
+    let cache_key = if cacheable { Some(cache_key(token)) } else { None };
+    if let Some(key) = &cache_key {
+        if let Some((principal, leeway)) = cache_lookup(key, issuers) {
+            return match check_times(principal.expires_at, principal.not_before, leeway, now) {
+                Ok(()) => Ok(principal),
+                Err(e) => {
+                    if e == JwtError::Expired {
+                        cache_remove(key);
+                    }
+                    Err(e)
+                }
+            };
+        }
+    }
+    let parsed = parse_compact(token)?;
+    let issuer = match parsed.payload.get("iss") {
+        Some(Value::String(iss)) => issuers.get(iss).ok_or(JwtError::UntrustedIssuer)?,
+        _ => return Err(JwtError::UntrustedIssuer),
+    };
+    check_signature(&parsed, token, issuer)?;
+    check_audience(&parsed.payload, issuer)?;
+    let exp = numeric_date(parsed.payload.get("exp"), "exp", false)?.ok_or_else(|| malformed("no exp claim"))?;
+    let nbf = numeric_date(parsed.payload.get("nbf"), "nbf", true)?;
+    check_times(exp, nbf, issuer.leeway_seconds, now)?;
+    let principal = Rc::new(build_principal(issuer, &parsed.payload, exp, nbf));
+    if let Some(key) = cache_key {
+        cache_store(key, &principal, issuer);
+    }
+    Ok(principal)
+}
+
+/// Verifies only the signature of a compact JWS with one issuer's keys and returns the payload (a JSON
+/// object). No `iss`, `aud`, `exp` or `nbf` check, no cache. Used by tests on RFC 7515 Appendix A.
+///
+/// # Errors
+/// [`JwtError::Malformed`] for structure (same rules as [`verify`] step 1, which also means a payload that is
+/// not a JSON object), [`JwtError::BadSignature`] as in [`verify`] step 3.
+pub fn verify_signature(token: &str, issuer: &Issuer) -> Result<Value, JwtError> {
+    let parsed = parse_compact(token)?;
+    check_signature(&parsed, token, issuer)?;
+    Ok(parsed.payload)
+}
+
+/// True when the token looks like a JWT (three dot-separated non-empty base64url parts, RFC 7515 §7.1), for
+/// token classification. Says nothing about validity; `alg: none` tokens (empty third part) are not JWT-like.
+#[must_use]
 pub fn looks_like_jwt(token: &str) -> bool {
-    let parts: Vec<&str> = token.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty())
+    let is_b64url = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let mut parts = token.split('.');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(a), Some(b), Some(c), None) if is_b64url(a) && is_b64url(b) && is_b64url(c)
+    )
 }
-pub fn forget_verified_tokens() {}
+
+// ------------------------------------------------------------------------------------------------------------
+// Claims
+// ------------------------------------------------------------------------------------------------------------
+
+/// Reads a claim by dot path (LiteLLM `get_nested_value`): `realm_access.roles`,
+/// `resource_access.my-client.roles`; `\.` escapes a dot inside a key (`https://idp\.example/roles`).
+///
+/// * A leading `metadata.` segment is skipped when the claims have no `metadata` member (LiteLLM strips it).
+/// * When the nested path does not resolve and the path has dots, the whole (unescaped) path is tried as one
+///   top-level key, so namespaced claims such as `https://example.com/roles` work unescaped.
+///
+/// Only JSON objects are traversed. Returns `None` for an empty path, an empty segment or a missing member.
+#[must_use]
+pub fn claim_at<'a>(claims: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.is_empty() {
+        return None;
+    }
+    let segments = split_path(path);
+    let mut segs: &[String] = &segments;
+    if segs.len() > 1 && segs[0] == "metadata" && claims.get("metadata").is_none() {
+        segs = &segs[1..];
+    }
+    if segs.iter().all(|s| !s.is_empty()) {
+        let mut current = claims;
+        let mut found = true;
+        for seg in segs {
+            match current.as_object().and_then(|o| o.get(seg.as_str())) {
+                Some(next) => current = next,
+                None => {
+                    found = false;
+                    break;
+                }
+            }
+        }
+        if found {
+            return Some(current);
+        }
+    }
+    if segments.len() > 1 {
+        return claims.as_object()?.get(&segments.join("."));
+    }
+    None
+}
+
+fn split_path(path: &str) -> Vec<String> {
+    let mut segments = Vec::new();
+    let mut current = String::new();
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                current.push('.');
+                chars.next();
+            }
+            '.' => segments.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    segments.push(current);
+    segments
+}
+
+/// A claim value as an id: non-empty string, or a number stringified.
+fn scalar_string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A string or list claim as a list of ids (order kept, duplicates and non-scalars dropped).
+fn string_list(value: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    match value {
+        Value::Array(items) => {
+            for item in items.iter().filter_map(scalar_string) {
+                if !out.contains(&item) {
+                    out.push(item);
+                }
+            }
+        }
+        other => out.extend(scalar_string(other)),
+    }
+    out
+}
+
+/// Scopes: a space-separated string (RFC 8693 §4.2 / RFC 6749 §3.3) or a list of strings.
+fn scope_list(value: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |s: &str| {
+        for scope in s.split_whitespace() {
+            if !out.iter().any(|x| x == scope) {
+                out.push(scope.to_string());
+            }
+        }
+    };
+    match value {
+        Value::String(s) => add(s),
+        Value::Array(items) => items.iter().filter_map(Value::as_str).for_each(&mut add),
+        _ => {}
+    }
+    out
+}
+
+fn role_rank(role: &str) -> Option<usize> {
+    ROLE_PRIVILEGE_ORDER.iter().position(|r| *r == role)
+}
+
+/// The most privileged internal role the mappings give for `roles` (CONTRACT §6.5), independent of order.
+fn most_privileged_mapping(mappings: &[(String, String)], roles: &[String]) -> Option<String> {
+    mappings
+        .iter()
+        .filter(|(external, _)| roles.iter().any(|r| r == external))
+        .filter_map(|(_, internal)| role_rank(internal).map(|rank| (rank, internal)))
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, internal)| internal.clone())
+}
+
+fn build_principal(issuer: &Issuer, claims: &Value, exp: i64, nbf: Option<i64>) -> JwtPrincipal {
+    let at = |path: &Option<String>| path.as_deref().and_then(|p| claim_at(claims, p));
+    let user_email = at(&issuer.user_email_claim).and_then(scalar_string);
+    let user_id = match &issuer.user_id_claim {
+        Some(path) => claim_at(claims, path).and_then(scalar_string),
+        None => user_email.clone(),
+    };
+    let team_id = at(&issuer.team_id_claim).and_then(|v| match v {
+        Value::Array(items) => items.first().and_then(scalar_string),
+        other => scalar_string(other),
+    });
+    let scope_path = issuer.scope_claim.as_deref().unwrap_or(DEFAULT_SCOPE_CLAIM);
+    let scopes = claim_at(claims, scope_path).map(scope_list).unwrap_or_default();
+    let roles = at(&issuer.roles_claim).map(string_list).unwrap_or_default();
+    let admin_scope = issuer.admin_scope.as_deref().is_some_and(|admin| scopes.iter().any(|s| s == admin));
+    let mapped_role = most_privileged_mapping(&issuer.role_mappings, &roles);
+    JwtPrincipal {
+        issuer: issuer.issuer.clone(),
+        subject: claims.get("sub").and_then(scalar_string),
+        user_id,
+        user_email,
+        team_id,
+        team_ids: at(&issuer.team_ids_claim).map(string_list).unwrap_or_default(),
+        organization_id: at(&issuer.org_id_claim).and_then(scalar_string),
+        end_user_id: at(&issuer.end_user_id_claim).and_then(scalar_string),
+        scopes,
+        roles,
+        admin_scope,
+        mapped_role,
+        enforce_rbac: issuer.enforce_rbac,
+        admin_allowed_routes: issuer.admin_allowed_routes.clone(),
+        expires_at: exp,
+        not_before: nbf,
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Verification cache
+// ------------------------------------------------------------------------------------------------------------
+
+type CacheKey = [u8; 32];
+
+struct CacheEntry {
+    principal: Rc<JwtPrincipal>,
+    /// The issuer the token was verified with; a hit requires `issuers[iss]` to be this very allocation.
+    issuer: Weak<Issuer>,
+    last_used: u64,
+}
+
+#[derive(Default)]
+struct VerifiedCache {
+    entries: HashMap<CacheKey, CacheEntry>,
+    clock: u64,
+}
+
+thread_local! {
+    static VERIFIED: RefCell<VerifiedCache> = RefCell::new(VerifiedCache::default());
+}
+
+fn cache_key(token: &str) -> CacheKey {
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&Sha256::digest(token.as_bytes()));
+    key
+}
+
+/// Runs `f` on the cache; `None` if the cache is unavailable (thread teardown or re-entrant use).
+fn with_cache<R>(f: impl FnOnce(&mut VerifiedCache) -> R) -> Option<R> {
+    VERIFIED.try_with(|cell| cell.try_borrow_mut().ok().map(|mut cache| f(&mut cache))).ok().flatten()
+}
+
+fn cache_lookup(key: &CacheKey, issuers: &HashMap<String, Rc<Issuer>>) -> Option<(Rc<JwtPrincipal>, i64)> {
+    with_cache(|cache| {
+        cache.clock += 1;
+        let clock = cache.clock;
+        let entry = cache.entries.get_mut(key)?;
+        let current = issuers.get(&entry.principal.issuer);
+        let same_issuer = entry.issuer.strong_count() > 0
+            && current.is_some_and(|rc| std::ptr::eq(Rc::as_ptr(rc), entry.issuer.as_ptr()));
+        if !same_issuer {
+            cache.entries.remove(key);
+            return None;
+        }
+        entry.last_used = clock;
+        let leeway = current.map_or(0, |i| i.leeway_seconds);
+        Some((entry.principal.clone(), leeway))
+    })
+    .flatten()
+}
+
+fn cache_remove(key: &CacheKey) {
+    with_cache(|cache| cache.entries.remove(key));
+}
+
+fn cache_store(key: CacheKey, principal: &Rc<JwtPrincipal>, issuer: &Rc<Issuer>) {
+    with_cache(|cache| {
+        if cache.entries.len() >= VERIFIED_CACHE_CAPACITY && !cache.entries.contains_key(&key) {
+            // Drop the least recently used half: amortised O(1) per insert, and never more than the bound.
+            let mut stamps: Vec<u64> = cache.entries.values().map(|e| e.last_used).collect();
+            let middle = stamps.len() / 2;
+            let (_, cutoff, _) = stamps.select_nth_unstable(middle);
+            let cutoff = *cutoff;
+            cache.entries.retain(|_, e| e.last_used > cutoff);
+        }
+        cache.clock += 1;
+        let entry = CacheEntry { principal: principal.clone(), issuer: Rc::downgrade(issuer), last_used: cache.clock };
+        cache.entries.insert(key, entry);
+    });
+}
+
+/// Drops every cached verification of this backend. Call it when `rbac.jwt_issuers` changes: a removed key
+/// or issuer must stop verifying at once. (Entries also become unusable by themselves once the issuer map
+/// holding the `Rc<Issuer>` they were verified with is replaced; see [`verify`].) Issuers and their decoding
+/// keys live only in the caller's issuer map, so nothing else here can keep a stale key.
+pub fn forget_verified_tokens() {
+    with_cache(|cache| {
+        cache.entries = HashMap::new();
+    });
+}
+
+/// Number of verified tokens currently cached in this backend (for tests and diagnostics).
+#[must_use]
+pub fn verified_token_count() -> usize {
+    with_cache(|cache| cache.entries.len()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The clock of the fixture tests (2027-01-15): after every fixture's iat, before its exp.
+    const NOW: i64 = 1_800_000_000;
+
+    /// Tokens of /work/shared/cases/jwt_fixtures.sql (generated with PyJWT by the steering tools).
+    const FIXTURE_TOKENS: &[(&str, &str)] = &[
+        ("kc_admin", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6ImFkbWluLTEiLCJlbWFpbCI6ImFkbWluLTFAYWNtZS50ZXN0Iiwic2NvcGUiOiJvcGVuaWQgbGl0ZWxsbV9wcm94eV9hZG1pbiJ9.GB-pVAnMSff3yID2WRkzHmjgfLZvDB2x8H3ZNpk39QiyA4BT_6ljUiNcBYvpb7hlx2y1pdctfpsgS9KgxM3eax7pMy7qRuqBw7HiWSTYhxll7yBGw28d5OUWIShLUD0nxM9n4KcsOmwNAuQd49Xtwa2B2wBJDIcU3cFjL1lxg2pyLcElWAQfIJ7I92mmFEBngGws8hSkepVYjg38YVC7zYTD2PQ9g_u_jBYVDgI6jIzyIFu_pR2uwlv9eg5ME-0ByvQYtTWnyO1OzU4rOa54CpiXMq5aubmxRvQHrLsjHWT6crZv2As1nfskR80XGrAgQzcz0sKXDKx3kUVv6Jc0-A"),
+        ("kc_user_two_teams", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItMSIsImVtYWlsIjoidXNlci0xQGFjbWUudGVzdCIsImdyb3VwcyI6WyJ0ZWFtLWFscGhhIiwidGVhbS1iZXRhIl19.F3OhbGpA9VAp7B3gUHDCiEUmLG1O74MhZgSDybXwn1kFU5Prst_K9DsV9vtxM_lvXz1qRWvSj9lAKdnBiFS9pegihoIF-XsblYayd4gWKS_1tZlSJUglfA0m83wpVm2ANSL6E3hraZfyQWiQvmWFr37rsbKgHzV0vToWdyX9H6O4UtdTFQlD_nyBTN3qdCGib4XbzVhfhVzWL2rLmvJ5MCPDzDYbRsYwHT9sYvh6iKNMFtXr9j7goWgy_8hjgAjNNlLgWNX60F5TWU0fh-KUUfVv4mT8GjdKE36ZKyEW-mk-2kmCNS6sWnXyvyOBlLbnvyRJpdAL4Q2yugf0EgEkTw"),
+        ("kc_user_no_team", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItMiIsImVtYWlsIjoidXNlci0yQGFjbWUudGVzdCJ9.qU6zMbwticGF_jwSyHxvKnlKJwREMPB_gbFQ2ZmO-AnbnMtrQBFFVhuqGVMBuy00wXoAJxAMgI3GsvSixg5qSflnXelfXlb2CnSAimR42ZZR3bVbqPAJPc4g49rzsliViV-6Fs4A6C2deO6MzrpJvz-Wuf-k5Ku53rTOHZJkBhM1pkWh1cj75gxssueyBvDM9ufIIVreaSorTjahTa2RR3skGH3zYpP9JBqVHrnzreHy8Kvysq_zj8mxbzocIPngAD8QjWZkwHeQbO-SVyFkiWZl0vFdY9vAVPLYtSJQbwtRGtz8MqgB6JN4qk_aKoa4XnbXMGksCHSAGnAOoSdLkQ"),
+        ("kc_roles_viewer_admin", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItMyIsInJlYWxtX2FjY2VzcyI6eyJyb2xlcyI6WyJ2aWV3ZXIiLCJhZG1pbiJdfX0.o7ExNHVtHUazD3_pxe5UXe3NrYxdN0eBLm4X3WLSCK7YdowcsqVIxWm7aCrR7FdfozLPKs6voaeFBImngRXnOcGFhQD0zSzd_jnbL3vVs1rIasFuSE0_Lw8geGYpl8aN0aurjnCnifJn9HnD-umlqOMGLDqvpX4Q_UzXXGIc52Sv289cqneCN4mEWuMzSpMV_fn06tmC-PMWd90BSsqoT0yp7xyda1Tbk4UJcb_9YGna9JAleXmeKeG4ST10Dd3v7xeNpfVIDLmQSG94OizKhnqaFram_KnlhLXFmhVQlQni_XoVgJPo6hXk0jctroikyXHlMxUHBlPKYRq90ISW8Q"),
+        ("kc_roles_viewer", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItNCIsInJlYWxtX2FjY2VzcyI6eyJyb2xlcyI6WyJ2aWV3ZXIiXX19.r-xg9OgaN0QnJKKdNJl63f5knEOBoUFBXub-Zst2Bkp6IztM11bcpWKDFRTIE9iX2-x0OqhNoL8OyHawh2xPICrvkLIPN-xMV-DctP0_gtKUS_H2-slcqghnsw0Yx6or4R8rbVPq6Dj76IGLQB_7wyEUv57Ky9bAkHzrHchhaq6v2G2QTSNCOM3VatjUTf_MXCH5LYc4P3-iYL7NTtHdvduVgUWc_0TOugsphUjbnQnLIoRdi40hjXqG0JwaF-7YkUVShA8TrzQUaSJO29FW0ZAs6m6ImUAOEOldRLmgxAp6iQBgFwmh1PctAbyx5YUFcaoOF2NOQpIvN8zEF2waBQ"),
+        ("kc_roles_unmapped", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItNSIsInJlYWxtX2FjY2VzcyI6eyJyb2xlcyI6WyJndWVzdCJdfX0.EI3IRtWhgxu58fIFV_o3OtddXR47qQmn6vJglwfg89jZjphzCNPbK1HZNxyJEIptTvwRss0tGCp6uBvcUiNK89zA3-mjOXlw225wNvP_pb86KnXnmQ8TjsYFGmKd_N1kll9hFaAK4E3XxaMxn90NF5eYJevgy9mByQkRB-cg6A_vJiAozBpEOzhqZNNFQg3IsbCiOG-QlG1zv87MbT6vN2NWR6QScSI-eUVesL9I_0VB-qKh46awN-D4f5_h4BQ1ffD3j26ZZ_nN0AymnI0eGHB37kF7CmkGjQbYQvHumKbwAP_IftX1kivfVNqNx2sV376lLTBc8VUZbsvfZEk64Q"),
+        ("kc_rotated_key", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0yIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItMiJ9.eStDeYg-NgVkzjzgkPKH5MIzxcstgZ6zcHEJ8XN5DjDtWjH8_PAbz-m7d2t6OYxsfzwpN09uYhS77MDKQgOas7DQRj7CeCPvkskiXM4cibzqmQPfB7xT90UdqieC9XjMqL_AibowJ_vaHZMvEmhvquGKVfPLlRiXFyhj2x7422Rij306sP0kkuAAVFCM7famKjPqvOMfU8ckiBm6FbQrEsme1ZjbmRvUIGdoixyHeoJcWZ9Qw-9DdZJrEOErbyLlEYSWxlIwfVAugSGVKI3lgOplopb-p6CDyaF6Ca0ksxMNNgCtGHiNAlJ36sJbJkHlTo1_v5SEDCyM9-pjOlALKg"),
+        ("kc_es256", "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItMiJ9.cum3t18xuSJjfvz7tBtIbZzn1_hviyYkmjMHHNKfsmNtuJehGiPxxPca2c4nOTz0ujnqCZAIDDqOxlyI13yMUw"),
+        ("kc_eddsa", "eyJhbGciOiJFZERTQSIsImtpZCI6ImVkLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItMiJ9.JCTS7SRetKpiJVQVj5agytJCkVh5BN3HgXi3bAeIY29lT0kxOgc3rhuGv_ZuYlXLcWmjhe68gt5f2UiQHIxiCw"),
+        ("kc_expired", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjE1Nzc4MzY4MDAsInN1YiI6InVzZXItMiJ9.IWQfPl_pr2MsjpsuGXdaclUxho7R5qA6BIqZuL62VR3hUI0RcCsitdF5zY3Plpt1CWBwo_2TZRtI9r0qsXQ1BHPy9SGPS-s1JJNCqKizLVmJq4wZ9lH6MsTiqwBlB5csnOE_0fAGIfiNfWTGB1yEq9B87rGOIsdTyA5R8aSv15zHnK0gifrx99mhtrF9la0xi4W_xP9ucRAYeq9wkK8V8jWzg30RUZ-gG7QWVV_mnoIO2plBhjpFZm0b-Yst6TBU2trPwvI2ZRJHqu47TWfaFYBbf-xWIjygkOlDl1k5ivNE0IEjlXq849DMba-1000vljolY0QHOk4pOGw25bbzLg"),
+        ("kc_not_yet_valid", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItMiIsIm5iZiI6NDEwMjQ0NDc5MH0.K-sqTxU97guiyuatxH7UKp99zqUpl4F2nMl3J9QnSshY8pE-YL-TyzT8Nv3xdWGIUSQj0Fa142BeZ1-nyk34zHv1i1WgT96b-vpv2br_w7xIYb2S0Vw3Hpxj-TFapqQCY6BsSFT_wYOAkJwh2ht8kDBaHdCcba0k-thwuhN4v4e77JmQlNQFnR_A4vVcNxEHpXp1pfdqEobP9jsIUQjwASQtnfqgCJHnvHCXz5W4LVINtxZoC0tykBPPJL-Y9t3k3iXqR4njZGo7X1BaldgrPNxzkPSn7Zs7la5E1x31Dwf15l8pWxHDgAvKlbDYCwb8jC25E0JZhs7rAWU5SZxW8Q"),
+        ("kc_wrong_audience", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJzb21lLW90aGVyLWFwcCIsImlhdCI6MTc2NDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJzdWIiOiJ1c2VyLTIifQ.VC3F3hmC3BfDXohjX-ksVi6aLZM72vZL5PLPhtOWiz-ohdBuYFPODqLqkjtbiEenA9wj-p8AReQiq3JdTmKDL7HDndnSfc1-NH7YF9NAdP-dLCPR12qCZQQo9mxkLivesyyAbqqrmu-iFShytxIF9DWRsHmZJKpPY-2kJXavn7uhmNERAxaTjwAWRoOUZ7aS2BFORYdrU7IppfZ6gJBaR6FM8HKGwMQdtAHjipPZZcLwANbVnyWwvvqLpSe_u9U9jG1ewJDzu14u1sMf0a4EQ4_Z_3JcnvN4L9zoNYvCGmzG6JTFt7IrMkfUh7MJYAhU5x_h_SnKFP-Gi6_YPG9a3Q"),
+        ("kc_audience_list", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOlsiYWNjb3VudCIsImxpdGVsbG0tcHJveHkiXSwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItMiJ9.GhqQp5VmkZPI08DozHY799BCBbfG7QILhTQ7jSu5FOSc61G1lo4B4yOgkWKwAfdiZsg2QoJAR_PeRV9wUPNYQ7uIfk4fjL7IH8iWTS3NfIM1MaIEm6NzVWRnrXtLcpDRXbipieia4BP3qEngkG3aI2A4lgxZ5EN_gEPx5yHfFUhlEutCGf0fwXnI65w3oYM20A452IdgeoWzeolisaZ0Ynk2EMdqtzrj2mnOqAPgopu1sOtIZEtnpilhl7-Xyx7u2kH7zIEXrysedvdSh8bmdUGw1qbyyZsOBz0inhmI8S8KIizni02T4ZOOTxBLDxy-Vu4AALQ4UN0X-SBBol_lyQ"),
+        ("kc_unknown_kid", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS05IiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItMiJ9.QzrVHD25oQyOuwop2DeQ9rMlWBHRrFaMl3qlLbd75bs6kbuOskb-AahXXkMfIYYziQyebfGe7btbauabhDAeI0bYNU4XwcO-Dr77O85Xwl75bGyuAKcsp9YpqDU5zJKkDh_o5WgQ6M4ZDH-KcK-D1it-Rdx8Edl7TnnsN-h18mJwyuotorIawQDvxQulPbR8JlndzUwmlsyzrvGQg5XLUesnQlBF25lcqfvILrVmo6xXNTnX-gZBmD3a-rZqgB-noPxzEArniZK7bay4StV9rwxSMoWYPt8NfGS6fMKPhFJwdxeJpMsUByeeQxCsXGN-5c_j4PXS9764YnaHNmq-GQ"),
+        ("kc_no_kid", "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItMiJ9.L9AH2La4XZo0atjnz_v7wN0WTHeYrMey27aSJdpmcuUvHibt-uwyzwauzz0_qp6yw2C22v2wtadEoLTwwsMYq9R6bkFLsWWuZz2W9kfCNlJNYe6GyGpCkefXb2nSvbgEEIYSEtCP5_hPfAM8UTcgtTVIXJh8XVXH7crAktMzPkczelSwd3aqMr2PVfMP2PmrixaNzG0ZTKWg6b3AeD1QCbbKS5YM_eMOf7MEmc2-1lejurSwEfNYcAuao1LxLedK3wrv7GJG5apk8zJ4Y3MTbqjw1vZ_9tuk8_Xt5K468ZK3cuqu7KH2BZ_Fx4qZkL2rlge5n6qn2Rt2TVWVRETwKA"),
+        ("untrusted_issuer_admin", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2V2aWwuZXhhbXBsZS50ZXN0IiwiYXVkIjoibGl0ZWxsbS1wcm94eSIsImlhdCI6MTc2NDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJzdWIiOiJhZG1pbi0xIiwic2NvcGUiOiJsaXRlbGxtX3Byb3h5X2FkbWluIn0.Kp2VYNHFCx2EAHSXAYCn1O1dP5KPqVO3E1w8w6OtTNan2B96UJaabYkbP6v7Qkkkty0ZRPDWs6BkkUy7EWQD5_x7ct9RnDTYMUjYYP8tnNHmb7H5KRtJO91bCHT7il7jX_ccOiEMpW-DMnSmnqE-3c4RlbM12XtyPXak2dnWPieRy2VoXeI3LuvqqARzBNxiA2tX5GvhDfCgqFV-yzdc56S2DR2UMK4iMEqhvnWStHY65B1RkVmdZELthttjnMmCKhnmmICrCAFGTSjzB_6f3tyHzNYjdljXbI2OnrLBm_SnEoupMoiu7CdPRlaExHwzAKgZkdbL7jZ34z6X9rejaw"),
+        ("kc_signed_by_stranger", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6ImFkbWluLTEiLCJzY29wZSI6ImxpdGVsbG1fcHJveHlfYWRtaW4ifQ.FA7i5mSUCd7_CmOA12AHq92Xnp8JxcweT2giFdpbG2CbULttu2mVOwuje5eWPD1kttclWdtYwI1jVB_L5i6HUanZxobUWHbw__upBCc2fEiheFfEBQjXRp07JklbvdchWphS_JxMsQCGKEyQDxSFhG9Fu-eF8MBH_4snH5lr1EFwkANeB0UigTqoh4_2gp7dYe10OY5soq8ncY02WinGJkzRvtbqKZB0PyZWpa5HEBCk7EEOhn-8ZRTREmHNv-aj23tmtgnVz9AhX3JUfKwbXL9Dxm0219C6gxiIPseXX9sOFoFfwX1rJoP68uQLwAeFmyPY7UeMOiz7P2hb_Cj16g"),
+        ("kc_tampered", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiAiaHR0cHM6Ly9pZHAuZXhhbXBsZS50ZXN0L3JlYWxtcy9hY21lIiwgImF1ZCI6ICJsaXRlbGxtLXByb3h5IiwgImlhdCI6IDE3NjQwMDAwMDAsICJleHAiOiA0MTAyNDQ0ODAwLCAic3ViIjogInVzZXItMiIsICJzY29wZSI6ICJsaXRlbGxtX3Byb3h5X2FkbWluIn0.qU6zMbwticGF_jwSyHxvKnlKJwREMPB_gbFQ2ZmO-AnbnMtrQBFFVhuqGVMBuy00wXoAJxAMgI3GsvSixg5qSflnXelfXlb2CnSAimR42ZZR3bVbqPAJPc4g49rzsliViV-6Fs4A6C2deO6MzrpJvz-Wuf-k5Ku53rTOHZJkBhM1pkWh1cj75gxssueyBvDM9ufIIVreaSorTjahTa2RR3skGH3zYpP9JBqVHrnzreHy8Kvysq_zj8mxbzocIPngAD8QjWZkwHeQbO-SVyFkiWZl0vFdY9vAVPLYtSJQbwtRGtz8MqgB6JN4qk_aKoa4XnbXMGksCHSAGnAOoSdLkQ"),
+        ("kc_alg_none", "eyJhbGciOiAibm9uZSIsICJ0eXAiOiAiSldUIn0.eyJpc3MiOiAiaHR0cHM6Ly9pZHAuZXhhbXBsZS50ZXN0L3JlYWxtcy9hY21lIiwgImF1ZCI6ICJsaXRlbGxtLXByb3h5IiwgImlhdCI6IDE3NjQwMDAwMDAsICJleHAiOiA0MTAyNDQ0ODAwLCAic3ViIjogImFkbWluLTEiLCAic2NvcGUiOiAibGl0ZWxsbV9wcm94eV9hZG1pbiJ9."),
+        ("kc_alg_confusion", "eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCIsICJraWQiOiAicnNhLTEifQ.eyJpc3MiOiAiaHR0cHM6Ly9pZHAuZXhhbXBsZS50ZXN0L3JlYWxtcy9hY21lIiwgImF1ZCI6ICJsaXRlbGxtLXByb3h5IiwgImlhdCI6IDE3NjQwMDAwMDAsICJleHAiOiA0MTAyNDQ0ODAwLCAic3ViIjogImFkbWluLTEiLCAic2NvcGUiOiAibGl0ZWxsbV9wcm94eV9hZG1pbiJ9.gsrnyxCiXkd2dHznf9-LZTCaxHO2__NR184IE89jJK0"),
+        ("hs_admin_scope", "eyJhbGciOiJIUzI1NiIsImtpZCI6ImhzLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2hzLmV4YW1wbGUudGVzdCIsImF1ZCI6ImxpdGVsbG0tcHJveHkiLCJpYXQiOjE3NjQwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwic3ViIjoidXNlci05Iiwic2NvcGUiOiJsaXRlbGxtX3Byb3h5X2FkbWluIn0.3FD999av8jDtonQOx-XH3LwPrZ2c7YbZSHP8e7zJG6Y"),
+        ("hs_user", "eyJhbGciOiJIUzI1NiIsImtpZCI6ImhzLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2hzLmV4YW1wbGUudGVzdCIsImF1ZCI6ImxpdGVsbG0tcHJveHkiLCJpYXQiOjE3NjQwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMCwic3ViIjoidXNlci0yIn0.GudPAr7YFnk2toHvCBiAydgVzN38w_BH-OeZnE5iV68"),
+        ("entra_admin_role", "eyJhbGciOiJSUzI1NiIsImtpZCI6ImVudHJhLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2xvZ2luLmV4YW1wbGUudGVzdC90ZW5hbnQtMS92Mi4wIiwiYXVkIjoibGl0ZWxsbS1wcm94eSIsImlhdCI6MTc2NDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJvaWQiOiJvaWQtNyIsInByZWZlcnJlZF91c2VybmFtZSI6InVzZXItN0BhY21lLnRlc3QiLCJyb2xlcyI6WyJMaXRlTExNLkFkbWluIl0sInNjcCI6ImxpdGVsbG1fcHJveHlfYWRtaW4ifQ.Umu7mZsEA0H3pY1pzqfNvH8JIMIHDvtaO_vU492WN0akJFW5oFIWXtjCw1iUswkATaLPSgEMJz_WspufpXQ404wywy6onfhttgi3dSW5i9WFjuJb2543E45JCIuoW4gV9eLTVOuoLajxHezs2_c3XsVbBeaqRogFiXdkFzCMD_PVuONzh6X_Epmc08nbLO2a5SwaJkXQd5me8a7af7YYn11KOKeDo9V77_EAPlWu0r7ncV-EY9ovhkbSNUj9VuY1zRpDxDxm3QSbFOtGowmnFg4YtDIpkqyG-faGjNmMp4lb6MxDwr4R4eRulmxGsrl3nkDmNu8hP6AK0Gfh187DjA"),
+        ("entra_user_role", "eyJhbGciOiJSUzI1NiIsImtpZCI6ImVudHJhLTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2xvZ2luLmV4YW1wbGUudGVzdC90ZW5hbnQtMS92Mi4wIiwiYXVkIjoibGl0ZWxsbS1wcm94eSIsImlhdCI6MTc2NDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJvaWQiOiJvaWQtOCIsInJvbGVzIjpbIkxpdGVMTE0uVXNlciJdfQ.Wpbue6BXE8lWQaOfrdl-vQiwWaslTWRyeW27SVFCz5qgmTB_dj1s3wfSfyhHBVIdzLqJArDNXj3qgE-SLYpGvlTXWsQPBUf6Kj-Hh3ZpV_S6CxPr19vpHdAWFPiqtOKd45jyTgK6ZWj5OhtkUxIkjJKb0C-6SdcSaHl2c7CEJtAQO6ysrzyD-mp-phH9xH6UVqCWCrvujYc9-7OS1BcIiAus7hAVl8QmcayXqyVbOZNz8gfFoRiaz6Amxajr0hCXEZpbQB0HibD6-SvH-n7bPXVPlkibRrkyhdeoVxOZqAfoZavXAQFuIgLOD3_-19UFJ_RB919KQAlQTQ3l60IZTg"),
+    ];
+    /// JWKS of issuer https://idp.example.test/realms/acme in jwt_fixtures.sql.
+    const ACME_JWKS: &str = r#"{"keys": [{"kty": "RSA", "key_ops": ["verify"], "n": "tCXAGdtzVzusVmY3Cp5TzWUdoQNUAPgzKmncXSrMZyEXDdBec269Ss954A-Q-1pYSI1TujwqksNVQUadHl1Ln0epIL2Bc1hN61tHyG_hEAouugTQScGL2VrUQY3iq2F-VZSxe7Qw3yHYz7vcVqp1qDcMnM8ODN7aRg7zOVva5KkLCYGcrcQSYwZDNTyzOXGoRf9Co38Z6xqGAHAh9qX_GidapNuinAg2yYdCbBxzo2ZzgylSzrJ7YZOPEc6iOX-rJpYLbiljSB9irMTD5Rv9_0jpYqjIz6Buz3S8XrROU_PotEZEH_nmf-7NQeMtWjcOMrN7l-M1_BBdqZKsjB_FJw", "e": "AQAB", "kid": "rsa-1", "alg": "RS256", "use": "sig"}, {"kty": "RSA", "key_ops": ["verify"], "n": "tzgFby1nNM2Hy9Tsezc0fhGyPzoL4OhSS3GSk_XK5SAq0GRSdqhI9rXkszSqKT8AwJNbOgHQX3f1fT9CyuwK8tq93Xztwk6vGUlyhcLiaS6ErCQd9tWsrqUvR0GlHKm5dLpf0A5DXUjoMJHu8BofMF55eDGMtDsxgz_jbdbarITgaLx4qTSOtDdlLA_cLXdILaVtGYhFnGQ2zZsx7Uiy0BnRiL3RFGgPyJpc0RAWs-TKFwc4189SnrYKR082p7h-PanKigzTADJgigTgNgmwkMR6WRJlYqNAYtgThEeXqFRMqr8fJ-lXvyiMcIkroLur8jCoAEM-rNVjWNAZsKhq9w", "e": "AQAB", "kid": "rsa-2", "alg": "RS256", "use": "sig"}, {"kty": "EC", "crv": "P-256", "x": "XoWmN5hO3KEVknIrmJYYa_1eUIHyu82D8nHdtvvtORI", "y": "C4jLGlZGqVs_qoXv3l7GwRm6B3SBZAM2HwG4vCKJu0U", "kid": "ec-1", "alg": "ES256", "use": "sig"}, {"x": "h7lyxQ_zcSTJke2LOMrEVyceeixqk8eRmdRDqAsRV6Q", "kty": "OKP", "crv": "Ed25519", "kid": "ed-1", "alg": "EdDSA", "use": "sig"}]}"#;
+    /// JWKS of issuer https://hs.example.test in jwt_fixtures.sql.
+    const HS_JWKS: &str = r#"{"keys": [{"kty": "oct", "k": "Y2FzZS1zaGFyZWQtc2VjcmV0LTAxMjM0NTY3ODlhYmNkZWYtbm90LWZvci1wcm9kdWN0aW9u", "kid": "hs-1", "alg": "HS256", "use": "sig"}]}"#;
+    /// JWKS of issuer https://login.example.test/tenant-1/v2.0 in jwt_fixtures.sql.
+    const ENTRA_JWKS: &str = r#"{"keys": [{"kty": "RSA", "key_ops": ["verify"], "n": "tzgFby1nNM2Hy9Tsezc0fhGyPzoL4OhSS3GSk_XK5SAq0GRSdqhI9rXkszSqKT8AwJNbOgHQX3f1fT9CyuwK8tq93Xztwk6vGUlyhcLiaS6ErCQd9tWsrqUvR0GlHKm5dLpf0A5DXUjoMJHu8BofMF55eDGMtDsxgz_jbdbarITgaLx4qTSOtDdlLA_cLXdILaVtGYhFnGQ2zZsx7Uiy0BnRiL3RFGgPyJpc0RAWs-TKFwc4189SnrYKR082p7h-PanKigzTADJgigTgNgmwkMR6WRJlYqNAYtgThEeXqFRMqr8fJ-lXvyiMcIkroLur8jCoAEM-rNVjWNAZsKhq9w", "e": "AQAB", "kid": "entra-1", "alg": "RS256", "use": "sig"}]}"#;
+
+    const ACME: &str = "https://idp.example.test/realms/acme";
+    const HS: &str = "https://hs.example.test";
+    const ENTRA: &str = "https://login.example.test/tenant-1/v2.0";
+
+    fn fixture(name: &str) -> &'static str {
+        FIXTURE_TOKENS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap_or_else(|| panic!("no fixture {name}"))
+    }
+
+    /// `to_jsonb(row)` of a jwt_issuers row: the given columns over the table defaults (sql/001_schema.sql).
+    fn row(issuer: &str, jwks: Value, overrides: Value) -> Value {
+        let mut row = json!({
+            "issuer": issuer, "jwks": jwks, "audiences": ["litellm-proxy"], "leeway_seconds": 0,
+            "user_id_claim": "sub", "user_email_claim": "email", "team_id_claim": null, "team_ids_claim": null,
+            "org_id_claim": null, "end_user_id_claim": null, "roles_claim": null, "scope_claim": "scope",
+            "role_mappings": [], "admin_scope": null, "enforce_rbac": false,
+            "admin_allowed_routes": ["management_routes", "spend_tracking_routes", "global_spend_tracking_routes", "info_routes"],
+            "created_at": "2026-01-01T00:00:00+00:00"
+        });
+        for (k, v) in overrides.as_object().unwrap() {
+            row[k] = v.clone();
+        }
+        row
+    }
+
+    fn acme_row(jwks: Value) -> Value {
+        row(
+            ACME,
+            jwks,
+            json!({"team_ids_claim": "groups", "roles_claim": "realm_access.roles", "admin_scope": "litellm_proxy_admin",
+                   "role_mappings": [{"role": "viewer", "internal_role": "internal_user"}, {"role": "admin", "internal_role": "proxy_admin"}]}),
+        )
+    }
+
+    fn fixture_issuers_with(acme_jwks: Value) -> HashMap<String, Rc<Issuer>> {
+        let rows = vec![
+            acme_row(acme_jwks),
+            row(HS, serde_json::from_str(HS_JWKS).unwrap(), json!({})),
+            row(
+                ENTRA,
+                serde_json::from_str(ENTRA_JWKS).unwrap(),
+                json!({"user_id_claim": "oid", "user_email_claim": "preferred_username", "roles_claim": "roles",
+                       "role_mappings": [{"role": "LiteLLM.Admin", "internal_role": "proxy_admin"}, {"role": "LiteLLM.User", "internal_role": "internal_user"}]}),
+            ),
+        ];
+        let issuers = issuers_from_rows(rows);
+        assert_eq!(issuers.len(), 3);
+        issuers
+    }
+
+    fn fixture_issuers() -> HashMap<String, Rc<Issuer>> {
+        fixture_issuers_with(serde_json::from_str(ACME_JWKS).unwrap())
+    }
+
+    fn acme_jwks_without(kid: &str) -> Value {
+        let mut jwks: Value = serde_json::from_str(ACME_JWKS).unwrap();
+        jwks["keys"].as_array_mut().unwrap().retain(|k| k["kid"] != kid);
+        jwks
+    }
+
+    fn err_kind(e: &JwtError) -> &'static str {
+        match e {
+            JwtError::Malformed(_) => "Malformed",
+            JwtError::UntrustedIssuer => "UntrustedIssuer",
+            JwtError::BadSignature(_) => "BadSignature",
+            JwtError::AudienceMismatch => "AudienceMismatch",
+            JwtError::Expired => "Expired",
+            JwtError::NotYetValid => "NotYetValid",
+        }
+    }
+
+    fn outcome(r: &Result<Rc<JwtPrincipal>, JwtError>) -> &'static str {
+        match r {
+            Ok(_) => "Ok",
+            Err(e) => err_kind(e),
+        }
+    }
+
+    // --- fixtures of /work/shared/cases/jwt_fixtures.sql ------------------------------------------------
+
+    #[test]
+    fn fixture_issuers_parse_every_key() {
+        let issuers = fixture_issuers();
+        assert_eq!(issuers[ACME].key_count(), 4);
+        assert_eq!(issuers[HS].key_count(), 1);
+        assert_eq!(issuers[ENTRA].key_count(), 1);
+        assert_eq!(issuers[ACME].role_mappings.len(), 2);
+        assert_eq!(issuers[ACME].admin_scope.as_deref(), Some("litellm_proxy_admin"));
+        assert_eq!(issuers[ENTRA].admin_scope, None);
+        assert_eq!(issuers[HS].admin_allowed_routes.len(), 4);
+    }
+
+    #[test]
+    fn fixture_tokens_that_verify() {
+        forget_verified_tokens();
+        let issuers = fixture_issuers();
+        let ok = |name: &str| verify(fixture(name), &issuers, NOW).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+
+        let admin = ok("kc_admin");
+        assert_eq!(admin.issuer, ACME);
+        assert_eq!(admin.user_id.as_deref(), Some("admin-1"));
+        assert_eq!(admin.user_email.as_deref(), Some("admin-1@acme.test"));
+        assert_eq!(admin.scopes, vec!["openid", "litellm_proxy_admin"]);
+        assert!(admin.admin_scope);
+        assert_eq!(admin.mapped_role, None);
+        assert_eq!(admin.expires_at, 4_102_444_800);
+        assert_eq!(admin.not_before, None);
+        assert_eq!(admin.admin_allowed_routes.len(), 4);
+
+        let two = ok("kc_user_two_teams");
+        assert_eq!(two.user_id.as_deref(), Some("user-1"));
+        assert_eq!(two.team_ids, vec!["team-alpha", "team-beta"]);
+        assert_eq!(two.team_id, None);
+        assert!(!two.admin_scope);
+
+        let no_team = ok("kc_user_no_team");
+        assert_eq!(no_team.user_id.as_deref(), Some("user-2"));
+        assert_eq!(no_team.subject.as_deref(), Some("user-2"));
+        assert!(no_team.team_ids.is_empty());
+        assert_eq!(no_team.mapped_role, None);
+
+        let viewer_admin = ok("kc_roles_viewer_admin");
+        assert_eq!(viewer_admin.roles, vec!["viewer", "admin"]);
+        assert_eq!(viewer_admin.mapped_role.as_deref(), Some("proxy_admin"));
+        assert!(!viewer_admin.admin_scope);
+        assert_eq!(ok("kc_roles_viewer").mapped_role.as_deref(), Some("internal_user"));
+        let unmapped = ok("kc_roles_unmapped");
+        assert_eq!(unmapped.roles, vec!["guest"]);
+        assert_eq!(unmapped.mapped_role, None);
+
+        for name in ["kc_rotated_key", "kc_es256", "kc_eddsa", "kc_no_kid", "kc_audience_list", "hs_user"] {
+            assert_eq!(ok(name).user_id.as_deref(), Some("user-2"), "{name}");
+        }
+
+        // The HS issuer has no admin scope: its `litellm_proxy_admin` scope grants nothing (CONTRACT §6.6).
+        let hs_admin = ok("hs_admin_scope");
+        assert_eq!(hs_admin.user_id.as_deref(), Some("user-9"));
+        assert_eq!(hs_admin.scopes, vec!["litellm_proxy_admin"]);
+        assert!(!hs_admin.admin_scope);
+
+        let entra_admin = ok("entra_admin_role");
+        assert_eq!(entra_admin.issuer, ENTRA);
+        assert_eq!(entra_admin.user_id.as_deref(), Some("oid-7"));
+        assert_eq!(entra_admin.user_email.as_deref(), Some("user-7@acme.test"));
+        assert_eq!(entra_admin.mapped_role.as_deref(), Some("proxy_admin"));
+        assert!(!entra_admin.admin_scope, "Entra's scp is not its scope claim and its admin_scope is NULL");
+        let entra_user = ok("entra_user_role");
+        assert_eq!(entra_user.user_id.as_deref(), Some("oid-8"));
+        assert_eq!(entra_user.user_email, None);
+        assert_eq!(entra_user.mapped_role.as_deref(), Some("internal_user"));
+    }
+
+    #[test]
+    fn fixture_tokens_that_fail() {
+        let issuers = fixture_issuers();
+        let expected = [
+            ("kc_expired", "Expired"),
+            ("kc_not_yet_valid", "NotYetValid"),
+            ("kc_wrong_audience", "AudienceMismatch"),
+            ("untrusted_issuer_admin", "UntrustedIssuer"),
+            ("kc_unknown_kid", "BadSignature"),
+            ("kc_signed_by_stranger", "BadSignature"),
+            ("kc_tampered", "BadSignature"),
+            ("kc_alg_none", "Malformed"),
+            ("kc_alg_confusion", "BadSignature"),
+        ];
+        for (name, kind) in expected {
+            forget_verified_tokens();
+            let result = verify(fixture(name), &issuers, NOW);
+            assert_eq!(outcome(&result), kind, "{name}: {:?}", result.as_ref().err());
+        }
+        assert_eq!(verify(fixture("kc_expired"), &issuers, NOW).unwrap_err().reason_code(), "token_expired");
+        assert_eq!(verify(fixture("kc_alg_confusion"), &issuers, NOW).unwrap_err().reason_code(), "invalid_token");
+        // 05_jwt.sql: left(token, 60) is a truncated token.
+        let truncated: String = fixture("kc_user_no_team").chars().take(60).collect();
+        assert!(matches!(verify(&truncated, &issuers, NOW), Err(JwtError::Malformed(_))));
+        // Every fixture is accounted for.
+        assert_eq!(FIXTURE_TOKENS.len(), 24);
+    }
+
+    #[test]
+    fn removed_key_stops_verifying_at_once() {
+        forget_verified_tokens();
+        let before = fixture_issuers();
+        let rotated = fixture("kc_rotated_key");
+        assert!(verify(rotated, &before, NOW).is_ok());
+        assert!(verify(rotated, &before, NOW).is_ok(), "served from the cache");
+        let after = fixture_issuers_with(acme_jwks_without("rsa-2"));
+        assert_eq!(after[ACME].key_count(), 3);
+        // Even without forget_verified_tokens(), the new issuer map invalidates the cached verification...
+        let e = verify(rotated, &after, NOW).unwrap_err();
+        assert!(matches!(e, JwtError::BadSignature(ref m) if m.contains("unknown kid")), "{e:?}");
+        // ...and with it (what the lead calls on every jwt_issuers change) too.
+        assert!(verify(rotated, &before, NOW).is_ok());
+        forget_verified_tokens();
+        assert!(matches!(verify(rotated, &after, NOW), Err(JwtError::BadSignature(_))));
+        // The other keys still verify.
+        assert!(verify(fixture("kc_user_no_team"), &after, NOW).is_ok());
+        // A removed issuer is untrusted at once, cached or not.
+        assert!(verify(fixture("hs_user"), &before, NOW).is_ok());
+        let mut without_hs = before.clone();
+        without_hs.remove(HS);
+        assert_eq!(verify(fixture("hs_user"), &without_hs, NOW).unwrap_err(), JwtError::UntrustedIssuer);
+    }
+
+    #[test]
+    fn role_mapping_order_does_not_matter() {
+        // CONTRACT §6.5: the most privileged mapped role wins whatever the mapping order.
+        let mut reversed = acme_row(serde_json::from_str(ACME_JWKS).unwrap());
+        reversed["role_mappings"] = json!([
+            {"role": "admin", "internal_role": "proxy_admin"},
+            {"role": "viewer", "internal_role": "internal_user"},
+            {"role": "viewer", "internal_role": "not_a_role"},
+            {"role": "guest"}
+        ]);
+        let issuer = Issuer::from_row(&reversed).unwrap();
+        assert_eq!(issuer.role_mappings.len(), 2, "invalid internal roles and incomplete entries are dropped");
+        let issuers = issuers_from_rows(vec![reversed]);
+        forget_verified_tokens();
+        let p = verify(fixture("kc_roles_viewer_admin"), &issuers, NOW).unwrap();
+        assert_eq!(p.mapped_role.as_deref(), Some("proxy_admin"));
+        let ranked = vec![
+            ("customer".to_string(), "customer".to_string()),
+            ("team".to_string(), "team".to_string()),
+            ("viewer".to_string(), "proxy_admin_viewer".to_string()),
+            ("org".to_string(), "org_admin".to_string()),
+        ];
+        let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            most_privileged_mapping(&ranked, &roles(&["customer", "org", "team"])).as_deref(),
+            Some("org_admin")
+        );
+        assert_eq!(
+            most_privileged_mapping(&ranked, &roles(&["team", "viewer"])).as_deref(),
+            Some("proxy_admin_viewer")
+        );
+        assert_eq!(most_privileged_mapping(&ranked, &roles(&["customer"])).as_deref(), Some("customer"));
+        assert_eq!(most_privileged_mapping(&ranked, &roles(&["nobody"])), None);
+    }
+
+    // --- cache ---------------------------------------------------------------------------------------
+
+    #[test]
+    fn cache_hits_still_check_time() {
+        forget_verified_tokens();
+        let issuers = fixture_issuers();
+        let token = fixture("kc_user_no_team");
+        let first = verify(token, &issuers, NOW).unwrap();
+        assert!(verified_token_count() >= 1);
+        let second = verify(token, &issuers, NOW).unwrap();
+        assert!(Rc::ptr_eq(&first, &second), "second call is a cache hit");
+        assert_eq!(verify(token, &issuers, 4_102_444_799).map(|_| ()), Ok(()));
+        assert_eq!(verify(token, &issuers, 4_102_444_800).unwrap_err(), JwtError::Expired);
+        assert_eq!(verify(token, &issuers, 4_102_444_800).unwrap_err(), JwtError::Expired, "also after eviction");
+        forget_verified_tokens();
+        assert_eq!(verified_token_count(), 0);
+    }
+
+    #[test]
+    fn cache_is_bounded() {
+        forget_verified_tokens();
+        let secret = b"cache-test-secret-0123456789abcdef-0123456789";
+        let row = row(
+            "https://cache.example.test",
+            json!({"keys": [{"kty": "oct", "k": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret), "alg": "HS256"}]}),
+            json!({}),
+        );
+        let issuers = issuers_from_rows(vec![row]);
+        let key = jsonwebtoken::EncodingKey::from_secret(secret).unwrap();
+        let header = jsonwebtoken::Header::new(Algorithm::HS256);
+        let mut first = String::new();
+        for i in 0..(VERIFIED_CACHE_CAPACITY + 500) {
+            let claims = json!({"iss": "https://cache.example.test", "aud": "litellm-proxy", "exp": 4_102_444_800i64, "sub": format!("u{i}")});
+            let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+            if i == 0 {
+                first = token.clone();
+            }
+            let p = verify(&token, &issuers, NOW).unwrap();
+            assert_eq!(p.user_id, Some(format!("u{i}")));
+            assert!(verified_token_count() <= VERIFIED_CACHE_CAPACITY);
+            if i % 7 == 0 {
+                // Keep the first token recently used: LRU keeps it.
+                assert!(verify(&first, &issuers, NOW).is_ok());
+            }
+        }
+        assert!(verified_token_count() > VERIFIED_CACHE_CAPACITY / 2);
+        forget_verified_tokens();
+    }
+
+    // --- RFC 7515 Appendix A -----------------------------------------------------------------------
+
+    /// The payload of A.1-A.3 and A.5: `{"iss":"joe",\r\n "exp":1300819380,\r\n "http://example.com/is_root":true}`.
+    const RFC_PAYLOAD: &str =
+        "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+    const RFC_A1_TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const RFC_A1_JWK: &str =
+        r#"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#;
+    const RFC_A2_TOKEN: &str = concat!(
+        "eyJhbGciOiJSUzI1NiJ9.",
+        "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.",
+        "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7",
+        "AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4",
+        "BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K",
+        "0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqv",
+        "hJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrB",
+        "p0igcN_IoypGlUPQGe77Rw"
+    );
+    const RFC_A2_JWK: &str = concat!(
+        r#"{"kty":"RSA","e":"AQAB","n":""#,
+        "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWv",
+        "G6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9",
+        "kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ",
+        r#""}"#
+    );
+    const RFC_A3_TOKEN: &str = concat!(
+        "eyJhbGciOiJFUzI1NiJ9.",
+        "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.",
+        "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q"
+    );
+    const RFC_A3_JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+    /// A.4: ES512 over the payload "Payload" (not JSON).
+    const RFC_A4_TOKEN: &str = concat!(
+        "eyJhbGciOiJFUzUxMiJ9.UGF5bG9hZA.",
+        "AdwMgeerwtHoh-l192l60hp9wAHZFVJbLfD_UxMi70cwnZOYaRI1bKPWROc-mZZq",
+        "wqT2SI-KGDKB34XO0aw_7XdtAG8GaSwFKdCAPZgoXD2YBJZCPEX3xKpRwcdOO8Kp",
+        "EHwJjyqOgzDO7iKvU8vcnwNrmxYbSW9ERBXukOXolLzeO_Jn"
+    );
+    const RFC_A4_JWK: &str = r#"{"kty":"EC","crv":"P-521","x":"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk","y":"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2"}"#;
+    /// Ten seconds before the `exp` (1300819380) of the RFC 7515 examples.
+    const RFC_NOW: i64 = 1_300_819_370;
+
+    fn rfc_issuer(jwk: &str) -> Issuer {
+        let jwk: Value = serde_json::from_str(jwk).unwrap();
+        Issuer::from_row(&row("joe", json!({"keys": [jwk]}), json!({}))).unwrap()
+    }
+
+    fn assert_rfc_payload(payload: &Value) {
+        assert_eq!(payload["iss"], "joe");
+        assert_eq!(payload["exp"], 1_300_819_380);
+        assert_eq!(payload["http://example.com/is_root"], true);
+        assert_eq!(claim_at(payload, "http://example.com/is_root"), Some(&Value::Bool(true)));
+    }
+
+    #[test]
+    fn rfc7515_a1_hs256() {
+        let issuer = rfc_issuer(RFC_A1_JWK);
+        assert_eq!(issuer.key_count(), 1);
+        assert_rfc_payload(&verify_signature(RFC_A1_TOKEN, &issuer).unwrap());
+        // Through verify(): iss and signature pass; the RFC token has no aud, so the audience check refuses it.
+        let issuers = HashMap::from([("joe".to_string(), Rc::new(issuer))]);
+        assert_eq!(verify(RFC_A1_TOKEN, &issuers, RFC_NOW).unwrap_err(), JwtError::AudienceMismatch);
+    }
+
+    #[test]
+    fn rfc7515_a2_rs256() {
+        let issuer = rfc_issuer(RFC_A2_JWK);
+        assert_eq!(issuer.key_count(), 1);
+        assert_rfc_payload(&verify_signature(RFC_A2_TOKEN, &issuer).unwrap());
+        let issuers = HashMap::from([("joe".to_string(), Rc::new(issuer))]);
+        assert_eq!(verify(RFC_A2_TOKEN, &issuers, RFC_NOW).unwrap_err(), JwtError::AudienceMismatch);
+        // Keyed with A.1's HMAC key instead, the same call stops at the signature: so AudienceMismatch above means
+        // iss and signature passed.
+        let hs = HashMap::from([("joe".to_string(), Rc::new(rfc_issuer(RFC_A1_JWK)))]);
+        assert!(matches!(verify(RFC_A2_TOKEN, &hs, RFC_NOW), Err(JwtError::BadSignature(_))));
+        // ...and the wrong key family is refused: A.2's RSA key does not verify A.1 (HS256) and vice versa.
+        assert!(matches!(verify_signature(RFC_A1_TOKEN, &rfc_issuer(RFC_A2_JWK)), Err(JwtError::BadSignature(_))));
+        assert!(matches!(verify_signature(RFC_A2_TOKEN, &rfc_issuer(RFC_A1_JWK)), Err(JwtError::BadSignature(_))));
+    }
+
+    #[test]
+    fn rfc7515_a3_es256() {
+        let issuer = rfc_issuer(RFC_A3_JWK);
+        assert_eq!(issuer.key_count(), 1);
+        assert_rfc_payload(&verify_signature(RFC_A3_TOKEN, &issuer).unwrap());
+        let issuers = HashMap::from([("joe".to_string(), Rc::new(issuer))]);
+        assert_eq!(verify(RFC_A3_TOKEN, &issuers, RFC_NOW).unwrap_err(), JwtError::AudienceMismatch);
+        // A flipped signature byte fails.
+        let mut bad = RFC_A3_TOKEN.to_string();
+        let at = bad.len() - 10;
+        let flipped = if &bad[at..at + 1] == "A" { "B" } else { "A" };
+        bad.replace_range(at..at + 1, flipped);
+        assert!(matches!(verify_signature(&bad, &rfc_issuer(RFC_A3_JWK)), Err(JwtError::BadSignature(_))));
+    }
+
+    #[test]
+    fn rfc7515_a4_es512_is_unsupported() {
+        // jsonwebtoken has no P-521/ES512: the key is skipped at load, and the token is refused (its payload
+        // "Payload" is not JSON either, which is caught first).
+        let issuer = rfc_issuer(RFC_A4_JWK);
+        assert_eq!(issuer.key_count(), 0);
+        assert!(matches!(
+            verify_signature(RFC_A4_TOKEN, &issuer),
+            Err(JwtError::Malformed(_) | JwtError::BadSignature(_))
+        ));
+        // Same header and signature over a JSON payload: refused as an unsupported algorithm.
+        let parts: Vec<&str> = RFC_A4_TOKEN.split('.').collect();
+        let json_payload = format!("{}.{}.{}", parts[0], RFC_PAYLOAD, parts[2]);
+        let e = verify_signature(&json_payload, &issuer).unwrap_err();
+        assert!(matches!(e, JwtError::BadSignature(ref m) if m.contains("ES512")), "{e:?}");
+    }
+
+    #[test]
+    fn rfc7515_a5_unsecured_is_refused() {
+        let token = format!("eyJhbGciOiJub25lIn0.{RFC_PAYLOAD}.");
+        for jwk in [RFC_A1_JWK, RFC_A2_JWK, RFC_A3_JWK] {
+            assert!(matches!(verify_signature(&token, &rfc_issuer(jwk)), Err(JwtError::Malformed(_))));
+        }
+        let issuers = HashMap::from([("joe".to_string(), Rc::new(rfc_issuer(RFC_A1_JWK)))]);
+        let e = verify(&token, &issuers, RFC_NOW).unwrap_err();
+        assert!(matches!(e, JwtError::Malformed(ref m) if m.contains("none")), "{e:?}");
+        assert_eq!(e.reason_code(), "invalid_token");
+    }
+
+    // --- vectors generated by scripts/gen_jwt_cases.py (PyJWT + cryptography) ------------------------------
+
+    #[test]
+    fn generated_vectors_every_algorithm_and_attack() {
+        let doc: Value = serde_json::from_str(include_str!("jwt_test_vectors.json")).unwrap();
+        let now = doc["now"].as_i64().unwrap();
+        let issuers = issuers_from_rows(doc["issuers"].as_array().unwrap().iter().cloned());
+        assert_eq!(issuers.len(), 3);
+        let mut verified_algs = HashSet::new();
+        let mut failures = Vec::new();
+        let cases = doc["cases"].as_array().unwrap();
+        assert!(cases.len() >= 60);
+        for pass in 0..2 {
+            // Second pass: the cache must give the same answers.
+            for case in cases {
+                let name = case["name"].as_str().unwrap();
+                let token = case["token"].as_str().unwrap();
+                let result = verify(token, &issuers, now);
+                let got = outcome(&result);
+                if got != case["expect"].as_str().unwrap() {
+                    failures.push(format!(
+                        "pass {pass} {name}: expected {} got {got} {:?}",
+                        case["expect"],
+                        result.as_ref().err()
+                    ));
+                    continue;
+                }
+                let reason = match &result {
+                    Ok(_) => "ok",
+                    Err(e) => e.reason_code(),
+                };
+                assert_eq!(reason, case["reason"].as_str().unwrap(), "{name}");
+                if let Ok(p) = &result {
+                    verified_algs.insert(case["alg"].as_str().unwrap().to_string());
+                    if let Some(user) = case.get("user_id").and_then(Value::as_str) {
+                        assert_eq!(p.user_id.as_deref(), Some(user), "{name}");
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+        for alg in
+            ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512"]
+        {
+            assert!(verified_algs.contains(alg), "no verified {alg} token");
+        }
+        let algs_issuer = &issuers["https://algs.example.test"];
+        assert_eq!(algs_issuer.key_count(), 12, "the enc key, the short HMAC secret and the P-521 key are skipped");
+        forget_verified_tokens();
+    }
+
+    #[test]
+    fn generated_leeway_nbf_is_rechecked_on_cache_hits() {
+        forget_verified_tokens();
+        let doc: Value = serde_json::from_str(include_str!("jwt_test_vectors.json")).unwrap();
+        let now = doc["now"].as_i64().unwrap();
+        let issuers = issuers_from_rows(doc["issuers"].as_array().unwrap().iter().cloned());
+        let token = doc["cases"].as_array().unwrap().iter().find(|c| c["name"] == "leeway_nbf_in_60s").unwrap()
+            ["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let p = verify(&token, &issuers, now).unwrap();
+        assert_eq!(p.not_before, Some(now + 60));
+        assert_eq!(verify(&token, &issuers, now - 1).unwrap_err(), JwtError::NotYetValid, "cache hit, earlier clock");
+        assert!(verify(&token, &issuers, now).is_ok(), "still cached after a not-yet-valid answer");
+        forget_verified_tokens();
+    }
+
+    // --- claims → principal ------------------------------------------------------------------------------
+
+    const CLAIMS_ISS: &str = "https://claims.example.test";
+    const CLAIMS_SECRET: &[u8] = b"claims-test-secret-0123456789abcdef";
+
+    fn claims_issuers(overrides: Value) -> HashMap<String, Rc<Issuer>> {
+        let jwks = json!({"keys": [{"kty": "oct", "kid": "k1", "k": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(CLAIMS_SECRET)}]});
+        issuers_from_rows(vec![row(CLAIMS_ISS, jwks, overrides)])
+    }
+
+    fn claims_token(mut claims: Value) -> String {
+        let obj = claims.as_object_mut().unwrap();
+        obj.entry("iss").or_insert(json!(CLAIMS_ISS));
+        obj.entry("aud").or_insert(json!("litellm-proxy"));
+        obj.entry("exp").or_insert(json!(4_102_444_800i64));
+        let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+        header.kid = Some("k1".to_string());
+        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(CLAIMS_SECRET).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn claims_resolve_through_issuer_paths() {
+        forget_verified_tokens();
+        let issuers = claims_issuers(json!({
+            "user_id_claim": "ids.user", "user_email_claim": "mail", "team_id_claim": "teams",
+            "team_ids_claim": "groups", "org_id_claim": "org", "end_user_id_claim": "customer",
+            "roles_claim": "resource_access.my-client.roles", "scope_claim": "scp", "admin_scope": "proxy.admin",
+            "enforce_rbac": true, "admin_allowed_routes": ["/team/new"],
+            "role_mappings": [{"role": "team-role", "internal_role": "team"}, {"role": "org-role", "internal_role": "org_admin"}]
+        }));
+        let token = claims_token(json!({
+            "sub": 42, "ids": {"user": 1234}, "mail": "a@b.test", "teams": ["t-first", "t-second"],
+            "groups": ["g1", 7, "g1", {"x": 1}, "g2"], "org": "o-1", "customer": "c-1",
+            "resource_access": {"my-client": {"roles": ["team-role", "org-role"]}},
+            "scp": ["read", "proxy.admin write"], "nbf": 1_700_000_000.5, "exp": 4_102_444_800.9
+        }));
+        let p = verify(&token, &issuers, NOW).unwrap();
+        assert_eq!(p.issuer, CLAIMS_ISS);
+        assert_eq!(p.subject.as_deref(), Some("42"));
+        assert_eq!(p.user_id.as_deref(), Some("1234"));
+        assert_eq!(p.user_email.as_deref(), Some("a@b.test"));
+        assert_eq!(p.team_id.as_deref(), Some("t-first"));
+        assert_eq!(p.team_ids, vec!["g1", "7", "g2"]);
+        assert_eq!(p.organization_id.as_deref(), Some("o-1"));
+        assert_eq!(p.end_user_id.as_deref(), Some("c-1"));
+        assert_eq!(p.roles, vec!["team-role", "org-role"]);
+        assert_eq!(p.mapped_role.as_deref(), Some("org_admin"));
+        assert_eq!(p.scopes, vec!["read", "proxy.admin", "write"]);
+        assert!(p.admin_scope);
+        assert!(p.enforce_rbac);
+        assert_eq!(p.admin_allowed_routes, vec!["/team/new"]);
+        assert_eq!(p.expires_at, 4_102_444_800);
+        assert_eq!(p.not_before, Some(1_700_000_001));
+
+        // Single strings where lists are allowed; a user id claim column left NULL uses the email (LiteLLM).
+        let issuers = claims_issuers(
+            json!({"user_id_claim": null, "team_id_claim": "team", "team_ids_claim": "groups", "roles_claim": "role"}),
+        );
+        let token = claims_token(
+            json!({"sub": "s", "email": "e@x.test", "team": "t-1", "groups": "g-only", "role": "r", "scope": "a  b"}),
+        );
+        let p = verify(&token, &issuers, NOW).unwrap();
+        assert_eq!(p.user_id.as_deref(), Some("e@x.test"));
+        assert_eq!(p.team_id.as_deref(), Some("t-1"));
+        assert_eq!(p.team_ids, vec!["g-only"]);
+        assert_eq!(p.roles, vec!["r"]);
+        assert_eq!(p.scopes, vec!["a", "b"]);
+        assert!(!p.admin_scope, "no admin_scope configured: no scope grants admin");
+        assert_eq!(p.mapped_role, None);
+        assert!(!p.enforce_rbac);
+
+        // Missing, empty and odd claim values are absent.
+        let token = claims_token(json!({"sub": "", "email": true, "team": [], "groups": {"a": 1}, "role": null}));
+        let p = verify(&token, &issuers, NOW).unwrap();
+        assert_eq!(
+            (p.subject.clone(), p.user_id.clone(), p.user_email.clone(), p.team_id.clone()),
+            (None, None, None, None)
+        );
+        assert!(p.team_ids.is_empty() && p.roles.is_empty() && p.scopes.is_empty());
+        forget_verified_tokens();
+    }
+
+    #[test]
+    fn claim_order_of_checks() {
+        // CONTRACT §3: malformed, issuer, signature, audience, exp, nbf — the first failure wins.
+        forget_verified_tokens();
+        let issuers = claims_issuers(json!({"leeway_seconds": 30}));
+        let check = |claims: Value| outcome(&verify(&claims_token(claims), &issuers, NOW));
+        assert_eq!(check(json!({"iss": "https://other.test", "aud": "x", "exp": 1})), "UntrustedIssuer");
+        assert_eq!(check(json!({"iss": 5})), "UntrustedIssuer");
+        assert_eq!(check(json!({"aud": "x", "exp": 1, "nbf": 4_000_000_000i64})), "AudienceMismatch");
+        assert_eq!(check(json!({"aud": ["x", 3]})), "AudienceMismatch");
+        assert_eq!(check(json!({"aud": 3})), "AudienceMismatch");
+        assert_eq!(check(json!({"aud": null})), "AudienceMismatch");
+        assert_eq!(check(json!({"aud": ["x", "litellm-proxy"]})), "Ok");
+        assert_eq!(check(json!({"exp": NOW - 31, "nbf": 4_000_000_000i64})), "Expired");
+        assert_eq!(check(json!({"exp": NOW - 30})), "Expired");
+        assert_eq!(check(json!({"exp": NOW - 29})), "Ok");
+        assert_eq!(check(json!({"nbf": NOW + 30})), "Ok");
+        assert_eq!(check(json!({"nbf": NOW + 31})), "NotYetValid");
+        assert_eq!(check(json!({"exp": "4102444800"})), "Malformed");
+        assert_eq!(check(json!({"exp": null})), "Malformed");
+        assert_eq!(check(json!({"exp": [1]})), "Malformed");
+        assert_eq!(check(json!({"exp": {"at": 1}})), "Malformed");
+        assert_eq!(check(json!({"sub": ["x"]})), "Malformed");
+        assert_eq!(check(json!({"nbf": [0]})), "Malformed");
+        assert_eq!(check(json!({"nbf": "0"})), "Malformed");
+        assert_eq!(check(json!({"exp": 1e300})), "Ok");
+        assert_eq!(check(json!({"exp": 18_446_744_073_709_551_615u64})), "Ok");
+        assert_eq!(check(json!({"exp": -1e300})), "Expired");
+        assert_eq!(check(json!({"exp": i64::MAX, "nbf": i64::MIN})), "Ok");
+        let token = {
+            let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+            header.kid = Some("k1".to_string());
+            let claims = json!({"iss": CLAIMS_ISS, "aud": "litellm-proxy"});
+            jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(CLAIMS_SECRET).unwrap())
+                .unwrap()
+        };
+        assert!(matches!(verify(&token, &issuers, NOW), Err(JwtError::Malformed(ref m)) if m.contains("exp")));
+        forget_verified_tokens();
+    }
+
+    // --- robustness -------------------------------------------------------------------------------------
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    #[test]
+    fn malformed_inputs_never_panic() {
+        let issuers = fixture_issuers();
+        let good = fixture("kc_user_no_team");
+        let parts: Vec<&str> = good.split('.').collect();
+        let huge = "a".repeat(MAX_TOKEN_BYTES + 1);
+        let big_valid_shape = format!("{}.{}.{}", parts[0], "A".repeat(40_000), parts[2]);
+        let payload = |p: &str| format!("{}.{}.{}", parts[0], b64(p), parts[2]);
+        let header = |h: &str| format!("{}.{}.{}", b64(h), parts[1], parts[2]);
+        let inputs: Vec<String> = vec![
+            String::new(),
+            ".".into(),
+            "..".into(),
+            "...".into(),
+            "a".into(),
+            "a.b".into(),
+            "a.b.c".into(),
+            "a.b.c.d".into(),
+            format!("{good}.extra"),
+            format!("{}.{}", parts[0], parts[1]),
+            format!("{}..{}", parts[0], parts[2]),
+            format!(".{}.{}", parts[1], parts[2]),
+            format!("{}.{}.", parts[0], parts[1]),
+            format!("{}.{}.!!!", parts[0], parts[1]),
+            format!("{good}="),
+            format!(" {good}"),
+            huge,
+            big_valid_shape,
+            "é.ü.ß".into(),
+            "💥.💥.💥".into(),
+            payload("not json"),
+            payload("[1,2,3]"),
+            payload("\"string\""),
+            payload("null"),
+            payload("{\"iss\": "),
+            payload(&"[".repeat(10_000)),
+            header("{}"),
+            header("[]"),
+            header("{\"alg\": 256}"),
+            header("{\"alg\": \"\"}"),
+            header("{\"alg\": \"NONE\"}"),
+            header("{\"alg\": \"RS256\", \"kid\": 7}"),
+            header("{\"alg\": \"RS256\", \"kid\": null}"),
+            header("{\"alg\": \"RS256\", \"kid\": {}}"),
+            header("{\"alg\": \"RS256\", \"kid\": \"rsa-1\", \"crit\": [\"b64\"], \"b64\": false}"),
+            header("{\"alg\": \"RS256\", \"typ\": \"oauth-id-jag+jwt\"}"),
+            // Header members jsonwebtoken reads as typed fields.
+            header("{\"alg\": \"RS256\", \"kid\": \"rsa-1\", \"jwk\": 5}"),
+            header("{\"alg\": \"RS256\", \"kid\": \"rsa-1\", \"x5c\": \"nope\"}"),
+            header("{\"alg\": \"RS256\", \"kid\": \"rsa-1\", \"alg\": \"RS256\"}"),
+        ];
+        for input in &inputs {
+            let short: String = input.chars().take(40).collect();
+            assert!(
+                matches!(verify(input, &issuers, NOW), Err(JwtError::Malformed(_))),
+                "{short}: {:?}",
+                verify(input, &issuers, NOW)
+            );
+            for issuer in issuers.values() {
+                assert!(verify_signature(input, issuer).is_err(), "{short}");
+            }
+        }
+        // Well-formed but wrong in other ways: never a panic, never Ok.
+        let odd_headers = [
+            "{\"alg\": \"HS1\", \"kid\": \"rsa-1\"}",
+            "{\"alg\": \"ES512\"}",
+            "{\"alg\": \"RS256\", \"kid\": \"\"}",
+            "{\"alg\": \"rs256\", \"kid\": \"rsa-1\"}",
+            "{\"alg\": \"EdDSA\", \"kid\": \"ed-1\"}",
+            "{\"alg\": \"ES256\", \"kid\": \"ec-1\"}",
+            "{\"alg\": \"PS256\", \"kid\": \"rsa-1\"}",
+            "{\"alg\": \"RS256\", \"kid\": \"ключ\"}",
+        ];
+        for h in odd_headers {
+            let token = header(h);
+            assert!(
+                matches!(verify(&token, &issuers, NOW), Err(JwtError::BadSignature(_))),
+                "{h}: {:?}",
+                verify(&token, &issuers, NOW)
+            );
+        }
+        // Payload from another token: tampering.
+        let other: Vec<&str> = fixture("kc_admin").split('.').collect();
+        let spliced = format!("{}.{}.{}", parts[0], other[1], parts[2]);
+        assert!(matches!(verify(&spliced, &issuers, NOW), Err(JwtError::BadSignature(_))));
+        // Signatures of every length against every key type.
+        for len in [0usize, 1, 31, 32, 63, 64, 65, 255, 256, 257, 512] {
+            let sig = URL_SAFE_NO_PAD.encode(vec![0x5a; len]);
+            for (alg, kid) in [("RS256", "rsa-1"), ("ES256", "ec-1"), ("EdDSA", "ed-1")] {
+                let h = b64(&format!("{{\"alg\":\"{alg}\",\"kid\":\"{kid}\"}}"));
+                let token = format!("{h}.{}.{sig}", parts[1]);
+                assert!(verify(&token, &issuers, NOW).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn bad_jwks_entries_are_skipped() {
+        let good_rsa: Value = serde_json::from_str::<Value>(ACME_JWKS).unwrap()["keys"][0].clone();
+        let mut small_rsa = good_rsa.clone();
+        small_rsa["n"] = json!(URL_SAFE_NO_PAD.encode([0xff; 128])); // 1024 bits: below RFC 7518's 2048
+        let mut enc = good_rsa.clone();
+        enc["use"] = json!("enc");
+        let mut no_verify = good_rsa.clone();
+        no_verify["key_ops"] = json!(["encrypt"]);
+        let mut wrong_alg = good_rsa.clone();
+        wrong_alg["alg"] = json!("ES256");
+        let mut unknown_alg = good_rsa.clone();
+        unknown_alg["alg"] = json!("RSA-OAEP");
+        let mut numeric_kid = good_rsa.clone();
+        numeric_kid["kid"] = json!(5);
+        let mut padded = good_rsa.clone();
+        padded["n"] = json!(format!("{}==", good_rsa["n"].as_str().unwrap()));
+        padded["kid"] = json!("padded");
+        let jwks = json!({"keys": [
+            good_rsa, small_rsa, enc, no_verify, wrong_alg, unknown_alg, numeric_kid, padded,
+            {"kty": "RSA", "n": "!!!", "e": "AQAB"},
+            {"kty": "RSA", "e": "AQAB"},
+            {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
+            {"kty": "EC", "crv": "P-521", "x": "AAAA", "y": "AAAA"},
+            {"kty": "OKP", "crv": "Ed25519", "x": "AAAA"},
+            {"kty": "OKP", "crv": "Ed448", "x": "AAAA"},
+            {"kty": "oct", "k": ""},
+            {"kty": "oct", "k": "c2hvcnQ", "alg": "HS256"},
+            {"kty": "oct", "k": URL_SAFE_NO_PAD.encode([7u8; 40]), "alg": "HS512"},
+            {"kty": "XYZ"},
+            {"kty": 1},
+            "not a key",
+            null,
+            []
+        ]});
+        let issuer = Issuer::from_row(&row(ACME, jwks, json!({}))).unwrap();
+        assert_eq!(issuer.key_count(), 2, "{issuer:?}");
+        // An oct key without alg allows only the HS* its length permits (RFC 7518 §3.2).
+        let k40 = json!({"keys": [{"kty": "oct", "k": URL_SAFE_NO_PAD.encode([7u8; 40])}]});
+        let issuer = Issuer::from_row(&row(ACME, k40, json!({}))).unwrap();
+        assert_eq!(issuer.keys[0].algorithms, vec![Algorithm::HS256]);
+
+        // Whole-row shapes.
+        assert!(Issuer::from_row(&json!(null)).is_err());
+        assert!(Issuer::from_row(&json!([])).is_err());
+        assert!(Issuer::from_row(&json!({"issuer": ""})).is_err());
+        assert!(Issuer::from_row(&json!({"issuer": 5})).is_err());
+        let minimal = Issuer::from_row(&json!({"issuer": "https://min.test"})).unwrap();
+        assert_eq!(minimal.key_count(), 0);
+        assert!(minimal.audiences.is_empty());
+        assert_eq!(minimal.admin_allowed_routes, DEFAULT_ADMIN_ALLOWED_ROUTES.to_vec());
+        assert!(!minimal.enforce_rbac);
+        let odd = Issuer::from_row(&json!({
+            "issuer": "https://odd.test", "jwks": "{\"keys\": []}", "audiences": ["a", "", 3], "leeway_seconds": -5,
+            "user_id_claim": "", "role_mappings": "[{\"role\": \"x\", \"internal_role\": \"team\"}]", "enforce_rbac": "yes",
+            "admin_allowed_routes": null
+        }))
+        .unwrap();
+        assert_eq!(odd.audiences, vec!["a"]);
+        assert_eq!(odd.leeway_seconds, 0);
+        assert_eq!(odd.user_id_claim, None);
+        assert_eq!(odd.role_mappings, vec![("x".to_string(), "team".to_string())]);
+        assert!(!odd.enforce_rbac);
+        let big = Issuer::from_row(&json!({"issuer": "https://big.test", "leeway_seconds": 1e30})).unwrap();
+        assert_eq!(big.leeway_seconds, i64::from(i32::MAX));
+        // A bare array of JWKs is read as the key set.
+        let bare = Issuer::from_row(
+            &json!({"issuer": "https://bare.test", "jwks": serde_json::from_str::<Value>(HS_JWKS).unwrap()["keys"]}),
+        )
+        .unwrap();
+        assert_eq!(bare.key_count(), 1);
+        // issuers_from_rows skips unusable rows.
+        assert_eq!(issuers_from_rows(vec![json!({}), json!({"issuer": "https://ok.test"})]).len(), 1);
+    }
+
+    #[test]
+    fn no_kid_tries_every_key_of_the_algorithm() {
+        forget_verified_tokens();
+        // kc_no_kid is RS256 signed with rsa-1; with rsa-2 listed first (and ES/Ed keys around) it still verifies.
+        let mut jwks: Value = serde_json::from_str(ACME_JWKS).unwrap();
+        jwks["keys"].as_array_mut().unwrap().reverse();
+        let issuers = fixture_issuers_with(jwks);
+        assert!(verify(fixture("kc_no_kid"), &issuers, NOW).is_ok());
+        // Without rsa-1 no RS256 key verifies it.
+        forget_verified_tokens();
+        let issuers = fixture_issuers_with(acme_jwks_without("rsa-1"));
+        assert!(matches!(verify(fixture("kc_no_kid"), &issuers, NOW), Err(JwtError::BadSignature(_))));
+        forget_verified_tokens();
+    }
+
+    #[test]
+    fn claim_paths() {
+        let claims = json!({
+            "realm_access": {"roles": ["a"]},
+            "resource_access": {"my-client": {"roles": ["b"]}},
+            "a.b": {"c": 1},
+            "https://example.com/roles": ["ns"],
+            "user": {"email": "u@x"},
+            "list": [1, 2]
+        });
+        assert_eq!(claim_at(&claims, "realm_access.roles"), Some(&json!(["a"])));
+        assert_eq!(claim_at(&claims, "resource_access.my-client.roles"), Some(&json!(["b"])));
+        assert_eq!(claim_at(&claims, r"a\.b.c"), Some(&json!(1)));
+        assert_eq!(claim_at(&claims, r"a\.b"), Some(&json!({"c": 1})));
+        assert_eq!(claim_at(&claims, "https://example.com/roles"), Some(&json!(["ns"])));
+        assert_eq!(claim_at(&claims, r"https://example\.com/roles"), Some(&json!(["ns"])));
+        assert_eq!(claim_at(&claims, "metadata.user.email"), Some(&json!("u@x")));
+        assert_eq!(claim_at(&claims, "user.email"), Some(&json!("u@x")));
+        assert_eq!(claim_at(&claims, "list.0"), None);
+        assert_eq!(claim_at(&claims, "realm_access.roles.x"), None);
+        assert_eq!(claim_at(&claims, "missing"), None);
+        assert_eq!(claim_at(&claims, ""), None);
+        assert_eq!(claim_at(&claims, "."), None);
+        assert_eq!(claim_at(&claims, "realm_access..roles"), None);
+        assert_eq!(claim_at(&json!("scalar"), "a"), None);
+        let with_metadata = json!({"metadata": {"user": "m"}, "user": "top"});
+        assert_eq!(claim_at(&with_metadata, "metadata.user"), Some(&json!("m")));
+    }
+
+    #[test]
+    fn jwt_shape_and_reasons() {
+        assert!(looks_like_jwt(fixture("kc_admin")));
+        assert!(looks_like_jwt("a.b.c"));
+        assert!(looks_like_jwt("a-_.b.c"));
+        assert!(!looks_like_jwt(fixture("kc_alg_none")), "empty signature part");
+        for s in ["", "a", "a.b", "a.b.c.d", "a..c", ".b.c", "a.b.", "a.b.c=", "a.b+.c", "a b.c.d", "sk-1234", "é.b.c"]
+        {
+            assert!(!looks_like_jwt(s), "{s}");
+        }
+        let reasons: Vec<&str> = [
+            JwtError::Malformed(String::new()),
+            JwtError::UntrustedIssuer,
+            JwtError::BadSignature(String::new()),
+            JwtError::AudienceMismatch,
+            JwtError::Expired,
+            JwtError::NotYetValid,
+        ]
+        .iter()
+        .map(JwtError::reason_code)
+        .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                "invalid_token",
+                "untrusted_issuer",
+                "invalid_token",
+                "audience_mismatch",
+                "token_expired",
+                "token_not_yet_valid"
+            ]
+        );
+        assert!(JwtError::BadSignature("unknown kid x".into()).to_string().contains("unknown kid"));
+    }
+}

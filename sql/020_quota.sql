@@ -1,0 +1,373 @@
+-- pg_rbac 0.1.0 — exact quotas (CONTRACT §4): admission, settle, release, expiry.
+--
+-- Exactness: every counter is changed under its row lock with the limit re-checked on the newest row version,
+-- so with rpm_limit N at most N requests are admitted per window whatever the concurrency, and reserved + spend
+-- never exceeds max_budget. All-or-nothing: a refusal undoes what the admission had reserved before returning
+-- (compensation under the same locks, so the values are exactly as before). Transactional: everything happens
+-- in the caller's transaction, so a rollback takes the consumption with it.
+-- Lock order, the same in every function, so concurrent callers cannot deadlock: reservation row → keys →
+-- team_members → teams → organizations → users → end_users → rate_windows (sorted by scope, subject).
+
+-- Entity levels of a reservation, in lock order, with their ids.
+CREATE FUNCTION rbac._reservation_levels(r rbac.reservations)
+RETURNS TABLE(scope text, id1 text, id2 text) LANGUAGE sql IMMUTABLE AS $$
+  SELECT * FROM (VALUES ('key', r.key_hash, NULL::text), ('team_member', r.team_id, r.user_id), ('team', r.team_id, NULL),
+                        ('organization', r.organization_id, NULL), ('user', r.user_id, NULL), ('end_user', r.end_user_id, NULL)) v
+  WHERE v.column2 IS NOT NULL AND (v.column1 <> 'team_member' OR v.column3 IS NOT NULL)
+$$;
+
+-- Adds (or, negative, refunds) a reservation at one level; with p_check the addition only happens when it
+-- keeps spend + reserved within max_budget (a lapsed period counts as spend 0). Returns whether a row changed.
+CREATE FUNCTION rbac._reserve(p_scope text, p_id1 text, p_id2 text, p_amount numeric, p_check boolean)
+RETURNS boolean LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE n int;
+BEGIN
+  CASE p_scope
+  WHEN 'key' THEN
+    UPDATE rbac.keys SET reserved = greatest(reserved + p_amount, 0) WHERE key_hash = p_id1
+      AND (NOT p_check OR (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) + reserved + p_amount <= max_budget);
+  WHEN 'team_member' THEN
+    UPDATE rbac.team_members SET reserved = greatest(reserved + p_amount, 0) WHERE team_id = p_id1 AND user_id = p_id2
+      AND (NOT p_check OR (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) + reserved + p_amount <= max_budget);
+  WHEN 'team' THEN
+    UPDATE rbac.teams SET reserved = greatest(reserved + p_amount, 0) WHERE team_id = p_id1
+      AND (NOT p_check OR (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) + reserved + p_amount <= max_budget);
+  WHEN 'organization' THEN
+    UPDATE rbac.organizations SET reserved = greatest(reserved + p_amount, 0) WHERE organization_id = p_id1
+      AND (NOT p_check OR (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) + reserved + p_amount <= max_budget);
+  WHEN 'user' THEN
+    UPDATE rbac.users SET reserved = greatest(reserved + p_amount, 0) WHERE user_id = p_id1
+      AND (NOT p_check OR (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) + reserved + p_amount <= max_budget);
+  WHEN 'end_user' THEN
+    UPDATE rbac.end_users SET reserved = greatest(reserved + p_amount, 0) WHERE end_user_id = p_id1
+      AND (NOT p_check OR (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) + reserved + p_amount <= max_budget);
+  END CASE;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n > 0;
+END $$;
+
+-- Records actual spend at one level, in the current budget period (a lapsed period is reset first, exactly as
+-- rbac_check would), and releases what the reservation held there.
+CREATE FUNCTION rbac._record_spend(p_scope text, p_id1 text, p_id2 text, p_spend numeric, p_release numeric)
+RETURNS void LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+BEGIN
+  CASE p_scope
+  WHEN 'key' THEN
+    UPDATE rbac.keys SET spend = CASE WHEN budget_reset_at <= now() THEN p_spend ELSE spend + p_spend END,
+      budget_reset_at = CASE WHEN budget_reset_at <= now() THEN rbac.next_budget_reset(budget_duration, now()) ELSE budget_reset_at END,
+      reserved = greatest(reserved - p_release, 0) WHERE key_hash = p_id1;
+  WHEN 'team_member' THEN
+    UPDATE rbac.team_members SET spend = CASE WHEN budget_reset_at <= now() THEN p_spend ELSE spend + p_spend END,
+      budget_reset_at = CASE WHEN budget_reset_at <= now() THEN rbac.next_budget_reset(budget_duration, now()) ELSE budget_reset_at END,
+      reserved = greatest(reserved - p_release, 0) WHERE team_id = p_id1 AND user_id = p_id2;
+  WHEN 'team' THEN
+    UPDATE rbac.teams SET spend = CASE WHEN budget_reset_at <= now() THEN p_spend ELSE spend + p_spend END,
+      budget_reset_at = CASE WHEN budget_reset_at <= now() THEN rbac.next_budget_reset(budget_duration, now()) ELSE budget_reset_at END,
+      reserved = greatest(reserved - p_release, 0) WHERE team_id = p_id1;
+  WHEN 'organization' THEN
+    UPDATE rbac.organizations SET spend = CASE WHEN budget_reset_at <= now() THEN p_spend ELSE spend + p_spend END,
+      budget_reset_at = CASE WHEN budget_reset_at <= now() THEN rbac.next_budget_reset(budget_duration, now()) ELSE budget_reset_at END,
+      reserved = greatest(reserved - p_release, 0) WHERE organization_id = p_id1;
+  WHEN 'user' THEN
+    UPDATE rbac.users SET spend = CASE WHEN budget_reset_at <= now() THEN p_spend ELSE spend + p_spend END,
+      budget_reset_at = CASE WHEN budget_reset_at <= now() THEN rbac.next_budget_reset(budget_duration, now()) ELSE budget_reset_at END,
+      reserved = greatest(reserved - p_release, 0) WHERE user_id = p_id1;
+  WHEN 'end_user' THEN
+    UPDATE rbac.end_users SET spend = CASE WHEN budget_reset_at <= now() THEN p_spend ELSE spend + p_spend END,
+      budget_reset_at = CASE WHEN budget_reset_at <= now() THEN rbac.next_budget_reset(budget_duration, now()) ELSE budget_reset_at END,
+      reserved = greatest(reserved - p_release, 0) WHERE end_user_id = p_id1;
+  END CASE;
+END $$;
+
+-- Gives back what an open reservation holds (budget at each level, the parallel slot, its estimated tokens in
+-- the tpm windows it was counted in, if those windows are still current) and marks it p_state.
+CREATE FUNCTION rbac._release(r rbac.reservations, p_state text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE lvl record;
+BEGIN
+  FOR lvl IN SELECT * FROM rbac._reservation_levels(r) LOOP
+    IF lvl.scope = ANY (r.budget_scopes) THEN
+      PERFORM rbac._reserve(lvl.scope, lvl.id1, lvl.id2, -r.cost, false);
+    END IF;
+  END LOOP;
+  IF r.parallel_slot THEN
+    UPDATE rbac.keys SET in_flight = greatest(in_flight - 1, 0) WHERE key_hash = r.key_hash;
+  END IF;
+  PERFORM rbac._adjust_window_tokens(r, -r.tokens);
+  UPDATE rbac.reservations SET state = p_state, settled_at = now() WHERE reservation_id = r.reservation_id;
+END $$;
+
+-- Corrects the tokens a reservation counted in its tpm windows (only windows that have not rolled over).
+CREATE FUNCTION rbac._adjust_window_tokens(r rbac.reservations, p_delta bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF p_delta = 0 OR cardinality(r.rate_scopes) = 0 THEN RETURN; END IF;
+  PERFORM 1 FROM rbac.rate_windows w
+    JOIN unnest(r.rate_scopes, r.rate_subjects) v(s, j) ON w.scope = v.s AND w.subject = v.j
+    ORDER BY w.scope, w.subject FOR UPDATE OF w;
+  UPDATE rbac.rate_windows w SET tokens = greatest(w.tokens + p_delta, 0)
+    FROM unnest(r.rate_scopes, r.rate_subjects, r.rate_window_starts) v(s, j, ws)
+    WHERE w.scope = v.s AND w.subject = v.j AND w.window_start = v.ws;
+END $$;
+
+-- Expires this key's open reservations older than rbac.reservation_ttl (they hold the same levels the caller
+-- is locking, so the lock order is kept). Returns how many were released.
+CREATE FUNCTION rbac._expire_key_reservations(p_key_hash text) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE r rbac.reservations; n integer := 0;
+BEGIN
+  FOR r IN SELECT * FROM rbac.reservations WHERE key_hash = p_key_hash AND state = 'open' AND expires_at <= now()
+           ORDER BY reservation_id FOR UPDATE SKIP LOCKED LOOP
+    PERFORM rbac._release(r, 'expired');
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;
+
+CREATE FUNCTION rbac._quota_refusal(p_reason text, p_scope text, p_reset_at timestamptz, p_message text) RETURNS rbac.quota
+LANGUAGE sql STABLE AS $$
+  SELECT ROW(false, 429, p_reason, p_scope, NULL::uuid, 0::bigint, NULL::bigint, p_reset_at,
+             CASE WHEN p_reset_at IS NULL THEN 1 ELSE greatest(1, ceil(extract(epoch FROM p_reset_at - now())))::int END,
+             p_message)::rbac.quota
+$$;
+
+-- Admission of one request whose principal rbac_check already allowed (called by rbac.consume_quota).
+CREATE FUNCTION rbac._admit(p_key_hash text, p_user_id text, p_team_id text, p_org_id text, p_end_user_id text,
+                            p_model text, p_requests bigint, p_tokens bigint, p_cost numeric, p_retried boolean DEFAULT false)
+RETURNS rbac.quota LANGUAGE plpgsql AS $$
+DECLARE
+  l record;
+  lvl record;
+  win record;
+  budget_levels text[] := '{}';
+  reserved_at text[] := '{}';
+  got_slot boolean := false;
+  failed record;
+  refusal rbac.quota;
+  scopes text[]; subjects text[]; rpms bigint[]; tpms bigint[]; ords int[];
+  fail_ord int; fail_scope text; fail_reset timestamptz;
+  rem_requests bigint; rem_tokens bigint; first_reset timestamptz;
+  used_r bigint; used_t bigint; window_end timestamptz;
+  ttl interval := coalesce(nullif(current_setting('rbac.reservation_ttl', true), '')::interval, interval '10 minutes');
+  res_id uuid;
+BEGIN
+  -- every applicable limit, in one read (LiteLLM v3 descriptors, litellm-semantics §8.2)
+  SELECT k.max_budget IS NOT NULL AS k_budget, k.rpm_limit AS k_rpm, k.tpm_limit AS k_tpm, k.max_parallel_requests AS k_parallel,
+         rbac._model_limit(k.metadata, 'model_rpm_limit', p_model) AS km_rpm, rbac._model_limit(k.metadata, 'model_tpm_limit', p_model) AS km_tpm,
+         tm.max_budget IS NOT NULL AS m_budget, tm.rpm_limit AS m_rpm, tm.tpm_limit AS m_tpm,
+         t.max_budget IS NOT NULL AS t_budget, t.rpm_limit AS t_rpm, t.tpm_limit AS t_tpm,
+         rbac._model_limit(t.metadata, 'model_rpm_limit', p_model) AS tm_rpm, rbac._model_limit(t.metadata, 'model_tpm_limit', p_model) AS tm_tpm,
+         o.max_budget IS NOT NULL AS o_budget, o.rpm_limit AS o_rpm, o.tpm_limit AS o_tpm,
+         rbac._model_limit(o.metadata, 'model_rpm_limit', p_model) AS om_rpm, rbac._model_limit(o.metadata, 'model_tpm_limit', p_model) AS om_tpm,
+         u.max_budget IS NOT NULL AND p_team_id IS NULL AS u_budget, u.rpm_limit AS u_rpm, u.tpm_limit AS u_tpm,
+         e.max_budget IS NOT NULL AS e_budget, e.rpm_limit AS e_rpm, e.tpm_limit AS e_tpm
+    INTO l
+    FROM (SELECT 1) x
+    LEFT JOIN rbac.keys k ON k.key_hash = p_key_hash
+    LEFT JOIN rbac.team_members tm ON tm.team_id = p_team_id AND tm.user_id = p_user_id
+    LEFT JOIN rbac.teams t ON t.team_id = p_team_id
+    LEFT JOIN rbac.organizations o ON o.organization_id = p_org_id
+    LEFT JOIN rbac.users u ON u.user_id = p_user_id
+    LEFT JOIN rbac.end_users e ON e.end_user_id = p_end_user_id;
+
+  -- 1. budget reservations, level by level in lock order; a refusal undoes the earlier levels
+  IF p_cost > 0 THEN
+    budget_levels := array_remove(ARRAY[
+      CASE WHEN l.k_budget THEN 'key' END, CASE WHEN l.m_budget THEN 'team_member' END, CASE WHEN l.t_budget THEN 'team' END,
+      CASE WHEN l.o_budget THEN 'organization' END, CASE WHEN l.u_budget THEN 'user' END, CASE WHEN l.e_budget THEN 'end_user' END], NULL);
+    FOR lvl IN SELECT * FROM rbac._reservation_levels(ROW(NULL, 'open', now(), now(), p_key_hash, p_user_id, p_team_id, p_org_id,
+                 p_end_user_id, NULL, 0, 0, 0, '{}', false, '{}', '{}', '{}', NULL)::rbac.reservations) LOOP
+      CONTINUE WHEN NOT lvl.scope = ANY (budget_levels);
+      IF NOT rbac._reserve(lvl.scope, lvl.id1, lvl.id2, p_cost, true) THEN
+        PERFORM rbac._undo_admission(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, reserved_at, p_cost, false);
+        IF NOT p_retried AND p_key_hash IS NOT NULL AND rbac._expire_key_reservations(p_key_hash) > 0 THEN
+          RETURN rbac._admit(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, p_model, p_requests, p_tokens, p_cost, true);
+        END IF;
+        RETURN rbac._quota_refusal('budget_exceeded', lvl.scope, NULL,
+          format('reserving %s USD would take the %s budget past max_budget', p_cost, lvl.scope));
+      END IF;
+      reserved_at := reserved_at || lvl.scope;
+    END LOOP;
+  END IF;
+
+  -- 2. a parallel-request lease on the key (LiteLLM enforces max_parallel_requests for keys only, §12.15)
+  IF l.k_parallel IS NOT NULL THEN
+    UPDATE rbac.keys SET in_flight = in_flight + 1 WHERE key_hash = p_key_hash AND in_flight < max_parallel_requests;
+    got_slot := FOUND;
+    IF NOT got_slot THEN
+      PERFORM rbac._undo_admission(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, reserved_at, p_cost, false);
+      IF NOT p_retried AND rbac._expire_key_reservations(p_key_hash) > 0 THEN
+        RETURN rbac._admit(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, p_model, p_requests, p_tokens, p_cost, true);
+      END IF;
+      RETURN rbac._quota_refusal('parallel_limit_exceeded', 'key', NULL,
+        format('max_parallel_requests (%s) requests are already in flight for this key', l.k_parallel));
+    END IF;
+  END IF;
+
+  -- 3. rpm/tpm windows: lock every limited window in (scope, subject) order, check all, then count all
+  SELECT array_agg(v.s ORDER BY v.s, v.j), array_agg(v.j ORDER BY v.s, v.j), array_agg(v.rpm ORDER BY v.s, v.j),
+         array_agg(v.tpm ORDER BY v.s, v.j), array_agg(v.ord ORDER BY v.s, v.j)
+    INTO scopes, subjects, rpms, tpms, ords
+    FROM (VALUES (1, 'key', p_key_hash, l.k_rpm, l.k_tpm), (2, 'user', p_user_id, l.u_rpm, l.u_tpm),
+                 (3, 'team', p_team_id, l.t_rpm, l.t_tpm), (4, 'team_member', p_team_id || ':' || p_user_id, l.m_rpm, l.m_tpm),
+                 (5, 'organization', p_org_id, l.o_rpm, l.o_tpm), (6, 'end_user', p_end_user_id, l.e_rpm, l.e_tpm),
+                 (7, 'model_per_key', p_key_hash || ':' || p_model, l.km_rpm, l.km_tpm),
+                 (8, 'model_per_team', p_team_id || ':' || p_model, l.tm_rpm, l.tm_tpm),
+                 (9, 'model_per_organization', p_org_id || ':' || p_model, l.om_rpm, l.om_tpm)) v(ord, s, j, rpm, tpm)
+    WHERE v.j IS NOT NULL AND (v.rpm IS NOT NULL OR v.tpm IS NOT NULL);
+
+  IF scopes IS NOT NULL THEN
+    INSERT INTO rbac.rate_windows(scope, subject, window_start)
+      SELECT s, j, now() FROM unnest(scopes, subjects) u(s, j) ORDER BY 1, 2 ON CONFLICT DO NOTHING;
+    FOR win IN SELECT rw.scope, rw.subject, rw.requests, rw.tokens, rw.window_start, v.rpm, v.tpm, v.ord,
+                    rw.window_start <= now() - interval '60 seconds' AS expired
+               FROM rbac.rate_windows rw
+               JOIN unnest(scopes, subjects, rpms, tpms, ords) v(s, j, rpm, tpm, ord) ON rw.scope = v.s AND rw.subject = v.j
+              ORDER BY rw.scope, rw.subject FOR UPDATE OF rw LOOP
+      used_r := CASE WHEN win.expired THEN 0 ELSE win.requests END + p_requests;
+      used_t := CASE WHEN win.expired THEN 0 ELSE win.tokens END + p_tokens;
+      window_end := CASE WHEN win.expired THEN now() ELSE win.window_start END + interval '60 seconds';
+      IF (win.rpm IS NOT NULL AND used_r > win.rpm) OR (win.tpm IS NOT NULL AND used_t > win.tpm) THEN
+        IF fail_ord IS NULL OR win.ord < fail_ord THEN
+          fail_ord := win.ord; fail_scope := win.scope; fail_reset := window_end;
+        END IF;
+      END IF;
+      IF win.rpm IS NOT NULL THEN rem_requests := least(rem_requests, win.rpm - used_r); END IF;
+      IF win.tpm IS NOT NULL THEN rem_tokens := least(rem_tokens, win.tpm - used_t); END IF;
+      first_reset := least(first_reset, window_end);
+    END LOOP;
+    IF fail_ord IS NOT NULL THEN
+      PERFORM rbac._undo_admission(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, reserved_at, p_cost, got_slot);
+      RETURN rbac._quota_refusal('rate_limit_exceeded', fail_scope, fail_reset,
+        format('rate limit exceeded for %s (limits per 60-second window)', fail_scope));
+    END IF;
+    UPDATE rbac.rate_windows w
+       SET window_start = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN now() ELSE w.window_start END,
+           requests = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.requests END + p_requests,
+           tokens = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.tokens END + p_tokens
+      FROM unnest(scopes, subjects) v(s, j)
+     WHERE w.scope = v.s AND w.subject = v.j;
+  END IF;
+
+  -- 4. the reservation that settle/release will close (tpm windows recorded for token correction)
+  INSERT INTO rbac.reservations(expires_at, key_hash, user_id, team_id, organization_id, end_user_id, model, requests, tokens,
+                                cost, budget_scopes, parallel_slot, rate_scopes, rate_subjects, rate_window_starts)
+  SELECT now() + ttl, p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, p_model, p_requests, p_tokens,
+         CASE WHEN cardinality(reserved_at) > 0 THEN p_cost ELSE 0 END, reserved_at, got_slot,
+         coalesce(array_agg(w2.scope ORDER BY w2.scope, w2.subject), '{}'), coalesce(array_agg(w2.subject ORDER BY w2.scope, w2.subject), '{}'),
+         coalesce(array_agg(w2.window_start ORDER BY w2.scope, w2.subject), '{}')
+    FROM (SELECT rw.* FROM rbac.rate_windows rw JOIN unnest(scopes, subjects, tpms) v(s, j, tpm)
+            ON rw.scope = v.s AND rw.subject = v.j WHERE v.tpm IS NOT NULL) w2
+  RETURNING reservation_id INTO res_id;
+
+  RETURN ROW(true, 200, 'ok', NULL, res_id, rem_requests, rem_tokens, first_reset, NULL, NULL)::rbac.quota;
+END $$;
+
+-- Undoes a partial admission (budget levels reserved so far and the parallel slot), under the locks it holds.
+CREATE FUNCTION rbac._undo_admission(p_key_hash text, p_user_id text, p_team_id text, p_org_id text, p_end_user_id text,
+                                     p_reserved_at text[], p_cost numeric, p_slot boolean) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE lvl record;
+BEGIN
+  FOR lvl IN SELECT * FROM rbac._reservation_levels(ROW(NULL, 'open', now(), now(), p_key_hash, p_user_id, p_team_id, p_org_id,
+               p_end_user_id, NULL, 0, 0, 0, '{}', false, '{}', '{}', '{}', NULL)::rbac.reservations) LOOP
+    IF lvl.scope = ANY (p_reserved_at) THEN
+      PERFORM rbac._reserve(lvl.scope, lvl.id1, lvl.id2, -p_cost, false);
+    END IF;
+  END LOOP;
+  IF p_slot THEN
+    UPDATE rbac.keys SET in_flight = greatest(in_flight - 1, 0) WHERE key_hash = p_key_hash;
+  END IF;
+END $$;
+
+-- A per-model limit from metadata.model_rpm_limit / model_tpm_limit ({"gpt-4o": 10}); NULL unless a number.
+CREATE FUNCTION rbac._model_limit(p_metadata jsonb, p_field text, p_model text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN p_model IS NOT NULL AND jsonb_typeof(p_metadata -> p_field -> p_model) = 'number'
+              THEN floor((p_metadata -> p_field ->> p_model)::numeric)::bigint END
+$$;
+
+CREATE FUNCTION rbac._check_usage_arguments(p_prompt_tokens bigint, p_completion_tokens bigint, p_spend numeric)
+RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF p_prompt_tokens < 0 OR p_completion_tokens < 0 THEN
+    RAISE EXCEPTION 'prompt_tokens and completion_tokens must be >= 0' USING ERRCODE = '22023';
+  END IF;
+  IF p_spend IS NULL OR p_spend::text IN ('NaN', 'Infinity', '-Infinity') OR p_spend < 0 THEN
+    RAISE EXCEPTION 'spend must be a finite amount in USD >= 0 (got %)', p_spend USING ERRCODE = '22023';
+  END IF;
+END $$;
+
+CREATE FUNCTION rbac.settle(reservation_id uuid, prompt_tokens bigint, completion_tokens bigint, spend numeric)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE r rbac.reservations; lvl record;
+BEGIN
+  PERFORM rbac._check_usage_arguments(prompt_tokens, completion_tokens, spend);
+  SELECT * INTO r FROM rbac.reservations res WHERE res.reservation_id = reservation_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no reservation %', reservation_id USING ERRCODE = '22023';
+  END IF;
+  IF r.state IN ('settled', 'released') THEN
+    RETURN false;                         -- idempotent: the first settle (or a release) closed it
+  END IF;
+  -- an expired reservation gave its holds back already; the request still happened, so its spend is recorded
+  FOR lvl IN SELECT * FROM rbac._reservation_levels(r) LOOP
+    PERFORM rbac._record_spend(lvl.scope, lvl.id1, lvl.id2, spend,
+                               CASE WHEN r.state = 'open' AND lvl.scope = ANY (r.budget_scopes) THEN r.cost ELSE 0 END);
+  END LOOP;
+  IF r.state = 'open' THEN
+    IF r.parallel_slot THEN
+      UPDATE rbac.keys SET in_flight = greatest(in_flight - 1, 0) WHERE key_hash = r.key_hash;
+    END IF;
+    PERFORM rbac._adjust_window_tokens(r, prompt_tokens + completion_tokens - r.tokens);
+  END IF;
+  INSERT INTO rbac.spend_log(request_id, key_hash, user_id, team_id, organization_id, end_user_id, model,
+                             prompt_tokens, completion_tokens, spend)
+  VALUES (r.reservation_id::text, r.key_hash, r.user_id, r.team_id, r.organization_id, r.end_user_id, r.model,
+          prompt_tokens, completion_tokens, spend)
+  ON CONFLICT (request_id) DO NOTHING;
+  UPDATE rbac.reservations res SET state = 'settled', settled_at = now() WHERE res.reservation_id = r.reservation_id;
+  RETURN true;
+END $$;
+COMMENT ON FUNCTION rbac.settle(uuid, bigint, bigint, numeric) IS
+  'Records the actual usage of a request admitted by rbac.consume_quota: spend (USD, finite, >= 0) is added to every level '
+  '(key, team member, team, organization, user, end user) in its current budget period, one rbac.spend_log row is written, '
+  'the tpm windows are corrected from the estimate to prompt_tokens + completion_tokens, and the reservation and parallel '
+  'slot are released. Idempotent: returns true when it settled now, false when the reservation was already settled or '
+  'released. A reservation that expired (rbac.reservation_ttl) still records its spend. Errors: 22023 for an unknown '
+  'reservation or negative/non-finite values. LiteLLM: update_spend + the v3 limiter''s post-call token reconciliation.';
+
+CREATE FUNCTION rbac.release(reservation_id uuid) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE r rbac.reservations;
+BEGIN
+  SELECT * INTO r FROM rbac.reservations res WHERE res.reservation_id = reservation_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no reservation %', reservation_id USING ERRCODE = '22023';
+  END IF;
+  IF r.state <> 'open' THEN
+    RETURN false;
+  END IF;
+  PERFORM rbac._release(r, 'released');
+  RETURN true;
+END $$;
+COMMENT ON FUNCTION rbac.release(uuid) IS
+  'Cancels a request admitted by rbac.consume_quota that will not be settled: refunds its budget reservation at every level, '
+  'frees its parallel slot and removes its estimated tokens from the current tpm windows (the request still counts '
+  'towards rpm). Returns false when the reservation was no longer open. Errors: 22023 for an unknown reservation.';
+
+CREATE FUNCTION rbac.expire_reservations(max_rows integer DEFAULT 1000) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE r rbac.reservations; n integer := 0;
+BEGIN
+  FOR r IN SELECT * FROM rbac.reservations WHERE state = 'open' AND expires_at <= now()
+           ORDER BY expires_at LIMIT max_rows FOR UPDATE SKIP LOCKED LOOP
+    PERFORM rbac._release(r, 'expired');
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION rbac.expire_reservations(integer) IS
+  'Releases up to max_rows open reservations older than rbac.reservation_ttl (default 10 minutes): their budget holds and '
+  'parallel slots return. Run it periodically (e.g. every minute from pg_cron); consume_quota also expires a key''s own '
+  'stale reservations before refusing it. Returns the number released.';

@@ -1,0 +1,113 @@
+//! `rbac.consume_quota`: the decision of `rbac_check`, then exact admission against every rpm/tpm window,
+//! parallel lease and budget (CONTRACT §4). The admission itself is SQL (`sql/020_quota.sql`, `rbac._admit`):
+//! it is a sequence of row-locked conditional updates, which SQL states most plainly.
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use pgrx::AnyNumeric;
+
+use crate::check;
+use crate::decision::{put, Decision};
+use crate::spi_util::{self, INT8, NUMERIC, TEXT};
+
+/// Admits or refuses one request.
+///
+/// * `token`, `route`, `model`, `end_user_id`: as `rbac.rbac_check` (which runs first; a denial is returned
+///   with its reason and nothing is consumed).
+/// * `requests`: requests to count in the rpm windows (default 1, >= 0).
+/// * `tokens`: estimated tokens (prompt + expected completion) to count in the tpm windows (default 0, >= 0);
+///   `rbac.settle` corrects them to the actual count.
+/// * `cost`: USD to reserve against every budget level (default 0, finite, >= 0).
+///
+/// Returns `rbac.quota`: allowed, http_status (200, a `rbac_check` status, or 429), reason (`ok`, a
+/// `rbac_check` reason, `rate_limit_exceeded`, `parallel_limit_exceeded`, `budget_exceeded`), limit_scope (key,
+/// user, team, team_member, organization, end_user, model_per_key, model_per_team, model_per_organization),
+/// reservation_id (for `rbac.settle` / `rbac.release`), remaining_requests / remaining_tokens in the tightest
+/// window, reset_at (end of that 60-second window) and retry_after_seconds (on a 429).
+/// All-or-nothing and exact under concurrency; rolled back with the caller's transaction. Errors: `22023` for a
+/// NULL/empty route or negative/non-finite amounts. LiteLLM: the v3 parallel-request limiter and budget
+/// reservation (litellm-semantics §7–§8), without their races.
+#[pg_extern(volatile, security_definer, requires = ["quota_schema"])]
+pub fn consume_quota(
+    token: Option<&str>,
+    route: Option<&str>,
+    model: Option<&str>,
+    requests: default!(Option<i32>, 1),
+    tokens: default!(Option<i64>, 0),
+    cost: default!(Option<AnyNumeric>, 0),
+    end_user_id: default!(Option<&str>, "NULL"),
+) -> pgrx::composite_type!('static, "quota") {
+    let route = check::require_route(route);
+    let requests = i64::from(requests.unwrap_or(1));
+    let tokens = tokens.unwrap_or(0);
+    let cost = cost.unwrap_or_else(|| AnyNumeric::from(0));
+    if requests < 0 || tokens < 0 {
+        spi_util::invalid_parameter("requests and tokens must be >= 0");
+    }
+    let cost_text = cost.to_string();
+    if cost < AnyNumeric::from(0) || matches!(cost_text.as_str(), "NaN" | "Infinity" | "-Infinity") {
+        spi_util::invalid_parameter(format!("cost must be a finite amount in USD >= 0 (got {cost_text})"));
+    }
+    let outcome = check::decide(token, route, model, end_user_id);
+    if !outcome.decision.allowed() {
+        return refusal_from_decision(outcome.decision);
+    }
+    let d = &outcome.decision;
+    let end_user = outcome.context.as_ref().and_then(|c| c.end_user.as_ref().map(|e| e.id.clone())).or(end_user_id.map(str::to_string));
+    admit(d, end_user.as_deref(), model.filter(|m| !m.is_empty()), requests, tokens, cost)
+}
+
+fn refusal_from_decision(d: Decision) -> PgHeapTuple<'static, AllocatedByRust> {
+    let mut q = new_quota();
+    put(&mut q, 1, false);
+    put(&mut q, 2, d.reason.http_status());
+    put(&mut q, 3, d.reason.code());
+    put(&mut q, 4, d.limit_scope);
+    put(&mut q, 10, d.message);
+    q
+}
+
+fn new_quota() -> PgHeapTuple<'static, AllocatedByRust> {
+    PgHeapTuple::new_composite_type("rbac.quota")
+        .unwrap_or_else(|e| spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string()))
+}
+
+/// Runs `rbac._admit` for an allowed principal and returns its `rbac.quota`.
+fn admit(
+    d: &Decision,
+    end_user: Option<&str>,
+    model: Option<&str>,
+    requests: i64,
+    tokens: i64,
+    cost: AnyNumeric,
+) -> PgHeapTuple<'static, AllocatedByRust> {
+    const ADMIT_SQL: &str = "SELECT q.allowed, q.http_status, q.reason, q.limit_scope, q.reservation_id, q.remaining_requests, \
+                             q.remaining_tokens, q.reset_at, q.retry_after_seconds, q.message \
+                             FROM rbac._admit($1, $2, $3, $4, $5, $6, $7, $8, $9) q";
+    let mut q = new_quota();
+    Spi::connect_mut(|client| {
+        let stmt = spi_util::statement(client, ADMIT_SQL, &[TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, INT8, INT8, NUMERIC], true);
+        let args = [
+            d.key_hash.as_deref().into(),
+            d.user_id.as_deref().into(),
+            d.team_id.as_deref().into(),
+            d.organization_id.as_deref().into(),
+            end_user.into(),
+            model.into(),
+            requests.into(),
+            tokens.into(),
+            cost.into(),
+        ];
+        let row = client.update(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e)).first();
+        put(&mut q, 1, row.get::<bool>(1).unwrap_or_else(|e| spi_util::spi_failed(e)));
+        put(&mut q, 2, row.get::<i32>(2).unwrap_or_else(|e| spi_util::spi_failed(e)));
+        put(&mut q, 3, row.get::<String>(3).unwrap_or_else(|e| spi_util::spi_failed(e)));
+        put(&mut q, 4, row.get::<String>(4).unwrap_or_else(|e| spi_util::spi_failed(e)));
+        put(&mut q, 5, row.get::<pgrx::Uuid>(5).unwrap_or_else(|e| spi_util::spi_failed(e)));
+        put(&mut q, 6, row.get::<i64>(6).unwrap_or_else(|e| spi_util::spi_failed(e)));
+        put(&mut q, 7, row.get::<i64>(7).unwrap_or_else(|e| spi_util::spi_failed(e)));
+        put(&mut q, 8, row.get::<TimestampWithTimeZone>(8).unwrap_or_else(|e| spi_util::spi_failed(e)));
+        put(&mut q, 9, row.get::<i32>(9).unwrap_or_else(|e| spi_util::spi_failed(e)));
+        put(&mut q, 10, row.get::<String>(10).unwrap_or_else(|e| spi_util::spi_failed(e)));
+    });
+    q
+}

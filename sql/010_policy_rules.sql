@@ -175,6 +175,13 @@ BEGIN
   RETURN NEW;
 END $$;
 
+-- A team's effective model list: its own, or its organization's when its own is empty (CONTRACT §6.4).
+CREATE FUNCTION rbac._team_effective_models(t rbac.teams) RETURNS text[] LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN coalesce(cardinality(array_remove(t.models, NULL)), 0) = 0 AND t.organization_id IS NOT NULL
+              THEN (SELECT o.models FROM rbac.organizations o WHERE o.organization_id = t.organization_id)
+              ELSE t.models END
+$$;
+
 CREATE FUNCTION rbac._validate_team_member() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE t rbac.teams;
 BEGIN
@@ -185,7 +192,8 @@ BEGIN
       CASE WHEN TG_OP = 'UPDATE' THEN OLD.budget_duration END, NEW.budget_reset_at, TG_OP = 'INSERT');
   SELECT * INTO t FROM rbac.teams WHERE team_id = NEW.team_id;
   IF FOUND THEN
-    PERFORM rbac._check_models_within('team_members.allowed_models', NEW.allowed_models, 'team ' || t.team_id || ' models', t.models);
+    PERFORM rbac._check_models_within('team_members.allowed_models', NEW.allowed_models, 'team ' || t.team_id || ' models',
+                                      rbac._team_effective_models(t));
   END IF;
   RETURN NEW;
 END $$;
@@ -207,7 +215,7 @@ BEGIN
   IF NEW.team_id IS NOT NULL THEN
     SELECT * INTO t FROM rbac.teams WHERE team_id = NEW.team_id;
     IF FOUND THEN
-      PERFORM rbac._check_models_within('keys.models', NEW.models, 'team ' || t.team_id || ' models', t.models);
+      PERFORM rbac._check_models_within('keys.models', NEW.models, 'team ' || t.team_id || ' models', rbac._team_effective_models(t));
     END IF;
   ELSIF NEW.organization_id IS NOT NULL THEN
     SELECT * INTO o FROM rbac.organizations WHERE organization_id = NEW.organization_id;

@@ -83,8 +83,9 @@ fn admit(
     const ADMIT_SQL: &str = "SELECT q.allowed, q.http_status, q.reason, q.limit_scope, q.reservation_id, q.remaining_requests, \
                              q.remaining_tokens, q.reset_at, q.retry_after_seconds, q.message \
                              FROM rbac._admit($1, $2, $3, $4, $5, $6, $7, $8, $9) q";
-    let mut q = new_quota();
-    Spi::connect_mut(|client| {
+    // Values are copied out of SPI memory inside the closure; the composite is built afterwards in the
+    // caller's memory context (anything palloc'd inside Spi::connect is freed when it returns).
+    let row = Spi::connect_mut(|client| {
         let stmt = spi_util::statement(client, ADMIT_SQL, &[TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, INT8, INT8, NUMERIC], true);
         let args = [
             d.key_hash.as_deref().into(),
@@ -97,17 +98,48 @@ fn admit(
             tokens.into(),
             cost.into(),
         ];
-        let row = client.update(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e)).first();
-        put(&mut q, 1, row.get::<bool>(1).unwrap_or_else(|e| spi_util::spi_failed(e)));
-        put(&mut q, 2, row.get::<i32>(2).unwrap_or_else(|e| spi_util::spi_failed(e)));
-        put(&mut q, 3, row.get::<String>(3).unwrap_or_else(|e| spi_util::spi_failed(e)));
-        put(&mut q, 4, row.get::<String>(4).unwrap_or_else(|e| spi_util::spi_failed(e)));
-        put(&mut q, 5, row.get::<pgrx::Uuid>(5).unwrap_or_else(|e| spi_util::spi_failed(e)));
-        put(&mut q, 6, row.get::<i64>(6).unwrap_or_else(|e| spi_util::spi_failed(e)));
-        put(&mut q, 7, row.get::<i64>(7).unwrap_or_else(|e| spi_util::spi_failed(e)));
-        put(&mut q, 8, row.get::<TimestampWithTimeZone>(8).unwrap_or_else(|e| spi_util::spi_failed(e)));
-        put(&mut q, 9, row.get::<i32>(9).unwrap_or_else(|e| spi_util::spi_failed(e)));
-        put(&mut q, 10, row.get::<String>(10).unwrap_or_else(|e| spi_util::spi_failed(e)));
+        let t = client.update(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e)).first();
+        Admission {
+            allowed: got(t.get::<bool>(1)),
+            http_status: got(t.get::<i32>(2)),
+            reason: got(t.get::<String>(3)),
+            limit_scope: got(t.get::<String>(4)),
+            reservation_id: got(t.get::<pgrx::Uuid>(5)),
+            remaining_requests: got(t.get::<i64>(6)),
+            remaining_tokens: got(t.get::<i64>(7)),
+            reset_at: got(t.get::<TimestampWithTimeZone>(8)),
+            retry_after_seconds: got(t.get::<i32>(9)),
+            message: got(t.get::<String>(10)),
+        }
     });
+    let mut q = new_quota();
+    put(&mut q, 1, row.allowed);
+    put(&mut q, 2, row.http_status);
+    put(&mut q, 3, row.reason);
+    put(&mut q, 4, row.limit_scope);
+    put(&mut q, 5, row.reservation_id);
+    put(&mut q, 6, row.remaining_requests);
+    put(&mut q, 7, row.remaining_tokens);
+    put(&mut q, 8, row.reset_at);
+    put(&mut q, 9, row.retry_after_seconds);
+    put(&mut q, 10, row.message);
     q
+}
+
+/// One `rbac.quota` row copied out of SPI memory.
+struct Admission {
+    allowed: Option<bool>,
+    http_status: Option<i32>,
+    reason: Option<String>,
+    limit_scope: Option<String>,
+    reservation_id: Option<pgrx::Uuid>,
+    remaining_requests: Option<i64>,
+    remaining_tokens: Option<i64>,
+    reset_at: Option<TimestampWithTimeZone>,
+    retry_after_seconds: Option<i32>,
+    message: Option<String>,
+}
+
+fn got<T>(value: pgrx::spi::SpiResult<Option<T>>) -> Option<T> {
+    value.unwrap_or_else(|e| spi_util::spi_failed(e))
 }

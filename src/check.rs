@@ -284,6 +284,7 @@ fn reset_due_budgets(ctx: &Context) {
 /// JWT path: verify, derive the role, pick the team, then the same gates as keys.
 fn decide_for_jwt(client: &SpiClient<'_>, token: &str, route: Option<&str>, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
     let cat = catalogue::current(client);
+    jwt::set_cache_capacity(usize::try_from(crate::JWT_CACHE_SIZE.get()).unwrap_or(0));
     let principal = match jwt::verify(token, &cat.issuers, unix_now()) {
         Ok(p) => p,
         Err(e) => {

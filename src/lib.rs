@@ -18,6 +18,24 @@ mod tests;
 
 ::pgrx::pg_module_magic!(name, version);
 
+/// `rbac.jwt_cache_size`: verified JWTs cached per backend (default 4096, 0 = verify every token).
+pub static JWT_CACHE_SIZE: pgrx::GucSetting<i32> = pgrx::GucSetting::<i32>::new(auth::jwt::VERIFIED_CACHE_CAPACITY as i32);
+
+/// Library load: registers pg_rbac's settings. Runs on first use in each backend (no preload needed).
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    pgrx::GucRegistry::define_int_guc(
+        c"rbac.jwt_cache_size",
+        c"Verified JWTs cached per backend (0 disables the cache).",
+        c"Each entry holds one verified principal keyed by the token's SHA-256; about 1 KiB per entry.",
+        &JWT_CACHE_SIZE,
+        0,
+        1_000_000,
+        pgrx::GucContext::Userset,
+        pgrx::GucFlags::default(),
+    );
+}
+
 extension_sql_file!("../sql/001_schema.sql", name = "schema", bootstrap);
 extension_sql_file!("../sql/002_quota_schema.sql", name = "quota_schema", requires = ["schema"]);
 extension_sql_file!("../sql/route_groups.sql", name = "route_groups", requires = ["schema"]);

@@ -16,7 +16,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 psql_q <<'SQL' || exit 1
 DELETE FROM rbac.reservations; DELETE FROM rbac.rate_windows;
 DELETE FROM rbac.keys WHERE key_hash IN (rbac.hash_key('sk-conc-rpm500-0001'), rbac.hash_key('sk-conc-budget045-01'), rbac.hash_key('sk-conc-team-spend-1'));
-DELETE FROM rbac.teams WHERE team_id = 't-conc-spend';
+DELETE FROM rbac.teams WHERE team_id = 't-conc-spend'; DELETE FROM rbac.spend_log WHERE team_id = 't-conc-spend';
 INSERT INTO rbac.keys(key_hash, rpm_limit) VALUES (rbac.hash_key('sk-conc-rpm500-0001'), 500);
 INSERT INTO rbac.keys(key_hash, max_budget) VALUES (rbac.hash_key('sk-conc-budget045-01'), 0.45);
 INSERT INTO rbac.teams(team_id, max_budget) VALUES ('t-conc-spend', 5);

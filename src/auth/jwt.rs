@@ -40,8 +40,20 @@ pub const DEFAULT_SCOPE_CLAIM: &str = "scope";
 /// Longest token accepted, in bytes. Longer ones are `Malformed` before any decoding (bounds the work per call).
 pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
 
-/// Most verified tokens kept per backend by the verification cache (see [`verify`]).
+/// Most verified tokens kept per backend by the verification cache by default (see [`verify`]); the setting
+/// `rbac.jwt_cache_size` changes it per session (0 disables the cache).
 pub const VERIFIED_CACHE_CAPACITY: usize = 4096;
+
+static CACHE_CAPACITY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(VERIFIED_CACHE_CAPACITY);
+
+/// Sets the verification cache bound (entries); 0 turns caching off. Shrinking takes effect on the next store.
+pub fn set_cache_capacity(entries: usize) {
+    CACHE_CAPACITY.store(entries, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn cache_capacity() -> usize {
+    CACHE_CAPACITY.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// Tokens longer than this (bytes) are verified every time and never cached, which bounds the cache's memory.
 const MAX_CACHED_TOKEN_BYTES: usize = 16 * 1024;
@@ -697,7 +709,7 @@ pub fn verify(token: &str, issuers: &HashMap<String, Rc<Issuer>>, now: i64) -> R
     if token.len() > MAX_TOKEN_BYTES {
         return Err(malformed("token too large"));
     }
-    let cacheable = !token.is_empty() && token.len() <= MAX_CACHED_TOKEN_BYTES;
+    let cacheable = cache_capacity() > 0 && !token.is_empty() && token.len() <= MAX_CACHED_TOKEN_BYTES;
     let cache_key = if cacheable { Some(cache_key(token)) } else { None };
     if let Some(key) = &cache_key {
         if let Some((principal, leeway)) = cache_lookup(key, issuers) {
@@ -967,7 +979,7 @@ fn cache_remove(key: &CacheKey) {
 
 fn cache_store(key: CacheKey, principal: &Rc<JwtPrincipal>, issuer: &Rc<Issuer>) {
     with_cache(|cache| {
-        if cache.entries.len() >= VERIFIED_CACHE_CAPACITY && !cache.entries.contains_key(&key) {
+        if cache.entries.len() >= cache_capacity() && !cache.entries.contains_key(&key) {
             // Drop the least recently used half: amortised O(1) per insert, and never more than the bound.
             let mut stamps: Vec<u64> = cache.entries.values().map(|e| e.last_used).collect();
             let middle = stamps.len() / 2;

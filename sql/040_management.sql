@@ -1,1 +1,940 @@
 -- pg_rbac 0.1.0 — management functions (CONTRACT §5, litellm-semantics §9).
+--
+-- Every function is SECURITY DEFINER (it writes rows the caller's row-level security hides) with a fixed
+-- search_path, and decides who may do what from the principal of the transaction (rbac.authenticate):
+--   * proxy_admin principal: everything (LiteLLM proxy admin);
+--   * other principals: LiteLLM's rules for that action (team admin, org admin, key owner, ...); viewers
+--     (proxy_admin_viewer, internal_user_viewer), JWT team/customer principals and keys without a user are
+--     read-only;
+--   * no principal: only a database role that is a superuser or a member of rbac_admin (the role acting in the
+--     session: the SET ROLE target, else session_user; see rbac._invoking_role), which acts as a proxy admin.
+-- If a principal is set, its rules apply even to an rbac_admin session (authenticate as an admin to act as one).
+-- Refusals raise 42501 (insufficient_privilege) naming the rule; bad arguments 22023 (invalid_parameter_value);
+-- duplicates 23505 (unique_violation); limits outside a parent's (team within organization, key within team)
+-- 23514 from the table triggers. A function is one statement: an error leaves nothing behind.
+-- For non-admin callers a missing object is reported as a refusal (42501), not as "not found", so that
+-- management calls cannot be used to probe for other tenants' objects.
+
+CREATE TYPE rbac.generated_key AS (key text, key_hash text, key_name text, expires timestamptz);
+COMMENT ON TYPE rbac.generated_key IS
+  'Result of rbac.key_generate: the plaintext key (returned this once, never stored), its sha256 hash (the keys row id), '
+  'its display name sk-...abcd, and its expiry.';
+CREATE TYPE rbac.regenerated_key AS (key text, key_hash text, key_name text);
+COMMENT ON TYPE rbac.regenerated_key IS
+  'Result of rbac.key_regenerate: the new plaintext key (returned this once), its hash and display name.';
+
+---------------------------------------------------------------------------------------------------------------
+-- Internal helpers (run as the owner inside the management functions; not callable by the API roles)
+---------------------------------------------------------------------------------------------------------------
+
+-- True when the caller acts as a proxy admin; false for any other principal; 42501 without a principal
+-- unless the acting database role is a superuser or a member of rbac_admin.
+CREATE FUNCTION rbac._mgmt_is_admin(fn text) RETURNS boolean LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF NOT rbac._has_principal() THEN
+    IF rbac._invoker_is_rbac_admin() THEN
+      RETURN true;
+    END IF;
+    RAISE EXCEPTION '%: no principal: call rbac.authenticate(token) in this transaction first (without a principal only superusers and members of rbac_admin may manage)', fn
+      USING ERRCODE = '42501';
+  END IF;
+  RETURN rbac._principal_is('proxy_admin');
+END $$;
+
+-- 42501 unless the principal may write at all (viewers, team/customer JWTs and user-less keys are read-only).
+CREATE FUNCTION rbac._mgmt_require_writer(fn text, action text) RETURNS void LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF NOT rbac._principal_can_write() THEN
+    RAISE EXCEPTION '%: role % may not %: viewers and principals without a user are read-only (LiteLLM route gate)',
+      fn, coalesce(rbac.current_principal_role(), '(none)'), action USING ERRCODE = '42501';
+  END IF;
+  IF rbac.current_principal_user_id() IS NULL THEN
+    RAISE EXCEPTION '%: a principal without a user id may not %', fn, action USING ERRCODE = '42501';
+  END IF;
+END $$;
+
+-- The hash of the active key named by `key` (plaintext sk-... or 64-hex hash; a deprecated key inside its
+-- grace period names its successor), or NULL when there is none. 22023 for a malformed argument.
+CREATE FUNCTION rbac._resolve_key(key text) RETURNS text LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE h text; active text;
+BEGIN
+  IF key IS NULL OR btrim(key) = '' THEN
+    RAISE EXCEPTION 'key must be a virtual key (sk-...) or its 64-character hex sha256 hash' USING ERRCODE = '22023';
+  ELSIF key LIKE 'sk-%' THEN
+    h := rbac.hash_key(key);
+  ELSIF lower(key) ~ '^[0-9a-f]{64}$' THEN
+    h := lower(key);
+  ELSE
+    RAISE EXCEPTION 'key must be a virtual key (sk-...) or its 64-character hex sha256 hash' USING ERRCODE = '22023';
+  END IF;
+  IF EXISTS (SELECT 1 FROM rbac.keys k WHERE k.key_hash = h) THEN
+    RETURN h;
+  END IF;
+  SELECT d.active_key_hash INTO active FROM rbac.deprecated_keys d WHERE d.key_hash = h AND d.revoke_at > now();
+  RETURN active;
+END $$;
+
+-- The key the principal authenticated with (following a regeneration inside its grace period); NULL for a
+-- JWT principal; 42501 when the key has gone (a delegation ceiling must never silently disappear).
+CREATE FUNCTION rbac._principal_key(fn text) RETURNS rbac.keys LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE h text := (rbac.current_principal()).key_hash; k rbac.keys;
+BEGIN
+  IF h IS NULL THEN
+    RETURN NULL;
+  END IF;
+  SELECT * INTO k FROM rbac.keys WHERE key_hash = h;
+  IF NOT FOUND THEN
+    SELECT kk.* INTO k FROM rbac.deprecated_keys d JOIN rbac.keys kk ON kk.key_hash = d.active_key_hash WHERE d.key_hash = h;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION '%: the key this principal authenticated with no longer exists; authenticate again', fn
+        USING ERRCODE = '42501';
+    END IF;
+  END IF;
+  RETURN k;
+END $$;
+
+-- True when the principal's user is an admin of team_id, or a member and the team grants `permission`
+-- (LiteLLM team_member_permissions, e.g. '/key/generate', '/key/delete', '/key/regenerate').
+CREATE FUNCTION rbac._principal_team_may(team_id text, permission text) RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+  SELECT EXISTS (
+    SELECT 1 FROM rbac.team_members tm JOIN rbac.teams t ON t.team_id = tm.team_id
+    WHERE tm.team_id = _principal_team_may.team_id AND tm.user_id = rbac.current_principal_user_id()
+      AND (tm.role = 'admin' OR _principal_team_may.permission = ANY (coalesce(t.team_member_permissions, '{}'))))
+$$;
+
+REVOKE ALL ON FUNCTION rbac._mgmt_is_admin(text), rbac._mgmt_require_writer(text, text), rbac._resolve_key(text),
+  rbac._principal_key(text), rbac._principal_team_may(text, text) FROM PUBLIC;
+
+---------------------------------------------------------------------------------------------------------------
+-- Keys
+---------------------------------------------------------------------------------------------------------------
+CREATE FUNCTION rbac.key_generate(
+  user_id               text DEFAULT NULL,
+  team_id               text DEFAULT NULL,
+  models                text[] DEFAULT '{}',
+  max_budget            numeric DEFAULT NULL,
+  budget_duration       text DEFAULT NULL,
+  rpm_limit             bigint DEFAULT NULL,
+  tpm_limit             bigint DEFAULT NULL,
+  max_parallel_requests bigint DEFAULT NULL,
+  expires               timestamptz DEFAULT NULL,
+  key_alias             text DEFAULT NULL,
+  allowed_routes        text[] DEFAULT '{}',
+  metadata              jsonb DEFAULT '{}',
+  organization_id       text DEFAULT NULL,
+  key                   text DEFAULT NULL,
+  duration              interval DEFAULT NULL,
+  permissions           jsonb DEFAULT '{}')
+RETURNS SETOF rbac.generated_key
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn          constant text := 'rbac.key_generate';
+  is_admin    boolean := rbac._mgmt_is_admin(fn);
+  me          rbac.principal := rbac.current_principal();
+  v_user      text := key_generate.user_id;
+  v_models    text[] := coalesce(key_generate.models, '{}');
+  v_budget    numeric := key_generate.max_budget;
+  v_expires   timestamptz := key_generate.expires;
+  v_team      rbac.teams;
+  v_team_role text;
+  v_mine      rbac.keys;
+  v_ceiling   numeric;
+  v_bad       text;
+  v_plain     text;
+  v_hash      text;
+  v_name      text;
+BEGIN
+  IF NOT is_admin THEN
+    PERFORM rbac._mgmt_require_writer(fn, 'generate keys');
+  END IF;
+
+  IF key_generate.duration IS NOT NULL THEN
+    IF v_expires IS NOT NULL THEN
+      RAISE EXCEPTION '%: give expires or duration, not both', fn USING ERRCODE = '22023';
+    END IF;
+    IF key_generate.duration <= interval '0' THEN
+      RAISE EXCEPTION '%: duration must be positive (got %)', fn, key_generate.duration USING ERRCODE = '22023';
+    END IF;
+    v_expires := now() + key_generate.duration;
+  END IF;
+  IF v_expires IS NOT NULL AND v_expires <= now() THEN
+    RAISE EXCEPTION '%: expires must be in the future (got %)', fn, v_expires USING ERRCODE = '22023';
+  END IF;
+
+  -- LiteLLM §9.1.4: route and permission grants are proxy-admin only.
+  IF NOT is_admin AND cardinality(coalesce(key_generate.allowed_routes, '{}')) > 0 THEN
+    RAISE EXCEPTION '%: allowed_routes may only be set by a proxy admin (LiteLLM /key/generate)', fn USING ERRCODE = '42501';
+  END IF;
+  IF NOT is_admin AND coalesce(key_generate.permissions, '{}') <> '{}' THEN
+    RAISE EXCEPTION '%: permissions may only be set by a proxy admin (LiteLLM /key/generate)', fn USING ERRCODE = '42501';
+  END IF;
+
+  -- LiteLLM §9.1.6: team keys need team membership; members with role user need the /key/generate permission.
+  IF key_generate.team_id IS NOT NULL THEN
+    SELECT * INTO v_team FROM rbac.teams t WHERE t.team_id = key_generate.team_id;
+    IF is_admin THEN
+      IF NOT FOUND THEN
+        RAISE EXCEPTION '%: team "%" does not exist', fn, key_generate.team_id USING ERRCODE = '22023';
+      END IF;
+    ELSE
+      SELECT tm.role INTO v_team_role FROM rbac.team_members tm
+      WHERE tm.team_id = key_generate.team_id AND tm.user_id = me.user_id;
+      IF v_team_role IS NULL THEN
+        RAISE EXCEPTION '%: the caller is not a member of team "%"; team keys are created by the team''s members (LiteLLM /key/generate)',
+          fn, key_generate.team_id USING ERRCODE = '42501';
+      END IF;
+      IF v_team_role <> 'admin' AND NOT ('/key/generate' = ANY (coalesce(v_team.team_member_permissions, '{}'))) THEN
+        RAISE EXCEPTION '%: team "%" does not grant its members the /key/generate permission; ask a team admin (LiteLLM team_member_permissions)',
+          fn, key_generate.team_id USING ERRCODE = '42501';
+      END IF;
+    END IF;
+  END IF;
+
+  -- LiteLLM §9.1.5: a non-admin creates keys for themselves; a team admin may create team keys for members.
+  IF NOT is_admin THEN
+    IF v_user IS NULL THEN
+      v_user := me.user_id;
+    ELSIF v_user IS DISTINCT FROM me.user_id THEN
+      IF v_team_role IS DISTINCT FROM 'admin' THEN
+        RAISE EXCEPTION '%: User can only create keys for themselves (LiteLLM /key/generate; a team admin may create team keys for team members)', fn
+          USING ERRCODE = '42501';
+      END IF;
+      IF NOT EXISTS (SELECT 1 FROM rbac.team_members tm WHERE tm.team_id = key_generate.team_id AND tm.user_id = v_user) THEN
+        RAISE EXCEPTION '%: a team admin may create keys only for members of the team ("%" is not a member of "%")',
+          fn, v_user, key_generate.team_id USING ERRCODE = '42501';
+      END IF;
+      IF (SELECT u.user_role FROM rbac.users u WHERE u.user_id = v_user) NOT IN ('internal_user', 'internal_user_viewer') THEN
+        RAISE EXCEPTION '%: a team admin may create member keys only for internal_user / internal_user_viewer members', fn
+          USING ERRCODE = '42501';
+      END IF;
+    END IF;
+  END IF;
+  IF v_user IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = v_user) THEN
+    RAISE EXCEPTION '%: user "%" does not exist (create it with rbac.user_new)', fn, v_user USING ERRCODE = '22023';
+  END IF;
+
+  -- LiteLLM §9.1.11: an organization other than the team's requires membership in it.
+  IF key_generate.organization_id IS NOT NULL THEN
+    IF NOT is_admin AND key_generate.organization_id IS DISTINCT FROM v_team.organization_id
+       AND NOT key_generate.organization_id = ANY (rbac._principal_orgs()) THEN
+      RAISE EXCEPTION '%: the caller is not a member of organization "%"', fn, key_generate.organization_id USING ERRCODE = '42501';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM rbac.organizations o WHERE o.organization_id = key_generate.organization_id) THEN
+      RAISE EXCEPTION '%: organization "%" does not exist', fn, key_generate.organization_id USING ERRCODE = '22023';
+    END IF;
+  END IF;
+
+  -- LiteLLM §9.1.9 delegation ceiling: no key above the caller's own budget or beyond the caller's key models.
+  -- An unset budget / empty model list would mean "unlimited", so it inherits the ceiling instead.
+  IF NOT is_admin THEN
+    v_mine := rbac._principal_key(fn);
+    v_ceiling := least(v_mine.max_budget, (SELECT u.max_budget FROM rbac.users u WHERE u.user_id = me.user_id));
+    IF v_ceiling IS NOT NULL THEN
+      IF v_budget IS NULL THEN
+        v_budget := v_ceiling;
+      ELSIF v_budget > v_ceiling THEN
+        RAISE EXCEPTION '%: max_budget % exceeds the caller''s own max_budget % (LiteLLM delegation ceiling)', fn, v_budget, v_ceiling
+          USING ERRCODE = '42501';
+      END IF;
+    END IF;
+    IF cardinality(coalesce(v_mine.models, '{}')) > 0 THEN
+      IF cardinality(v_models) = 0 THEN
+        v_models := v_mine.models;
+      ELSE
+        v_bad := rbac.models_within(v_models, v_mine.models);
+        IF v_bad IS NOT NULL THEN
+          RAISE EXCEPTION '%: model "%" is not within the caller''s own key models % (no key may be wider than the key that creates it)',
+            fn, v_bad, v_mine.models USING ERRCODE = '42501';
+        END IF;
+      END IF;
+    END IF;
+  END IF;
+
+  IF key_generate.key IS NOT NULL THEN
+    IF key_generate.key NOT LIKE 'sk-%' OR length(key_generate.key) < 16 OR key_generate.key ~ '\s' THEN
+      RAISE EXCEPTION '%: a custom key must start with sk-, be at least 16 characters long and contain no whitespace', fn
+        USING ERRCODE = '22023';
+    END IF;
+    v_plain := key_generate.key;
+  ELSE
+    v_plain := rbac.generate_key_plaintext();
+  END IF;
+  v_hash := rbac.hash_key(v_plain);
+  IF EXISTS (SELECT 1 FROM rbac.keys k WHERE k.key_hash = v_hash)
+     OR EXISTS (SELECT 1 FROM rbac.deprecated_keys d WHERE d.key_hash = v_hash) THEN
+    RAISE EXCEPTION '%: this key already exists', fn USING ERRCODE = '23505';
+  END IF;
+  v_name := 'sk-...' || right(v_plain, 4);
+
+  INSERT INTO rbac.keys (key_hash, key_name, key_alias, user_id, team_id, organization_id, models, max_budget,
+                         budget_duration, rpm_limit, tpm_limit, max_parallel_requests, expires, allowed_routes,
+                         permissions, metadata, created_by)
+  VALUES (v_hash, v_name, key_generate.key_alias, v_user, key_generate.team_id, key_generate.organization_id, v_models,
+          v_budget, key_generate.budget_duration, key_generate.rpm_limit, key_generate.tpm_limit,
+          key_generate.max_parallel_requests, v_expires, coalesce(key_generate.allowed_routes, '{}'),
+          coalesce(key_generate.permissions, '{}'), coalesce(key_generate.metadata, '{}'), me.user_id);
+
+  RETURN QUERY SELECT v_plain, v_hash, v_name, v_expires;
+END $$;
+COMMENT ON FUNCTION rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb) IS
+$c$Creates a virtual key and returns (key, key_hash, key_name, expires) once: `key` is the plaintext (sk- + 32 url-safe characters, or the custom `key`), the only time it is visible; only key_hash = sha256 hex is stored; key_name is 'sk-...' plus its last 4 characters. Call it in FROM: SELECT * FROM rbac.key_generate(team_id => 't1', models => ARRAY['gpt-4o']).
+Arguments (named after rbac.keys columns): user_id (owner; default: the principal's user), team_id, organization_id, models text[] (names, globs with *, access groups; empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, expires timestamptz or duration interval (not both), key_alias, allowed_routes text[] and permissions jsonb (proxy admin only), metadata jsonb (e.g. model_rpm_limit / model_tpm_limit), key (custom plaintext: sk-..., >= 16 characters).
+Rules (LiteLLM /key/generate, litellm-semantics §9.1): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= the caller's own key and user max_budget (unset = inherits it), models within the caller's key models (empty = inherits them); organization_id other than the team's requires membership. created_by = principal user. Team/organization model and limit containment is checked by the table triggers.
+Errors: 42501 refusals (message names the rule); 22023 unknown team/user/organization, bad expiry or custom key; 23505 key already exists; 23514 invalid values (negative budget, bad budget_duration, models outside the team's).$c$;
+
+CREATE FUNCTION rbac.key_regenerate(key text, grace_period interval DEFAULT interval '0')
+RETURNS SETOF rbac.regenerated_key
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn       constant text := 'rbac.key_regenerate';
+  is_admin boolean := rbac._mgmt_is_admin(fn);
+  me       rbac.principal := rbac.current_principal();
+  v_grace  interval := coalesce(key_regenerate.grace_period, interval '0');
+  v_old    text := rbac._resolve_key(key_regenerate.key);
+  k        rbac.keys;
+  v_plain  text;
+  v_hash   text;
+  v_name   text;
+BEGIN
+  IF v_grace < interval '0' THEN
+    RAISE EXCEPTION '%: grace_period must not be negative (got %)', fn, v_grace USING ERRCODE = '22023';
+  END IF;
+  SELECT * INTO k FROM rbac.keys kk WHERE kk.key_hash = v_old FOR UPDATE;
+  IF NOT FOUND THEN
+    IF is_admin THEN
+      RAISE EXCEPTION '%: key not found', fn USING ERRCODE = '22023';
+    END IF;
+    RAISE EXCEPTION '%: only the key''s owner, an admin of its team or a proxy admin may regenerate a key', fn USING ERRCODE = '42501';
+  END IF;
+  IF NOT is_admin THEN
+    PERFORM rbac._mgmt_require_writer(fn, 'regenerate keys');
+    IF NOT (k.user_id IS NOT DISTINCT FROM me.user_id
+            OR (k.team_id IS NOT NULL AND rbac._principal_team_may(k.team_id, '/key/regenerate'))) THEN
+      RAISE EXCEPTION '%: only the key''s owner, an admin of its team or a proxy admin may regenerate a key (LiteLLM /key/regenerate)', fn
+        USING ERRCODE = '42501';
+    END IF;
+  END IF;
+
+  v_plain := rbac.generate_key_plaintext();
+  v_hash := rbac.hash_key(v_plain);
+  v_name := 'sk-...' || right(v_plain, 4);
+  -- the row moves to the new hash; deprecated keys that pointed at the old one follow (ON UPDATE CASCADE)
+  UPDATE rbac.keys kk SET key_hash = v_hash, key_name = v_name WHERE kk.key_hash = v_old;
+  IF v_grace > interval '0' THEN
+    INSERT INTO rbac.deprecated_keys (key_hash, active_key_hash, revoke_at) VALUES (v_old, v_hash, now() + v_grace);
+  END IF;
+  RETURN QUERY SELECT v_plain, v_hash, v_name;
+END $$;
+COMMENT ON FUNCTION rbac.key_regenerate(text, interval) IS
+$c$Rotates a key: returns (key, key_hash, key_name) with a new plaintext (shown once); the keys row (budgets, spend, limits) moves to the new hash. With grace_period > 0 the old key keeps authenticating, as the new key, until now() + grace_period (rbac.deprecated_keys); with 0 (default) it stops at once.
+`key` is the plaintext sk-... or its 64-hex hash (an old key inside its grace period names its successor).
+Who (LiteLLM /key/regenerate, can_modify_verification_token, litellm-semantics §9.2): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/regenerate'. Viewers never.
+Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, negative grace_period, or (proxy admin) unknown key.$c$;
+
+-- Shared body of key_block / key_unblock.
+CREATE FUNCTION rbac._key_set_blocked(fn text, key text, v_blocked boolean) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  is_admin boolean := rbac._mgmt_is_admin(fn);
+  h        text := rbac._resolve_key(key);
+  k        rbac.keys;
+BEGIN
+  SELECT * INTO k FROM rbac.keys kk WHERE kk.key_hash = h FOR UPDATE;
+  IF NOT FOUND AND is_admin THEN
+    RAISE EXCEPTION '%: key not found', fn USING ERRCODE = '22023';
+  END IF;
+  IF NOT is_admin THEN
+    PERFORM rbac._mgmt_require_writer(fn, 'block or unblock keys');
+    IF k.key_hash IS NULL OR k.team_id IS NULL THEN
+      RAISE EXCEPTION '%: personal keys can only be blocked or unblocked by a proxy admin (LiteLLM /key/block)', fn
+        USING ERRCODE = '42501';
+    END IF;
+    IF NOT (rbac._principal_team_admin_of(k.team_id)
+            OR rbac._principal_org_admin_of((SELECT t.organization_id FROM rbac.teams t WHERE t.team_id = k.team_id))) THEN
+      RAISE EXCEPTION '%: only a proxy admin, an admin of the key''s team or an org admin of the team''s organization may block or unblock a team key (LiteLLM /key/block)', fn
+        USING ERRCODE = '42501';
+    END IF;
+  END IF;
+  UPDATE rbac.keys kk SET blocked = v_blocked WHERE kk.key_hash = h;
+END $$;
+REVOKE ALL ON FUNCTION rbac._key_set_blocked(text, text, boolean) FROM PUBLIC;
+
+CREATE FUNCTION rbac.key_block(key text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+BEGIN
+  PERFORM rbac._key_set_blocked('rbac.key_block', key_block.key, true);
+END $$;
+COMMENT ON FUNCTION rbac.key_block(text) IS
+$c$Blocks a key (keys.blocked = true): rbac_check then answers key_blocked (401). `key` is the plaintext sk-... or its 64-hex hash.
+Who (LiteLLM /key/block, litellm-semantics §9.2): proxy admin; for team keys an admin of the key's team or an org admin of the team's organization; personal keys (no team): proxy admin only. Viewers never.
+Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, or (proxy admin) unknown key. Audited as action 'blocked'.$c$;
+
+CREATE FUNCTION rbac.key_unblock(key text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+BEGIN
+  PERFORM rbac._key_set_blocked('rbac.key_unblock', key_unblock.key, false);
+END $$;
+COMMENT ON FUNCTION rbac.key_unblock(text) IS
+$c$Unblocks a key (keys.blocked = false). Same rules and errors as rbac.key_block (LiteLLM /key/unblock). Audited as action 'unblocked'.$c$;
+
+CREATE FUNCTION rbac.key_delete(key text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn       constant text := 'rbac.key_delete';
+  is_admin boolean := rbac._mgmt_is_admin(fn);
+  me       rbac.principal := rbac.current_principal();
+  h        text := rbac._resolve_key(key_delete.key);
+  k        rbac.keys;
+BEGIN
+  SELECT * INTO k FROM rbac.keys kk WHERE kk.key_hash = h FOR UPDATE;
+  IF NOT FOUND AND is_admin THEN
+    RAISE EXCEPTION '%: key not found', fn USING ERRCODE = '22023';
+  END IF;
+  IF NOT is_admin THEN
+    PERFORM rbac._mgmt_require_writer(fn, 'delete keys');
+    IF k.key_hash IS NULL OR NOT (k.user_id IS NOT DISTINCT FROM me.user_id
+                                  OR (k.team_id IS NOT NULL AND rbac._principal_team_may(k.team_id, '/key/delete'))) THEN
+      RAISE EXCEPTION '%: only the key''s owner, an admin of its team or a proxy admin may delete a key (LiteLLM /key/delete)', fn
+        USING ERRCODE = '42501';
+    END IF;
+  END IF;
+  DELETE FROM rbac.keys kk WHERE kk.key_hash = h;
+END $$;
+COMMENT ON FUNCTION rbac.key_delete(text) IS
+$c$Deletes a key (and its deprecated predecessors). `key` is the plaintext sk-... or its 64-hex hash.
+Who (LiteLLM /key/delete, can_modify_verification_token, litellm-semantics §9.2): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/delete'. Viewers never.
+Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, or (proxy admin) unknown key. Spend history stays in rbac.spend_log.$c$;
+
+---------------------------------------------------------------------------------------------------------------
+-- Teams
+---------------------------------------------------------------------------------------------------------------
+CREATE FUNCTION rbac.team_new(
+  team_id               text DEFAULT NULL,
+  team_alias            text DEFAULT NULL,
+  organization_id       text DEFAULT NULL,
+  models                text[] DEFAULT '{}',
+  max_budget            numeric DEFAULT NULL,
+  budget_duration       text DEFAULT NULL,
+  rpm_limit             bigint DEFAULT NULL,
+  tpm_limit             bigint DEFAULT NULL,
+  max_parallel_requests bigint DEFAULT NULL,
+  metadata              jsonb DEFAULT '{}',
+  team_member_permissions text[] DEFAULT '{}')
+RETURNS rbac.teams
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn       constant text := 'rbac.team_new';
+  is_admin boolean := rbac._mgmt_is_admin(fn);
+  me       rbac.principal := rbac.current_principal();
+  v_id     text := coalesce(nullif(btrim(team_new.team_id), ''), gen_random_uuid()::text);
+  v_bad    text;
+  t        rbac.teams;
+BEGIN
+  IF NOT is_admin THEN
+    PERFORM rbac._mgmt_require_writer(fn, 'create teams');
+    IF team_new.organization_id IS NULL OR NOT rbac._principal_org_admin_of(team_new.organization_id) THEN
+      RAISE EXCEPTION '%: only a proxy admin, or an org admin creating the team in an organization they administer, may create teams (LiteLLM /team/new)', fn
+        USING ERRCODE = '42501';
+    END IF;
+  ELSIF team_new.organization_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM rbac.organizations o WHERE o.organization_id = team_new.organization_id) THEN
+    RAISE EXCEPTION '%: organization "%" does not exist', fn, team_new.organization_id USING ERRCODE = '22023';
+  END IF;
+  IF v_id = 'litellm-dashboard' THEN
+    RAISE EXCEPTION '%: team_id "litellm-dashboard" is reserved (LiteLLM)', fn USING ERRCODE = '22023';
+  END IF;
+  SELECT p.perm INTO v_bad FROM unnest(coalesce(team_new.team_member_permissions, '{}')) p(perm)
+  WHERE p.perm IS NULL OR p.perm NOT LIKE '/key/%' LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION '%: team_member_permissions must be key management routes such as /key/generate (got %)', fn,
+      coalesce(v_bad, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  IF EXISTS (SELECT 1 FROM rbac.teams tt WHERE tt.team_id = v_id) THEN
+    RAISE EXCEPTION '%: team "%" already exists', fn, v_id USING ERRCODE = '23505';
+  END IF;
+
+  INSERT INTO rbac.teams (team_id, team_alias, organization_id, models, max_budget, budget_duration, rpm_limit, tpm_limit,
+                          max_parallel_requests, metadata, team_member_permissions)
+  VALUES (v_id, team_new.team_alias, team_new.organization_id, coalesce(team_new.models, '{}'), team_new.max_budget,
+          team_new.budget_duration, team_new.rpm_limit, team_new.tpm_limit, team_new.max_parallel_requests,
+          coalesce(team_new.metadata, '{}'), coalesce(team_new.team_member_permissions, '{}'))
+  RETURNING * INTO t;
+  -- the creator administers the new team (LiteLLM auto-adds the creator as team admin)
+  IF me.user_id IS NOT NULL AND EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = me.user_id) THEN
+    INSERT INTO rbac.team_members (team_id, user_id, role) VALUES (v_id, me.user_id, 'admin');
+  END IF;
+  RETURN t;
+END $$;
+COMMENT ON FUNCTION rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]) IS
+$c$Creates a team and returns its rbac.teams row. team_id NULL = a random uuid. models text[] (empty = all that the organization allows), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb, team_member_permissions text[] (key routes members with role user may call, e.g. '/key/generate').
+Who (LiteLLM /team/new, litellm-semantics §9.3): proxy admin; an org admin with an organization_id they administer; internal users and viewers cannot. The creator (when the principal has a rbac.users row) becomes team admin.
+Errors: 42501 refused; 22023 unknown organization (proxy admin), reserved team_id, bad team_member_permissions; 23505 team exists; 23514 models/max_budget/limits beyond the organization's, negative budget, bad budget_duration.$c$;
+
+-- Shared authorization of member add / delete: proxy admin, team admin, org admin of the team's organization.
+CREATE FUNCTION rbac._team_member_manager(fn text, team_id text) RETURNS boolean LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  is_admin boolean := rbac._mgmt_is_admin(fn);
+  t        rbac.teams;
+BEGIN
+  SELECT * INTO t FROM rbac.teams tt WHERE tt.team_id = _team_member_manager.team_id;
+  IF is_admin THEN
+    IF NOT FOUND THEN
+      RAISE EXCEPTION '%: team "%" does not exist', fn, _team_member_manager.team_id USING ERRCODE = '22023';
+    END IF;
+    RETURN true;
+  END IF;
+  PERFORM rbac._mgmt_require_writer(fn, 'manage team members');
+  IF t.team_id IS NULL OR NOT (rbac._principal_team_admin_of(t.team_id) OR rbac._principal_org_admin_of(t.organization_id)) THEN
+    RAISE EXCEPTION '%: only a proxy admin, an admin of the team or an org admin of its organization may manage its members; self-join is not supported (LiteLLM /team/member_add)', fn
+      USING ERRCODE = '42501';
+  END IF;
+  RETURN false;
+END $$;
+REVOKE ALL ON FUNCTION rbac._team_member_manager(text, text) FROM PUBLIC;
+
+CREATE FUNCTION rbac.team_member_add(
+  team_id         text,
+  user_id         text,
+  role            text DEFAULT 'user',
+  max_budget      numeric DEFAULT NULL,
+  rpm_limit       bigint DEFAULT NULL,
+  tpm_limit       bigint DEFAULT NULL,
+  allowed_models  text[] DEFAULT '{}',
+  budget_duration text DEFAULT NULL)
+RETURNS rbac.team_members
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn constant text := 'rbac.team_member_add';
+  m  rbac.team_members;
+BEGIN
+  PERFORM rbac._team_member_manager(fn, team_member_add.team_id);
+  IF team_member_add.role IS NULL OR team_member_add.role NOT IN ('admin', 'user') THEN
+    RAISE EXCEPTION '%: role must be admin or user (got %)', fn, coalesce(team_member_add.role, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  IF team_member_add.user_id IS NULL OR NOT EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = team_member_add.user_id) THEN
+    RAISE EXCEPTION '%: user "%" does not exist; members must be existing users (rbac.user_new)', fn,
+      coalesce(team_member_add.user_id, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  IF EXISTS (SELECT 1 FROM rbac.team_members tm WHERE tm.team_id = team_member_add.team_id AND tm.user_id = team_member_add.user_id) THEN
+    RAISE EXCEPTION '%: user "%" is already a member of team "%" (LiteLLM team_member_already_in_team)', fn,
+      team_member_add.user_id, team_member_add.team_id USING ERRCODE = '23505';
+  END IF;
+  INSERT INTO rbac.team_members (team_id, user_id, role, max_budget, rpm_limit, tpm_limit, allowed_models, budget_duration)
+  VALUES (team_member_add.team_id, team_member_add.user_id, team_member_add.role, team_member_add.max_budget,
+          team_member_add.rpm_limit, team_member_add.tpm_limit, coalesce(team_member_add.allowed_models, '{}'),
+          team_member_add.budget_duration)
+  RETURNING * INTO m;
+  RETURN m;
+END $$;
+COMMENT ON FUNCTION rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text) IS
+$c$Adds an existing user to a team and returns the rbac.team_members row. role 'admin' or 'user'; optional per-member max_budget numeric USD (within the team), budget_duration, rpm_limit requests per minute, tpm_limit tokens per minute, allowed_models text[] (must lie within the team's models).
+Who (LiteLLM /team/member_add, litellm-semantics §9.3): proxy admin; an admin of the team; an org admin of the team's organization. Self-join ("available teams") is not supported; users are never created implicitly.
+Errors: 42501 refused (also for a team the caller cannot see); 22023 unknown team (proxy admin) or user, bad role; 23505 already a member; 23514 invalid budget/limits or allowed_models outside the team's models.$c$;
+
+CREATE FUNCTION rbac.team_member_delete(team_id text, user_id text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE fn constant text := 'rbac.team_member_delete';
+BEGIN
+  PERFORM rbac._team_member_manager(fn, team_member_delete.team_id);
+  IF NOT EXISTS (SELECT 1 FROM rbac.team_members tm
+                 WHERE tm.team_id = team_member_delete.team_id AND tm.user_id = team_member_delete.user_id) THEN
+    RAISE EXCEPTION '%: user "%" is not a member of team "%"', fn, team_member_delete.user_id, team_member_delete.team_id
+      USING ERRCODE = '22023';
+  END IF;
+  -- LiteLLM deletes the removed member's keys of that team
+  DELETE FROM rbac.keys k WHERE k.team_id = team_member_delete.team_id AND k.user_id = team_member_delete.user_id;
+  DELETE FROM rbac.team_members tm WHERE tm.team_id = team_member_delete.team_id AND tm.user_id = team_member_delete.user_id;
+END $$;
+COMMENT ON FUNCTION rbac.team_member_delete(text, text) IS
+$c$Removes a user from a team, together with that user's keys of the team (LiteLLM /team/member_delete).
+Who: proxy admin; an admin of the team; an org admin of the team's organization.
+Errors: 42501 refused; 22023 unknown team (proxy admin) or not a member.$c$;
+
+---------------------------------------------------------------------------------------------------------------
+-- Organizations
+---------------------------------------------------------------------------------------------------------------
+CREATE FUNCTION rbac.organization_new(
+  organization_id       text DEFAULT NULL,
+  organization_alias    text DEFAULT NULL,
+  models                text[] DEFAULT '{}',
+  max_budget            numeric DEFAULT NULL,
+  budget_duration       text DEFAULT NULL,
+  rpm_limit             bigint DEFAULT NULL,
+  tpm_limit             bigint DEFAULT NULL,
+  max_parallel_requests bigint DEFAULT NULL,
+  metadata              jsonb DEFAULT '{}')
+RETURNS rbac.organizations
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn       constant text := 'rbac.organization_new';
+  is_admin boolean := rbac._mgmt_is_admin(fn);
+  v_id     text := coalesce(nullif(btrim(organization_new.organization_id), ''), gen_random_uuid()::text);
+  v_models text[] := coalesce(organization_new.models, '{}');
+  v_mine   rbac.keys;
+  v_bad    text;
+  o        rbac.organizations;
+BEGIN
+  IF NOT is_admin THEN
+    RAISE EXCEPTION '%: only a proxy admin may create organizations (LiteLLM /organization/new)', fn USING ERRCODE = '42501';
+  END IF;
+  -- LiteLLM §9.4: a proxy admin whose own key is limited to some models creates organizations within them.
+  v_mine := rbac._principal_key(fn);
+  IF cardinality(coalesce(v_mine.models, '{}')) > 0 THEN
+    IF cardinality(v_models) = 0 THEN
+      RAISE EXCEPTION '%: the caller''s key is limited to models %, so the organization must list its models', fn, v_mine.models
+        USING ERRCODE = '42501';
+    END IF;
+    v_bad := rbac.models_within(v_models, v_mine.models);
+    IF v_bad IS NOT NULL THEN
+      RAISE EXCEPTION '%: model "%" is not within the caller''s key models %', fn, v_bad, v_mine.models USING ERRCODE = '42501';
+    END IF;
+  END IF;
+  IF EXISTS (SELECT 1 FROM rbac.organizations oo WHERE oo.organization_id = v_id) THEN
+    RAISE EXCEPTION '%: organization "%" already exists', fn, v_id USING ERRCODE = '23505';
+  END IF;
+  INSERT INTO rbac.organizations (organization_id, organization_alias, models, max_budget, budget_duration, rpm_limit,
+                                  tpm_limit, max_parallel_requests, metadata)
+  VALUES (v_id, organization_new.organization_alias, v_models, organization_new.max_budget, organization_new.budget_duration,
+          organization_new.rpm_limit, organization_new.tpm_limit, organization_new.max_parallel_requests,
+          coalesce(organization_new.metadata, '{}'))
+  RETURNING * INTO o;
+  RETURN o;
+END $$;
+COMMENT ON FUNCTION rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb) IS
+$c$Creates an organization and returns its rbac.organizations row. organization_id NULL = a random uuid; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb.
+Who (LiteLLM /organization/new, litellm-semantics §9.4): proxy admin only (or rbac_admin members without a principal). A proxy admin whose key is limited to some models must list models within them.
+Errors: 42501 refused; 23505 organization exists; 23514 negative budget/limits, bad budget_duration.$c$;
+
+-- Shared authorization of organization member changes: proxy admin or org admin of that organization.
+CREATE FUNCTION rbac._org_member_manager(fn text, organization_id text, target_user text) RETURNS boolean LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE is_admin boolean := rbac._mgmt_is_admin(fn);
+BEGIN
+  IF is_admin THEN
+    IF NOT EXISTS (SELECT 1 FROM rbac.organizations o WHERE o.organization_id = _org_member_manager.organization_id) THEN
+      RAISE EXCEPTION '%: organization "%" does not exist', fn, _org_member_manager.organization_id USING ERRCODE = '22023';
+    END IF;
+    RETURN true;
+  END IF;
+  PERFORM rbac._mgmt_require_writer(fn, 'manage organization members');
+  IF NOT rbac._principal_org_admin_of(_org_member_manager.organization_id) THEN
+    RAISE EXCEPTION '%: only a proxy admin or an org admin of organization "%" may manage its members (LiteLLM /organization/member_*)', fn,
+      _org_member_manager.organization_id USING ERRCODE = '42501';
+  END IF;
+  IF (SELECT u.user_role FROM rbac.users u WHERE u.user_id = target_user) IN ('proxy_admin', 'proxy_admin_viewer') THEN
+    RAISE EXCEPTION '%: changing the organization role of a proxy admin or proxy admin viewer requires a proxy admin (LiteLLM)', fn
+      USING ERRCODE = '42501';
+  END IF;
+  RETURN false;
+END $$;
+REVOKE ALL ON FUNCTION rbac._org_member_manager(text, text, text) FROM PUBLIC;
+
+CREATE FUNCTION rbac.organization_member_add(organization_id text, user_id text, user_role text DEFAULT 'internal_user')
+RETURNS rbac.organization_members
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn constant text := 'rbac.organization_member_add';
+  m  rbac.organization_members;
+BEGIN
+  PERFORM rbac._org_member_manager(fn, organization_member_add.organization_id, organization_member_add.user_id);
+  IF organization_member_add.user_role IS NULL
+     OR organization_member_add.user_role NOT IN ('org_admin', 'internal_user', 'internal_user_viewer') THEN
+    RAISE EXCEPTION '%: user_role must be org_admin, internal_user or internal_user_viewer (got %)', fn,
+      coalesce(organization_member_add.user_role, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  IF organization_member_add.user_id IS NULL
+     OR NOT EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = organization_member_add.user_id) THEN
+    RAISE EXCEPTION '%: user "%" does not exist (rbac.user_new)', fn, coalesce(organization_member_add.user_id, 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  IF EXISTS (SELECT 1 FROM rbac.organization_members om WHERE om.organization_id = organization_member_add.organization_id
+             AND om.user_id = organization_member_add.user_id) THEN
+    RAISE EXCEPTION '%: user "%" is already a member of organization "%"', fn, organization_member_add.user_id,
+      organization_member_add.organization_id USING ERRCODE = '23505';
+  END IF;
+  INSERT INTO rbac.organization_members (organization_id, user_id, user_role)
+  VALUES (organization_member_add.organization_id, organization_member_add.user_id, organization_member_add.user_role)
+  RETURNING * INTO m;
+  RETURN m;
+END $$;
+COMMENT ON FUNCTION rbac.organization_member_add(text, text, text) IS
+$c$Adds an existing user to an organization with user_role org_admin, internal_user (default) or internal_user_viewer; returns the rbac.organization_members row.
+Who (LiteLLM /organization/member_add, verify_org_access, litellm-semantics §9.4): proxy admin; an org admin of that organization, who may also appoint other org admins of it (as in LiteLLM), but may not change the organization role of a proxy_admin / proxy_admin_viewer user.
+Errors: 42501 refused; 22023 unknown organization (proxy admin) or user, bad user_role; 23505 already a member.$c$;
+
+CREATE FUNCTION rbac.organization_member_delete(organization_id text, user_id text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE fn constant text := 'rbac.organization_member_delete';
+BEGIN
+  PERFORM rbac._org_member_manager(fn, organization_member_delete.organization_id, organization_member_delete.user_id);
+  DELETE FROM rbac.organization_members om
+  WHERE om.organization_id = organization_member_delete.organization_id AND om.user_id = organization_member_delete.user_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION '%: user "%" is not a member of organization "%"', fn, organization_member_delete.user_id,
+      organization_member_delete.organization_id USING ERRCODE = '22023';
+  END IF;
+END $$;
+COMMENT ON FUNCTION rbac.organization_member_delete(text, text) IS
+$c$Removes a user from an organization (LiteLLM /organization/member_delete). Same rules as rbac.organization_member_add.
+Errors: 42501 refused; 22023 unknown organization (proxy admin) or not a member.$c$;
+
+---------------------------------------------------------------------------------------------------------------
+-- Users
+---------------------------------------------------------------------------------------------------------------
+CREATE FUNCTION rbac.user_new(
+  user_id         text DEFAULT NULL,
+  user_email      text DEFAULT NULL,
+  user_role       text DEFAULT 'internal_user',
+  models          text[] DEFAULT '{}',
+  max_budget      numeric DEFAULT NULL,
+  budget_duration text DEFAULT NULL,
+  rpm_limit       bigint DEFAULT NULL,
+  tpm_limit       bigint DEFAULT NULL,
+  organization_id text DEFAULT NULL,
+  user_alias      text DEFAULT NULL,
+  metadata        jsonb DEFAULT '{}')
+RETURNS rbac.users
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn       constant text := 'rbac.user_new';
+  is_admin boolean := rbac._mgmt_is_admin(fn);
+  v_id     text := coalesce(nullif(btrim(user_new.user_id), ''), gen_random_uuid()::text);
+  v_role   text := coalesce(user_new.user_role, 'internal_user');
+  v_models text[] := coalesce(user_new.models, '{}');
+  v_budget numeric := user_new.max_budget;
+  v_rpm    bigint := user_new.rpm_limit;
+  v_tpm    bigint := user_new.tpm_limit;
+  v_bad    text;
+  o        rbac.organizations;
+  u        rbac.users;
+BEGIN
+  IF v_role NOT IN ('proxy_admin', 'proxy_admin_viewer', 'org_admin', 'internal_user', 'internal_user_viewer', 'team', 'customer') THEN
+    RAISE EXCEPTION '%: unknown user_role "%"', fn, v_role USING ERRCODE = '22023';
+  END IF;
+  IF user_new.organization_id IS NOT NULL THEN
+    SELECT * INTO o FROM rbac.organizations oo WHERE oo.organization_id = user_new.organization_id;
+  END IF;
+  IF NOT is_admin THEN
+    PERFORM rbac._mgmt_require_writer(fn, 'create users');
+    IF user_new.organization_id IS NULL OR NOT rbac._principal_org_admin_of(user_new.organization_id) THEN
+      RAISE EXCEPTION '%: only a proxy admin, or an org admin creating the user in an organization they administer, may create users (LiteLLM /user/new)', fn
+        USING ERRCODE = '42501';
+    END IF;
+    IF v_role NOT IN ('internal_user', 'internal_user_viewer') THEN
+      RAISE EXCEPTION '%: an org admin may only create internal_user or internal_user_viewer users, not % (no privilege escalation)', fn, v_role
+        USING ERRCODE = '42501';
+    END IF;
+    -- what an org admin hands out stays within the organization
+    IF cardinality(coalesce(o.models, '{}')) > 0 THEN
+      IF cardinality(v_models) = 0 THEN
+        v_models := o.models;
+      ELSE
+        v_bad := rbac.models_within(v_models, o.models);
+        IF v_bad IS NOT NULL THEN
+          RAISE EXCEPTION '%: model "%" is not within organization "%" models %', fn, v_bad, o.organization_id, o.models
+            USING ERRCODE = '42501';
+        END IF;
+      END IF;
+    END IF;
+    IF o.max_budget IS NOT NULL THEN
+      IF v_budget IS NULL THEN v_budget := o.max_budget;
+      ELSIF v_budget > o.max_budget THEN
+        RAISE EXCEPTION '%: max_budget % exceeds organization "%" max_budget %', fn, v_budget, o.organization_id, o.max_budget
+          USING ERRCODE = '42501';
+      END IF;
+    END IF;
+    IF o.rpm_limit IS NOT NULL THEN
+      IF v_rpm IS NULL THEN v_rpm := o.rpm_limit;
+      ELSIF v_rpm > o.rpm_limit THEN
+        RAISE EXCEPTION '%: rpm_limit % exceeds organization "%" rpm_limit %', fn, v_rpm, o.organization_id, o.rpm_limit
+          USING ERRCODE = '42501';
+      END IF;
+    END IF;
+    IF o.tpm_limit IS NOT NULL THEN
+      IF v_tpm IS NULL THEN v_tpm := o.tpm_limit;
+      ELSIF v_tpm > o.tpm_limit THEN
+        RAISE EXCEPTION '%: tpm_limit % exceeds organization "%" tpm_limit %', fn, v_tpm, o.organization_id, o.tpm_limit
+          USING ERRCODE = '42501';
+      END IF;
+    END IF;
+  ELSIF user_new.organization_id IS NOT NULL AND o.organization_id IS NULL THEN
+    RAISE EXCEPTION '%: organization "%" does not exist', fn, user_new.organization_id USING ERRCODE = '22023';
+  END IF;
+  IF EXISTS (SELECT 1 FROM rbac.users uu WHERE uu.user_id = v_id) THEN
+    RAISE EXCEPTION '%: user "%" already exists', fn, v_id USING ERRCODE = '23505';
+  END IF;
+
+  INSERT INTO rbac.users (user_id, user_alias, user_email, user_role, models, max_budget, budget_duration, rpm_limit,
+                          tpm_limit, metadata)
+  VALUES (v_id, user_new.user_alias, user_new.user_email, v_role, v_models, v_budget, user_new.budget_duration, v_rpm, v_tpm,
+          coalesce(user_new.metadata, '{}'))
+  RETURNING * INTO u;
+  IF user_new.organization_id IS NOT NULL THEN
+    INSERT INTO rbac.organization_members (organization_id, user_id, user_role)
+    VALUES (user_new.organization_id, v_id,
+            CASE WHEN v_role IN ('internal_user', 'internal_user_viewer') THEN v_role ELSE 'internal_user' END);
+  END IF;
+  RETURN u;
+END $$;
+COMMENT ON FUNCTION rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb) IS
+$c$Creates a user and returns its rbac.users row. user_id NULL = a random uuid; user_role one of proxy_admin, proxy_admin_viewer, org_admin, internal_user (default), internal_user_viewer, team, customer; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute; organization_id: the user also joins that organization (org role internal_user, or internal_user_viewer for such users).
+Who (LiteLLM /user/new, litellm-semantics §9.6): proxy admin; an org admin only with an organization_id they administer, only for roles internal_user / internal_user_viewer (never proxy_admin, proxy_admin_viewer, org_admin), and within the organization: models within its models (empty = its models), max_budget / rpm_limit / tpm_limit not above its own (unset = its own).
+Errors: 42501 refused; 22023 unknown user_role or (proxy admin) unknown organization; 23505 user exists; 23514 negative budget/limits, bad budget_duration.$c$;
+
+---------------------------------------------------------------------------------------------------------------
+-- Model access groups (litellm-semantics §4.4, §9.5): tags in rbac.models.access_groups
+---------------------------------------------------------------------------------------------------------------
+-- Validates the arguments shared by access_group_new / _update and returns the de-duplicated model names.
+CREATE FUNCTION rbac._access_group_models(fn text, access_group text, model_names text[]) RETURNS text[] LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE v_names text[]; v_missing text;
+BEGIN
+  IF NOT rbac._mgmt_is_admin(fn) THEN
+    RAISE EXCEPTION '%: only a proxy admin may manage model access groups (LiteLLM /access_group/*)', fn USING ERRCODE = '42501';
+  END IF;
+  IF access_group IS NULL OR btrim(access_group) = '' THEN
+    RAISE EXCEPTION '%: access_group must be a non-empty name', fn USING ERRCODE = '22023';
+  END IF;
+  SELECT array_agg(DISTINCT n ORDER BY n) INTO v_names FROM unnest(coalesce(model_names, '{}')) n WHERE n IS NOT NULL;
+  IF v_names IS NULL THEN
+    RAISE EXCEPTION '%: model_names must name at least one model of rbac.models', fn USING ERRCODE = '22023';
+  END IF;
+  SELECT string_agg(n, ', ') INTO v_missing FROM unnest(v_names) n
+  WHERE NOT EXISTS (SELECT 1 FROM rbac.models m WHERE m.model_name = n);
+  IF v_missing IS NOT NULL THEN
+    RAISE EXCEPTION '%: unknown model(s) %: access groups can only tag models of rbac.models', fn, v_missing USING ERRCODE = '22023';
+  END IF;
+  RETURN v_names;
+END $$;
+REVOKE ALL ON FUNCTION rbac._access_group_models(text, text, text[]) FROM PUBLIC;
+
+CREATE FUNCTION rbac.access_group_new(access_group text, model_names text[]) RETURNS text[]
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn      constant text := 'rbac.access_group_new';
+  v_names text[] := rbac._access_group_models(fn, access_group_new.access_group, access_group_new.model_names);
+BEGIN
+  IF EXISTS (SELECT 1 FROM rbac.models m WHERE access_group_new.access_group = ANY (m.access_groups)) THEN
+    RAISE EXCEPTION '%: access group "%" already exists (LiteLLM 409)', fn, access_group_new.access_group USING ERRCODE = '23505';
+  END IF;
+  UPDATE rbac.models m SET access_groups = coalesce(m.access_groups, '{}') || access_group_new.access_group
+  WHERE m.model_name = ANY (v_names);
+  RETURN v_names;
+END $$;
+COMMENT ON FUNCTION rbac.access_group_new(text, text[]) IS
+$c$Creates model access group `access_group` by tagging the named models (rbac.models.model_name) with it; returns the sorted model names in the group. Key/team/user model lists may then name the group (litellm-semantics §4.4); rbac_check sees the change at once (cache epoch).
+Who (LiteLLM /access_group/new, §9.5): proxy admin only.
+Errors: 42501 refused; 22023 empty name, no models, unknown model names; 23505 the group already exists (LiteLLM 409).$c$;
+
+CREATE FUNCTION rbac.access_group_update(access_group text, model_names text[]) RETURNS text[]
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn      constant text := 'rbac.access_group_update';
+  v_names text[] := rbac._access_group_models(fn, access_group_update.access_group, access_group_update.model_names);
+  g       text := access_group_update.access_group;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM rbac.models m WHERE g = ANY (m.access_groups)) THEN
+    RAISE EXCEPTION '%: access group "%" does not exist', fn, g USING ERRCODE = '22023';
+  END IF;
+  UPDATE rbac.models m SET access_groups = array_remove(m.access_groups, g)
+  WHERE g = ANY (m.access_groups) AND NOT m.model_name = ANY (v_names);
+  UPDATE rbac.models m SET access_groups = coalesce(m.access_groups, '{}') || g
+  WHERE m.model_name = ANY (v_names) AND NOT g = ANY (coalesce(m.access_groups, '{}'));
+  RETURN v_names;
+END $$;
+COMMENT ON FUNCTION rbac.access_group_update(text, text[]) IS
+$c$Replaces the membership of model access group `access_group`: exactly the named models carry it afterwards; returns them sorted.
+Who (LiteLLM /access_group/{name}/update, §9.5): proxy admin only.
+Errors: 42501 refused; 22023 unknown group, empty name, no models, unknown model names.$c$;
+
+CREATE FUNCTION rbac.access_group_delete(access_group text) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn constant text := 'rbac.access_group_delete';
+  g  text := access_group_delete.access_group;
+  n  integer;
+BEGIN
+  IF NOT rbac._mgmt_is_admin(fn) THEN
+    RAISE EXCEPTION '%: only a proxy admin may manage model access groups (LiteLLM /access_group/*)', fn USING ERRCODE = '42501';
+  END IF;
+  UPDATE rbac.models m SET access_groups = array_remove(m.access_groups, g) WHERE g = ANY (m.access_groups);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n = 0 THEN
+    RAISE EXCEPTION '%: access group "%" does not exist', fn, coalesce(g, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION rbac.access_group_delete(text) IS
+$c$Deletes model access group `access_group` (removes the tag from every model); returns the number of models untagged. Lists that still name the group then match nothing through it.
+Who (LiteLLM /access_group/{name}/delete, §9.5): proxy admin only.
+Errors: 42501 refused; 22023 unknown group.$c$;
+
+---------------------------------------------------------------------------------------------------------------
+-- Privileges of the management functions: the API and admin roles only.
+---------------------------------------------------------------------------------------------------------------
+REVOKE ALL ON FUNCTION
+  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb),
+  rbac.key_regenerate(text, interval), rbac.key_block(text), rbac.key_unblock(text), rbac.key_delete(text),
+  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]),
+  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text), rbac.team_member_delete(text, text),
+  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb),
+  rbac.organization_member_add(text, text, text), rbac.organization_member_delete(text, text),
+  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb),
+  rbac.access_group_new(text, text[]), rbac.access_group_update(text, text[]), rbac.access_group_delete(text)
+  FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb),
+  rbac.key_regenerate(text, interval), rbac.key_block(text), rbac.key_unblock(text), rbac.key_delete(text),
+  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]),
+  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text), rbac.team_member_delete(text, text),
+  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb),
+  rbac.organization_member_add(text, text, text), rbac.organization_member_delete(text, text),
+  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb),
+  rbac.access_group_new(text, text[]), rbac.access_group_update(text, text[]), rbac.access_group_delete(text)
+  TO rbac_api, rbac_admin;
+
+---------------------------------------------------------------------------------------------------------------
+-- Final hardening, run last so it covers objects of every file (this file is the extension's `finalize` step).
+---------------------------------------------------------------------------------------------------------------
+-- Access predicates read the model catalogue and route groups through a per-backend cache. Run by rbac_api
+-- under RLS they would load (and cache for the epoch) a partial catalogue that rbac_check would then reuse, so
+-- they run as the owner; the catalogue is not secret (JWT issuers are loaded but never returned).
+ALTER FUNCTION rbac.model_allowed(text, text[]) SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp;
+ALTER FUNCTION rbac.models_within(text[], text[]) SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp;
+ALTER FUNCTION rbac.route_allowed_by(text, text[]) SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp;
+
+-- Every SECURITY DEFINER function of the schema gets a fixed search_path if it has none; new tables get RLS.
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+           WHERE p.pronamespace = 'rbac'::regnamespace AND p.prosecdef
+             AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c LIKE 'search_path=%') LOOP
+    EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, rbac, pg_temp', f);
+  END LOOP;
+END $$;
+SELECT rbac._secure_tables();
+
+GRANT EXECUTE ON FUNCTION rbac.model_allowed(text, text[]), rbac.models_within(text[], text[]),
+  rbac.route_allowed_by(text, text[]), rbac.next_budget_reset(text, timestamptz), rbac.generate_key_plaintext()
+  TO rbac_api, rbac_admin;
+
+-- The public entry points of every file (rbac_check, authenticate, consume_quota, settle, release, ...): granted
+-- explicitly to both roles, so they keep working if PUBLIC's default EXECUTE is ever revoked. Functions whose
+-- name starts with '_' are internal, and functions already closed to PUBLIC keep their own grants.
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+           WHERE p.pronamespace = 'rbac'::regnamespace AND p.proname NOT LIKE '\_%' AND p.prokind = 'f'
+             AND (p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a
+                                             WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')) LOOP
+    EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO rbac_api, rbac_admin', f);
+  END LOOP;
+END $$;

@@ -50,6 +50,23 @@ extension_sql_file!(
     name = "security",
     requires = ["policy_rules", "quota", check::rbac_check_sql, principal::authenticate, principal::current_principal]
 );
+extension_sql_file!(
+    "../sql/050_comments.sql",
+    name = "comments",
+    requires = [
+        check::rbac_check_sql,
+        quota::consume_quota,
+        principal::authenticate,
+        principal::current_principal,
+        principal::current_principal_user_id,
+        principal::current_principal_role,
+        auth::keys::hash_key_sql,
+        auth::keys::generate_key_plaintext_sql,
+        access::sql_api::model_allowed,
+        access::sql_api::models_within,
+        access::sql_api::route_allowed_by
+    ]
+);
 extension_sql_file!("../sql/040_management.sql", name = "management", finalize);
 
 /// Used by `cargo pgrx test`: the test cluster needs no extra settings.

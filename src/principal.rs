@@ -90,6 +90,6 @@ pub fn current_principal_user_id() -> Option<String> {
 
 /// The principal's role (`proxy_admin`, `internal_user`, …), or NULL without a principal.
 #[pg_extern(stable, parallel_restricted)]
-fn current_principal_role() -> Option<String> {
+pub fn current_principal_role() -> Option<String> {
     current().and_then(|p| p.role)
 }

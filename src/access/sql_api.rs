@@ -9,7 +9,7 @@ use crate::spi_util::text_list;
 /// NULL = all) allows `model`, using the provider and access groups of `rbac.models`. LiteLLM
 /// `_can_object_call_model` (litellm-semantics §4.2–4.5) with CONTRACT §6.2's glob fix. NULL model → NULL.
 #[pg_extern(stable, parallel_restricted)]
-fn model_allowed(model: Option<&str>, models: Option<Vec<Option<String>>>) -> Option<bool> {
+pub fn model_allowed(model: Option<&str>, models: Option<Vec<Option<String>>>) -> Option<bool> {
     let model = model?;
     let list = text_list(models);
     Some(Spi::connect(|client| {
@@ -37,7 +37,7 @@ pub fn models_within(child: Option<Vec<Option<String>>>, parent: Option<Vec<Opti
 /// True when a route list (`text[]` of group names, exact paths (which also allow their sub-paths),
 /// `{param}` templates and trailing-`*` prefixes; CONTRACT §2) allows `route`. Empty list → false.
 #[pg_extern(stable, parallel_restricted)]
-fn route_allowed_by(route: Option<&str>, routes: Option<Vec<Option<String>>>) -> Option<bool> {
+pub fn route_allowed_by(route: Option<&str>, routes: Option<Vec<Option<String>>>) -> Option<bool> {
     let route = route?;
     let list = text_list(routes);
     Some(Spi::connect(|client| catalogue::current(client).routes.list_allows(&list, route)))

@@ -38,14 +38,14 @@ pub fn display_name(plaintext: &str) -> String {
 /// LiteLLM-compatible (`rbac.hash_key('sk-1234')` = `88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b`).
 /// Returns NULL for NULL.
 #[pg_extern(immutable, strict, parallel_safe, name = "hash_key")]
-fn hash_key_sql(plaintext: &str) -> String {
+pub fn hash_key_sql(plaintext: &str) -> String {
     hash_key(plaintext)
 }
 
 /// A new random virtual key (`sk-` + 32 url-safe characters from 24 bytes of OS randomness). Management
 /// functions hash it for storage and return the plaintext exactly once.
 #[pg_extern(volatile, name = "generate_key_plaintext")]
-fn generate_key_plaintext_sql() -> String {
+pub fn generate_key_plaintext_sql() -> String {
     generate_plaintext()
 }
 

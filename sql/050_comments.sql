@@ -1,0 +1,57 @@
+-- pg_rbac 0.1.0 — COMMENT ON for the functions implemented in Rust (their doc comments in src/ say the same).
+
+COMMENT ON FUNCTION rbac.rbac_check(text, text, text, text) IS
+  'Authorizes one request. token: a virtual key (sk-...) or a JWT (compact JWS; a "Bearer " prefix is ignored); route: the '
+  'request path (/chat/completions, /v1/messages, /key/generate...; a query string is ignored); model: the requested model '
+  '(NULL for routes without one); end_user_id: the customer (LiteLLM body "user"; a JWT end-user claim wins). Returns '
+  'rbac.decision (allowed, http_status, reason, message, user_id, team_id, organization_id, role, key_hash, limit_scope). '
+  'A bad token or a denial is a decision, never an error; raises 22023 only for a NULL or empty route. Order: token, '
+  'blocked (key, team, organization, customer), route gate, model gate (key, team, team member, organization, user, '
+  'customer), budgets (spend >= max_budget in USD at key, team member, team, organization, user, customer). Semantics: '
+  'LiteLLM user_api_key_auth + common_checks with the deliberate fixes of CONTRACT §6. Resets lapsed budget periods.';
+
+COMMENT ON FUNCTION rbac.consume_quota(text, text, text, integer, bigint, numeric, text) IS
+  'rbac_check, then exact admission: requests counted in 60-second rpm windows, tokens (estimated prompt + completion) in '
+  'tpm windows, a max_parallel_requests lease on the key, and cost (USD) reserved against every budget level. Levels: key, '
+  'user, team, team member, organization, end user, and per model (metadata.model_rpm_limit / model_tpm_limit on keys, '
+  'teams, organizations). Returns rbac.quota (allowed, http_status, reason: ok | an rbac_check reason | '
+  'rate_limit_exceeded | parallel_limit_exceeded | budget_exceeded, limit_scope, reservation_id, remaining_requests, '
+  'remaining_tokens, reset_at, retry_after_seconds, message). All-or-nothing; exact under concurrency; undone by the '
+  'caller''s rollback. Settle with rbac.settle or cancel with rbac.release. Errors: 22023 for a NULL/empty route or '
+  'negative/non-finite amounts. LiteLLM v3 parallel request limiter and budget reservation, without their races.';
+
+COMMENT ON FUNCTION rbac.authenticate(text) IS
+  'Verifies a token (virtual key or JWT: valid, not expired, not blocked) and makes it the principal of the current '
+  'transaction, replacing any earlier one (cleared on failure). The principal lives in backend memory, never in a GUC, and '
+  'ends with the transaction. Returns the rbac.decision of the authentication; never raises for a bad token. CONTRACT §5.';
+
+COMMENT ON FUNCTION rbac.current_principal() IS
+  'The principal set by rbac.authenticate in this transaction as rbac.principal (user_id, team_id, organization_id, role, '
+  'key_hash); all fields NULL without one. No setting or GUC can change it. Row-level security policies use it.';
+
+COMMENT ON FUNCTION rbac.current_principal_user_id() IS
+  'The current principal''s user id, or NULL. Recorded as rbac.audit_log.actor.';
+
+COMMENT ON FUNCTION rbac.current_principal_role() IS
+  'The current principal''s role (proxy_admin, proxy_admin_viewer, org_admin, internal_user, internal_user_viewer, team, '
+  'customer), or NULL without a principal.';
+
+COMMENT ON FUNCTION rbac.hash_key(text) IS
+  'The stored form of a virtual key: lower-case hex SHA-256 of the UTF-8 plaintext (64 characters), LiteLLM-compatible: '
+  'rbac.hash_key(''sk-1234'') = 88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b.';
+
+COMMENT ON FUNCTION rbac.generate_key_plaintext() IS
+  'A new random virtual key: sk- followed by 32 URL-safe base64 characters (24 bytes from the OS random source).';
+
+COMMENT ON FUNCTION rbac.model_allowed(text, text[]) IS
+  'True when a model list allows a model: empty/NULL list, *, all-proxy-models, the exact (case-sensitive) name, an access '
+  'group containing the model (rbac.models.access_groups), or a glob (only * is special) matching the name or, for a bare '
+  'name, provider/name via rbac.models.provider. LiteLLM _can_object_call_model with CONTRACT §6.2. NULL model gives NULL.';
+
+COMMENT ON FUNCTION rbac.models_within(text[], text[]) IS
+  'The first entry of child (a model list) that parent does not cover, or NULL when child lies within parent (access groups '
+  'resolved; an empty child inherits the parent). Used by the write-time validation triggers (CONTRACT §1).';
+
+COMMENT ON FUNCTION rbac.route_allowed_by(text, text[]) IS
+  'True when a route list allows route: group names (rbac.route_groups), exact paths (also allowing their sub-paths), '
+  '{param} and {param:path} templates, and trailing-* prefixes. An empty list gives false.';

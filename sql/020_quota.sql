@@ -371,3 +371,6 @@ COMMENT ON FUNCTION rbac.expire_reservations(integer) IS
   'Releases up to max_rows open reservations older than rbac.reservation_ttl (default 10 minutes): their budget holds and '
   'parallel slots return. Run it periodically (e.g. every minute from pg_cron); consume_quota also expires a key''s own '
   'stale reservations before refusing it. Returns the number released.';
+
+-- Open reservations are state a restore must keep (their holds are in the `reserved`/`in_flight` columns).
+SELECT pg_catalog.pg_extension_config_dump('rbac.reservations', '');

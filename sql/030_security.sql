@@ -67,7 +67,7 @@ COMMENT ON FUNCTION rbac._has_principal() IS
   'True when rbac.authenticate set a principal for this transaction.';
 
 CREATE FUNCTION rbac._principal_is(VARIADIC roles text[]) RETURNS boolean LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
-  SELECT coalesce(rbac.current_principal_role() = ANY (roles), false)
+  SELECT coalesce((rbac.current_principal()).role = ANY (roles), false)
 $$;
 COMMENT ON FUNCTION rbac._principal_is(text[]) IS
   'True when the principal''s role is one of the given roles (proxy_admin, proxy_admin_viewer, org_admin, internal_user, '
@@ -233,14 +233,11 @@ GRANT EXECUTE ON FUNCTION rbac._invoking_role(), rbac._invoker_is_rbac_admin(), 
   rbac._principal_org_admin_of(text), rbac._principal_teams(), rbac._principal_admin_teams(),
   rbac._principal_team_admin_of(text), rbac._principal_org_teams(), rbac._principal_managed_users()
   TO rbac_admin, rbac_api;
+-- (the other public functions are granted at the end of 040_management.sql, when every file's functions exist)
 GRANT EXECUTE ON FUNCTION rbac.authenticate(text), rbac.rbac_check(text, text, text, text), rbac.current_principal(),
-  rbac.current_principal_user_id(), rbac.current_principal_role(), rbac.hash_key(text)
-  TO rbac_admin, rbac_api;
+  rbac.current_principal_user_id() TO rbac_admin, rbac_api;
 
--- SECURITY DEFINER Rust entry points get a fixed search_path (their SQL is schema-qualified; this closes the
--- door on objects a caller could plant earlier in the path).
-ALTER FUNCTION rbac.authenticate(text) SET search_path = pg_catalog, rbac, pg_temp;
-ALTER FUNCTION rbac.rbac_check(text, text, text, text) SET search_path = pg_catalog, rbac, pg_temp;
+-- (The SECURITY DEFINER Rust entry points get their fixed search_path in 050_functions.sql.)
 
 ---------------------------------------------------------------------------------------------------------------
 -- Policies for rbac_api (CONTRACT §5). Role shorthands below:

@@ -109,6 +109,20 @@ $$;
 
 REVOKE ALL ON FUNCTION rbac._mgmt_is_admin(text), rbac._mgmt_require_writer(text, text), rbac._resolve_key(text),
   rbac._principal_key(text), rbac._principal_team_may(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._mgmt_is_admin(text) IS
+  'Management-function prologue: true when the caller acts as a proxy admin (principal role proxy_admin, or no principal '
+  'and the acting database role is a superuser or rbac_admin member), false for any other principal; 42501 without a '
+  'principal otherwise. fn names the calling function in messages.';
+COMMENT ON FUNCTION rbac._mgmt_require_writer(text, text) IS
+  '42501 unless the principal may write (proxy_admin, org_admin, internal_user with a user id); action is used in the message.';
+COMMENT ON FUNCTION rbac._resolve_key(text) IS
+  'The active key hash named by a plaintext sk-... key or a 64-hex hash (an old key inside its grace period names its '
+  'successor); NULL when none; 22023 for a malformed argument.';
+COMMENT ON FUNCTION rbac._principal_key(text) IS
+  'The rbac.keys row the principal authenticated with (following a regeneration); NULL for JWT principals; 42501 when it '
+  'no longer exists, so a delegation ceiling cannot disappear.';
+COMMENT ON FUNCTION rbac._principal_team_may(text, text) IS
+  'True when the principal''s user is an admin of the team, or a member and the team''s team_member_permissions contain permission.';
 
 ---------------------------------------------------------------------------------------------------------------
 -- Keys
@@ -144,6 +158,7 @@ DECLARE
   v_team_role text;
   v_mine      rbac.keys;
   v_ceiling   numeric;
+  v_routes    text[] := coalesce(key_generate.allowed_routes, '{}');
   v_bad       text;
   v_plain     text;
   v_hash      text;
@@ -212,6 +227,8 @@ BEGIN
         RAISE EXCEPTION '%: a team admin may create member keys only for internal_user / internal_user_viewer members', fn
           USING ERRCODE = '42501';
       END IF;
+      -- LiteLLM forces such keys to key_type llm_api: LLM routes only
+      v_routes := ARRAY['llm_api_routes'];
     END IF;
   END IF;
   IF v_user IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = v_user) THEN
@@ -276,7 +293,7 @@ BEGIN
                          permissions, metadata, created_by)
   VALUES (v_hash, v_name, key_generate.key_alias, v_user, key_generate.team_id, key_generate.organization_id, v_models,
           v_budget, key_generate.budget_duration, key_generate.rpm_limit, key_generate.tpm_limit,
-          key_generate.max_parallel_requests, v_expires, coalesce(key_generate.allowed_routes, '{}'),
+          key_generate.max_parallel_requests, v_expires, v_routes,
           coalesce(key_generate.permissions, '{}'), coalesce(key_generate.metadata, '{}'), me.user_id);
 
   RETURN QUERY SELECT v_plain, v_hash, v_name, v_expires;
@@ -284,7 +301,7 @@ END $$;
 COMMENT ON FUNCTION rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb) IS
 $c$Creates a virtual key and returns (key, key_hash, key_name, expires) once: `key` is the plaintext (sk- + 32 url-safe characters, or the custom `key`), the only time it is visible; only key_hash = sha256 hex is stored; key_name is 'sk-...' plus its last 4 characters. Call it in FROM: SELECT * FROM rbac.key_generate(team_id => 't1', models => ARRAY['gpt-4o']).
 Arguments (named after rbac.keys columns): user_id (owner; default: the principal's user), team_id, organization_id, models text[] (names, globs with *, access groups; empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, expires timestamptz or duration interval (not both), key_alias, allowed_routes text[] and permissions jsonb (proxy admin only), metadata jsonb (e.g. model_rpm_limit / model_tpm_limit), key (custom plaintext: sk-..., >= 16 characters).
-Rules (LiteLLM /key/generate, litellm-semantics §9.1): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= the caller's own key and user max_budget (unset = inherits it), models within the caller's key models (empty = inherits them); organization_id other than the team's requires membership. created_by = principal user. Team/organization model and limit containment is checked by the table triggers.
+Rules (LiteLLM /key/generate, litellm-semantics §9.1): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= the caller's own key and user max_budget (unset = inherits it), models within the caller's key models (empty = inherits them); organization_id other than the team's requires membership. created_by = principal user. Team/organization model and limit containment is checked by the table triggers.
 Errors: 42501 refusals (message names the rule); 22023 unknown team/user/organization, bad expiry or custom key; 23505 key already exists; 23514 invalid values (negative budget, bad budget_duration, models outside the team's).$c$;
 
 CREATE FUNCTION rbac.key_regenerate(key text, grace_period interval DEFAULT interval '0')
@@ -922,8 +939,8 @@ END $$;
 SELECT rbac._secure_tables();
 
 GRANT EXECUTE ON FUNCTION rbac.model_allowed(text, text[]), rbac.models_within(text[], text[]),
-  rbac.route_allowed_by(text, text[]), rbac.next_budget_reset(text, timestamptz), rbac.generate_key_plaintext()
-  TO rbac_api, rbac_admin;
+  rbac.route_allowed_by(text, text[]), rbac.next_budget_reset(text, timestamptz), rbac.generate_key_plaintext(),
+  rbac.hash_key(text), rbac.current_principal_role() TO rbac_api, rbac_admin;
 
 -- The public entry points of every file (rbac_check, authenticate, consume_quota, settle, release, ...): granted
 -- explicitly to both roles, so they keep working if PUBLIC's default EXECUTE is ever revoked. Functions whose

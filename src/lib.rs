@@ -51,8 +51,8 @@ extension_sql_file!(
     requires = ["policy_rules", "quota", check::rbac_check_sql, principal::authenticate, principal::current_principal]
 );
 extension_sql_file!(
-    "../sql/050_comments.sql",
-    name = "comments",
+    "../sql/050_functions.sql",
+    name = "functions",
     requires = [
         check::rbac_check_sql,
         quota::consume_quota,

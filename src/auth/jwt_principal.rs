@@ -56,8 +56,17 @@ pub fn decide(
     let org_id = principal.organization_id.as_deref();
     let teams = candidate_teams(&principal);
 
-    let base = context::load_for_principal(client, user_id, None, org_id, end_user);
-    let role = derive_role(&principal, base.user_role.as_deref(), !teams.is_empty());
+    // One context query in the common cases (no team or one team claim); the user row's role comes with it.
+    let selected = match teams.as_slice() {
+        [] => Some(context::load_for_principal(client, user_id, None, org_id, end_user)),
+        [only] => Some(context::load_for_principal(client, user_id, Some(only), org_id, end_user)),
+        several => select_team(client, &cat, several, user_id, org_id, end_user, model),
+    };
+    let user_row_role = match &selected {
+        Some(ctx) => ctx.user_role.clone(),
+        None => context::load_for_principal(client, user_id, None, org_id, end_user).user_role,
+    };
+    let role = derive_role(&principal, user_row_role.as_deref(), !teams.is_empty());
     let mut decision = Decision::deny(Reason::Ok, "");
     decision.user_id = principal.user_id.clone();
     decision.role = role.clone();
@@ -66,18 +75,10 @@ pub fn decide(
         decision.message = "the issuer enforces RBAC and no role could be derived from the token".into();
         return Outcome { decision, context: None, catalogue: Some(cat) };
     }
-
-    let ctx = match teams.as_slice() {
-        [] => base,
-        [only] => context::load_for_principal(client, user_id, Some(only), org_id, end_user),
-        several => match select_team(client, &cat, several, user_id, org_id, end_user, model) {
-            Some(ctx) => ctx,
-            None => {
-                decision.reason = Reason::NoTeamForModel;
-                decision.message = format!("none of the token's teams {several:?} may call {}", model.unwrap_or("this route"));
-                return Outcome { decision, context: None, catalogue: Some(cat) };
-            }
-        },
+    let Some(ctx) = selected else {
+        decision.reason = Reason::NoTeamForModel;
+        decision.message = format!("none of the token's teams {teams:?} may call {}", model.unwrap_or("this route"));
+        return Outcome { decision, context: None, catalogue: Some(cat) };
     };
     if !teams.is_empty() && ctx.team.is_none() {
         decision.reason = Reason::NoTeamForModel;

@@ -45,7 +45,8 @@ GOALS = [
     ("consume_quota, one hot key", "main", "cq_hot", 16, 0.3),
 ]
 POLICY_FLATNESS = 0.8   # largest-policy ratio / smallest-policy ratio must stay >= this (noise margin)
-LITELLM_AUTH_MS = 3.0   # LiteLLM's published auth overhead per request (~3 ms)
+LITELLM_AUTH_MS = 3.0
+BUSY_WARN = 15          # % CPU used by other processes (idle samples) above which the report warns   # LiteLLM's published auth overhead per request (~3 ms)
 
 
 def append(path, obj):
@@ -281,9 +282,16 @@ def render(a):
         L += ["> **Debug build**: the installed pg_rbac.so is a debug (unoptimized) build; pg_rbac's figures are "
               "far below a release build's. Run without BENCH_SKIP_BUILD for release numbers.", ""]
 
+    busy = [int(x) for x in re.findall(r"(\d+)%", m("bg_cpu", ""))]
+    if busy and max(busy) >= BUSY_WARN:
+        L += ["> **The machine was busy with other work** (CPU used by other processes while the benchmark was "
+              "idle: %s). Runs that overlapped it are slower than they should be, and ratios to a `SELECT 1` "
+              "measured at a quieter moment are distorted; re-run on an idle machine to judge the goals."
+              % m("bg_cpu"), ""]
     L += ["## Machine and settings", "", "| | |", "|---|---|"]
     for k, label in [("nproc", "CPUs (nproc)"), ("cpu", "CPU model"), ("mem", "memory"), ("kernel", "kernel"),
                      ("loadavg_start", "load average at start"), ("loadavg_end", "load average at end"),
+                     ("bg_cpu", "CPU used by other processes (1 s samples, benchmark idle)"),
                      ("pg_version", "PostgreSQL"), ("pgbench_version", "pgbench"), ("commit", "pg_rbac commit"),
                      ("extversion", "pg_rbac extension version"), ("build", "pg_rbac build"),
                      ("server_settings", "server settings"), ("pgbench_args", "pgbench"),

@@ -2,8 +2,8 @@
 # pg_rbac benchmark suite: builds and installs the extension (release), starts a private PostgreSQL 15 cluster,
 # loads a benchmark policy, runs every pgbench workload and writes bench/results/<YYYY-MM-DD>.md.
 #
-#   bash bench/run.sh                                  full run (about 12-15 minutes on 2 cores)
-#   BENCH_SKIP_BUILD=1 BENCH_QUICK=1 bash bench/run.sh smoke test against the installed build (about 3 minutes)
+#   bash bench/run.sh                                  full run (about 10 minutes on 2 cores, plus the build)
+#   BENCH_SKIP_BUILD=1 BENCH_QUICK=1 bash bench/run.sh smoke test against the installed build (about 2.5 minutes)
 #
 # Environment:
 #   BENCH_SECONDS         seconds per pgbench run (default 10; 2 with BENCH_QUICK=1)
@@ -74,6 +74,18 @@ cleanup() {
 trap cleanup EXIT
 
 log() { echo "bench: $*"; }
+BG_CPU=""
+bg_cpu() { # label: share of CPU time used by other processes during 1 s while the benchmark is idle
+  local u1 n1 s1 i1 w1 q1 sq1 st1 u2 n2 s2 i2 w2 q2 sq2 st2 busy idle
+  read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
+  sleep 1
+  read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
+  busy=$(( (u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1) ))
+  idle=$(( (i2 + w2) - (i1 + w1) ))
+  local pct=$(( 100 * busy / (busy + idle > 0 ? busy + idle : 1) ))
+  BG_CPU="${BG_CPU:+$BG_CPU, }$1 $pct%"
+  [ "$pct" -lt 15 ] || log "warning: other processes use $pct% of the CPUs ($1): figures will be distorted"
+}
 psql_q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
 meta() { python3 "$BENCH_DIR/report.py" meta --results "$RESULTS" "$1" "$2"; }
 check() { # workload name expected actual
@@ -110,6 +122,7 @@ if [ "$BENCH_SKIP_BUILD" = 1 ]; then
   BUILD_DESC="$BUILD_DESC; pg_rbac.so $(stat -c '%s bytes, modified %y' "$SO" | cut -d. -f1)"
 fi
 
+bg_cpu start
 log "starting the cluster in $CLUSTER_DIR on port $PORT"
 cluster_start "$CLUSTER_DIR" "$PORT"
 # cluster.sh starts with fsync=off; restart with the benchmark's settings (fsync on, synchronous_commit off).
@@ -225,6 +238,7 @@ SETTLE_HASH=$(psql_q -c "SELECT rbac.hash_key('sk-bench-settle-0001')")
 log "main section: $BENCH_SECONDS s per run, clients: $BENCH_CLIENTS"
 psql_q -c "CHECKPOINT"
 for c in $BENCH_CLIENTS; do
+  bg_cpu "main c=$c"
   bench main select1 "SELECT 1 (baseline)" "$c" "$WL/select1.sql"
   bench main pk "primary-key lookup, 1M rows (baseline)" "$c" "$WL/pk_lookup.sql"
   bench main vk "rbac_check, virtual key" "$c" "$WL/check_vk.sql"
@@ -274,6 +288,7 @@ done
 quota_reset
 
 log "JWT section: $BENCH_JWT_CLIENTS clients, algorithms: $BENCH_JWT_ALGS"
+bg_cpu jwt
 bench jwt select1 "SELECT 1 (baseline)" "$BENCH_JWT_CLIENTS" "$WL/select1.sql"
 for a in $BENCH_JWT_ALGS; do
   bench jwt "jwt_${a}_cached" "$a cached" "$BENCH_JWT_CLIENTS" "$TMP/scripts/jwt_$a.sql"
@@ -282,6 +297,7 @@ for a in $BENCH_JWT_ALGS; do
 done
 
 log "policy-size section: $BENCH_POLICY_CLIENTS clients, sizes: $BENCH_POLICY_SIZES keys"
+bg_cpu policy
 bench policy select1 "SELECT 1 (baseline)" "$BENCH_POLICY_CLIENTS" "$WL/select1.sql"
 prev_keys=0; prev_teams=0; prev_orgs=0
 for keys in $BENCH_POLICY_SIZES; do
@@ -307,6 +323,8 @@ done
 # 5. Report
 # ---------------------------------------------------------------------------------------------------------------
 meta loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+bg_cpu end
+meta bg_cpu "$BG_CPU"
 meta duration "$(( $(date +%s) - T0 )) s"
 mkdir -p "$(dirname "$OUT")"
 rc=0

@@ -144,6 +144,31 @@ COMMENT ON FUNCTION rbac._principal_managed_users() IS
   'Users an org admin or team admin may see: members of the organizations they administer, of those organizations'' '
   'teams, and of the teams they administer.';
 
+-- A virtual key limited by allowed_routes (LiteLLM §3.4) reaches through SQL only what its routes allow: unless
+-- they allow /key/info it reads nothing under RLS, unless they allow /key/update it changes nothing (e.g. an
+-- llm_api key, or a member key a team admin created). Fails closed when the principal's key has gone.
+CREATE FUNCTION rbac._key_allows(route text) RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE h text := (rbac.current_principal()).key_hash; routes text[];
+BEGIN
+  IF h IS NULL THEN
+    RETURN true;   -- no principal (policies then match nothing) or a JWT principal: no key-level route list
+  END IF;
+  SELECT k.allowed_routes INTO routes FROM rbac.keys k WHERE k.key_hash = h;
+  IF NOT FOUND THEN
+    SELECT k.allowed_routes INTO routes FROM rbac.deprecated_keys d JOIN rbac.keys k ON k.key_hash = d.active_key_hash
+    WHERE d.key_hash = h;
+    IF NOT FOUND THEN
+      RETURN false;
+    END IF;
+  END IF;
+  RETURN cardinality(coalesce(routes, '{}')) = 0 OR coalesce(rbac.route_allowed_by(route, routes), false);
+END $$;
+COMMENT ON FUNCTION rbac._key_allows(text) IS
+  'True unless the principal authenticated with a virtual key whose allowed_routes (non-empty) do not allow route '
+  '(LiteLLM is_virtual_key_allowed_to_call_route); false when that key no longer exists. Used by the policies '
+  '(/key/info for reads, /key/update for writes) and by the management functions (their own route).';
+
 ---------------------------------------------------------------------------------------------------------------
 -- Trigger functions run as the table owner, with a fixed search_path: validation must read parent rows the
 -- caller's policy may hide (it is never weakened by RLS), the audit trail is written without giving anyone
@@ -224,11 +249,11 @@ GRANT INSERT (group_name, pattern), UPDATE (group_name, pattern), DELETE ON rbac
 
 -- Functions: the schema is not usable by PUBLIC, so only rbac_api / rbac_admin (and superusers) reach any of them.
 -- Internal SECURITY DEFINER helpers are closed to PUBLIC; the policies' helpers must be callable by both roles.
-REVOKE ALL ON FUNCTION rbac._invoking_role(), rbac._invoker_is_rbac_admin(), rbac._has_principal(),
+REVOKE ALL ON FUNCTION rbac._key_allows(text), rbac._invoking_role(), rbac._invoker_is_rbac_admin(), rbac._has_principal(),
   rbac._principal_is(text[]), rbac._principal_can_write(), rbac._principal_orgs(), rbac._principal_admin_orgs(),
   rbac._principal_org_admin_of(text), rbac._principal_teams(), rbac._principal_admin_teams(),
   rbac._principal_team_admin_of(text), rbac._principal_org_teams(), rbac._principal_managed_users() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rbac._invoking_role(), rbac._invoker_is_rbac_admin(), rbac._has_principal(),
+GRANT EXECUTE ON FUNCTION rbac._key_allows(text), rbac._invoking_role(), rbac._invoker_is_rbac_admin(), rbac._has_principal(),
   rbac._principal_is(text[]), rbac._principal_can_write(), rbac._principal_orgs(), rbac._principal_admin_orgs(),
   rbac._principal_org_admin_of(text), rbac._principal_teams(), rbac._principal_admin_teams(),
   rbac._principal_team_admin_of(text), rbac._principal_org_teams(), rbac._principal_managed_users()
@@ -246,134 +271,136 @@ GRANT EXECUTE ON FUNCTION rbac.authenticate(text), rbac.rbac_check(text, text, t
 --   team admin of T = team_members(T, principal user, 'admin')
 --   writer  = principal role proxy_admin, org_admin or internal_user (viewers, team/customer JWTs and keys
 --             without a user never write)
+-- Every policy on tenant data is also gated by rbac._key_allows (reads: /key/info, writes: /key/update), so a key
+-- whose allowed_routes exclude those (an llm_api key) reaches nothing through SQL either.
 -- Sub-selects around the helpers make them one-time InitPlans instead of per-row calls.
 ---------------------------------------------------------------------------------------------------------------
 
 -- organizations: admin/viewer all; members see their organizations (and the principal's own organization);
 -- org admins may rename theirs.
-CREATE POLICY api_select ON rbac.organizations FOR SELECT TO rbac_api USING (
+CREATE POLICY api_select ON rbac.organizations FOR SELECT TO rbac_api USING ((SELECT rbac._key_allows('/key/info')) AND (
   (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer'))
   OR organization_id = ANY ((SELECT rbac._principal_orgs())::text[])
-  OR organization_id = (SELECT (rbac.current_principal()).organization_id));
+  OR organization_id = (SELECT (rbac.current_principal()).organization_id)));
 CREATE POLICY api_update ON rbac.organizations FOR UPDATE TO rbac_api
-  USING ((SELECT rbac._principal_is('proxy_admin'))
-         OR ((SELECT rbac._principal_can_write()) AND organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[])))
-  WITH CHECK ((SELECT rbac._principal_is('proxy_admin'))
-         OR ((SELECT rbac._principal_can_write()) AND organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[])));
+  USING ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))
+         OR ((SELECT rbac._principal_can_write()) AND organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[]))))
+  WITH CHECK ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))
+         OR ((SELECT rbac._principal_can_write()) AND organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[]))));
 
 -- teams: admin/viewer all; org admins their organizations' teams; members their teams; the principal's team.
-CREATE POLICY api_select ON rbac.teams FOR SELECT TO rbac_api USING (
+CREATE POLICY api_select ON rbac.teams FOR SELECT TO rbac_api USING ((SELECT rbac._key_allows('/key/info')) AND (
   (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer'))
   OR team_id = ANY ((SELECT rbac._principal_teams())::text[])
   OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[])
-  OR team_id = (SELECT (rbac.current_principal()).team_id));
+  OR team_id = (SELECT (rbac.current_principal()).team_id)));
 CREATE POLICY api_update ON rbac.teams FOR UPDATE TO rbac_api
-  USING ((SELECT rbac._principal_is('proxy_admin'))
-         OR ((SELECT rbac._principal_can_write()) AND organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[])))
-  WITH CHECK ((SELECT rbac._principal_is('proxy_admin'))
-         OR ((SELECT rbac._principal_can_write()) AND organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[])));
+  USING ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))
+         OR ((SELECT rbac._principal_can_write()) AND organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[]))))
+  WITH CHECK ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))
+         OR ((SELECT rbac._principal_can_write()) AND organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[]))));
 
 -- users: admin/viewer all; everyone their own row; org/team admins the users they manage (read-only).
-CREATE POLICY api_select ON rbac.users FOR SELECT TO rbac_api USING (
+CREATE POLICY api_select ON rbac.users FOR SELECT TO rbac_api USING ((SELECT rbac._key_allows('/key/info')) AND (
   (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer'))
   OR user_id = (SELECT rbac.current_principal_user_id())
-  OR user_id = ANY ((SELECT rbac._principal_managed_users())::text[]));
+  OR user_id = ANY ((SELECT rbac._principal_managed_users())::text[])));
 CREATE POLICY api_update ON rbac.users FOR UPDATE TO rbac_api
-  USING ((SELECT rbac._principal_is('proxy_admin'))
-         OR ((SELECT rbac._principal_can_write()) AND user_id = (SELECT rbac.current_principal_user_id())))
-  WITH CHECK ((SELECT rbac._principal_is('proxy_admin'))
-         OR ((SELECT rbac._principal_can_write()) AND user_id = (SELECT rbac.current_principal_user_id())));
+  USING ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))
+         OR ((SELECT rbac._principal_can_write()) AND user_id = (SELECT rbac.current_principal_user_id()))))
+  WITH CHECK ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))
+         OR ((SELECT rbac._principal_can_write()) AND user_id = (SELECT rbac.current_principal_user_id()))));
 
 -- team_members: admin/viewer all; own memberships; rosters of teams one administers or whose org one administers.
-CREATE POLICY api_select ON rbac.team_members FOR SELECT TO rbac_api USING (
+CREATE POLICY api_select ON rbac.team_members FOR SELECT TO rbac_api USING ((SELECT rbac._key_allows('/key/info')) AND (
   (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer'))
   OR user_id = (SELECT rbac.current_principal_user_id())
   OR team_id = ANY ((SELECT rbac._principal_admin_teams())::text[])
-  OR team_id = ANY ((SELECT rbac._principal_org_teams())::text[]));
+  OR team_id = ANY ((SELECT rbac._principal_org_teams())::text[])));
 
 -- organization_members: admin/viewer all; own memberships; org admins their organizations' rosters.
-CREATE POLICY api_select ON rbac.organization_members FOR SELECT TO rbac_api USING (
+CREATE POLICY api_select ON rbac.organization_members FOR SELECT TO rbac_api USING ((SELECT rbac._key_allows('/key/info')) AND (
   (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer'))
   OR user_id = (SELECT rbac.current_principal_user_id())
-  OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[]));
+  OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[])));
 
 -- keys: admin/viewer all; own keys (and the principal's key itself); team admins their teams' keys; org admins
 -- keys of their organizations and of their organizations' teams. Writers may rename the keys they see,
 -- except that viewers see but never write.
-CREATE POLICY api_select ON rbac.keys FOR SELECT TO rbac_api USING (
+CREATE POLICY api_select ON rbac.keys FOR SELECT TO rbac_api USING ((SELECT rbac._key_allows('/key/info')) AND (
   (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer'))
   OR user_id = (SELECT rbac.current_principal_user_id())
   OR key_hash = (SELECT (rbac.current_principal()).key_hash)
   OR team_id = ANY ((SELECT rbac._principal_admin_teams())::text[])
   OR team_id = ANY ((SELECT rbac._principal_org_teams())::text[])
-  OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[]));
+  OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[])));
 CREATE POLICY api_update ON rbac.keys FOR UPDATE TO rbac_api
-  USING ((SELECT rbac._principal_is('proxy_admin'))
+  USING ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))
     OR ((SELECT rbac._principal_can_write()) AND (
          user_id = (SELECT rbac.current_principal_user_id())
          OR team_id = ANY ((SELECT rbac._principal_admin_teams())::text[])
          OR team_id = ANY ((SELECT rbac._principal_org_teams())::text[])
-         OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[]))))
-  WITH CHECK ((SELECT rbac._principal_is('proxy_admin'))
+         OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[])))))
+  WITH CHECK ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))
     OR ((SELECT rbac._principal_can_write()) AND (
          user_id = (SELECT rbac.current_principal_user_id())
          OR team_id = ANY ((SELECT rbac._principal_admin_teams())::text[])
          OR team_id = ANY ((SELECT rbac._principal_org_teams())::text[])
-         OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[]))));
+         OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[])))));
 
 -- deprecated_keys: visible exactly when the active key is (the keys policy applies inside the sub-query).
-CREATE POLICY api_select ON rbac.deprecated_keys FOR SELECT TO rbac_api USING (
+CREATE POLICY api_select ON rbac.deprecated_keys FOR SELECT TO rbac_api USING ((SELECT rbac._key_allows('/key/info')) AND (
   (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer'))
-  OR EXISTS (SELECT 1 FROM rbac.keys k WHERE k.key_hash = deprecated_keys.active_key_hash));
+  OR EXISTS (SELECT 1 FROM rbac.keys k WHERE k.key_hash = deprecated_keys.active_key_hash)));
 
 -- end_users (customers): proxy admin and viewer only (LiteLLM /customer/* is admin-only).
-CREATE POLICY api_select ON rbac.end_users FOR SELECT TO rbac_api USING (
-  (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer')));
+CREATE POLICY api_select ON rbac.end_users FOR SELECT TO rbac_api USING ((SELECT rbac._key_allows('/key/info')) AND (
+  (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer'))));
 CREATE POLICY api_update ON rbac.end_users FOR UPDATE TO rbac_api
-  USING ((SELECT rbac._principal_is('proxy_admin'))) WITH CHECK ((SELECT rbac._principal_is('proxy_admin')));
+  USING ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin')))) WITH CHECK ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))));
 
 -- Catalogue data (models, role_permissions, route_groups): any principal reads; only proxy admins write, and
 -- built-in route groups are never changed through the API role.
 CREATE POLICY api_select ON rbac.models FOR SELECT TO rbac_api USING ((SELECT rbac._has_principal()));
-CREATE POLICY api_insert ON rbac.models FOR INSERT TO rbac_api WITH CHECK ((SELECT rbac._principal_is('proxy_admin')));
+CREATE POLICY api_insert ON rbac.models FOR INSERT TO rbac_api WITH CHECK ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))));
 CREATE POLICY api_update ON rbac.models FOR UPDATE TO rbac_api
-  USING ((SELECT rbac._principal_is('proxy_admin'))) WITH CHECK ((SELECT rbac._principal_is('proxy_admin')));
-CREATE POLICY api_delete ON rbac.models FOR DELETE TO rbac_api USING ((SELECT rbac._principal_is('proxy_admin')));
+  USING ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin')))) WITH CHECK ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))));
+CREATE POLICY api_delete ON rbac.models FOR DELETE TO rbac_api USING ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))));
 
 CREATE POLICY api_select ON rbac.role_permissions FOR SELECT TO rbac_api USING ((SELECT rbac._has_principal()));
-CREATE POLICY api_insert ON rbac.role_permissions FOR INSERT TO rbac_api WITH CHECK ((SELECT rbac._principal_is('proxy_admin')));
+CREATE POLICY api_insert ON rbac.role_permissions FOR INSERT TO rbac_api WITH CHECK ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))));
 CREATE POLICY api_update ON rbac.role_permissions FOR UPDATE TO rbac_api
-  USING ((SELECT rbac._principal_is('proxy_admin'))) WITH CHECK ((SELECT rbac._principal_is('proxy_admin')));
-CREATE POLICY api_delete ON rbac.role_permissions FOR DELETE TO rbac_api USING ((SELECT rbac._principal_is('proxy_admin')));
+  USING ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin')))) WITH CHECK ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))));
+CREATE POLICY api_delete ON rbac.role_permissions FOR DELETE TO rbac_api USING ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin'))));
 
 CREATE POLICY api_select ON rbac.route_groups FOR SELECT TO rbac_api USING ((SELECT rbac._has_principal()));
 CREATE POLICY api_insert ON rbac.route_groups FOR INSERT TO rbac_api
-  WITH CHECK ((SELECT rbac._principal_is('proxy_admin')) AND NOT builtin);
+  WITH CHECK ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin')) AND NOT builtin));
 CREATE POLICY api_update ON rbac.route_groups FOR UPDATE TO rbac_api
-  USING ((SELECT rbac._principal_is('proxy_admin')) AND NOT builtin)
-  WITH CHECK ((SELECT rbac._principal_is('proxy_admin')) AND NOT builtin);
+  USING ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin')) AND NOT builtin))
+  WITH CHECK ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin')) AND NOT builtin));
 CREATE POLICY api_delete ON rbac.route_groups FOR DELETE TO rbac_api
-  USING ((SELECT rbac._principal_is('proxy_admin')) AND NOT builtin);
+  USING ((SELECT rbac._key_allows('/key/update')) AND ((SELECT rbac._principal_is('proxy_admin')) AND NOT builtin));
 
 -- jwt_issuers: trust anchors; proxy admin and viewer read them (without jwks, see the grants), nobody writes
 -- through the API role.
-CREATE POLICY api_select ON rbac.jwt_issuers FOR SELECT TO rbac_api USING (
-  (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer')));
+CREATE POLICY api_select ON rbac.jwt_issuers FOR SELECT TO rbac_api USING ((SELECT rbac._key_allows('/key/info')) AND (
+  (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer'))));
 
 -- audit_log: admin/viewer all; org admins the rows about their organizations, their teams, and keys/members
 -- of those (found through the organization_id / team_id of the audited row); other principals none.
-CREATE POLICY api_select ON rbac.audit_log FOR SELECT TO rbac_api USING (
+CREATE POLICY api_select ON rbac.audit_log FOR SELECT TO rbac_api USING ((SELECT rbac._key_allows('/key/info')) AND (
   (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer'))
   OR (coalesce(after, before) ->> 'organization_id') = ANY ((SELECT rbac._principal_admin_orgs())::text[])
-  OR (coalesce(after, before) ->> 'team_id') = ANY ((SELECT rbac._principal_org_teams())::text[]));
+  OR (coalesce(after, before) ->> 'team_id') = ANY ((SELECT rbac._principal_org_teams())::text[])));
 
 -- spend_log: admin/viewer all; own spend; team admins their teams'; org admins their organizations' (and teams').
-CREATE POLICY api_select ON rbac.spend_log FOR SELECT TO rbac_api USING (
+CREATE POLICY api_select ON rbac.spend_log FOR SELECT TO rbac_api USING ((SELECT rbac._key_allows('/key/info')) AND (
   (SELECT rbac._principal_is('proxy_admin', 'proxy_admin_viewer'))
   OR user_id = (SELECT rbac.current_principal_user_id())
   OR team_id = ANY ((SELECT rbac._principal_admin_teams())::text[])
   OR team_id = ANY ((SELECT rbac._principal_org_teams())::text[])
-  OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[]));
+  OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[])));
 
 -- cache_epoch: a counter, readable by the proxy (e.g. to know when its own caches are stale).
 CREATE POLICY api_select ON rbac.cache_epoch FOR SELECT TO rbac_api USING (true);

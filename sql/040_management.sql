@@ -9,6 +9,8 @@
 --   * no principal: only a database role that is a superuser or a member of rbac_admin (the role acting in the
 --     session: the SET ROLE target, else session_user; see rbac._invoking_role), which acts as a proxy admin.
 -- If a principal is set, its rules apply even to an rbac_admin session (authenticate as an admin to act as one).
+-- A principal's virtual key with allowed_routes may only call the functions whose LiteLLM route they allow
+-- (key_generate = /key/generate, team_new = /team/new, ...), proxy admins included.
 -- Refusals raise 42501 (insufficient_privilege) naming the rule; bad arguments 22023 (invalid_parameter_value);
 -- duplicates 23505 (unique_violation); limits outside a parent's (team within organization, key within team)
 -- 23514 from the table triggers. A function is one statement: an error leaves nothing behind.
@@ -29,8 +31,20 @@ COMMENT ON TYPE rbac.regenerated_key IS
 
 -- True when the caller acts as a proxy admin; false for any other principal; 42501 without a principal
 -- unless the acting database role is a superuser or a member of rbac_admin.
+-- Also applies the principal key's allowed_routes to the LiteLLM route the function stands for.
 CREATE FUNCTION rbac._mgmt_is_admin(fn text) RETURNS boolean LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  route text := CASE fn
+    WHEN 'rbac.key_generate' THEN '/key/generate'             WHEN 'rbac.key_regenerate' THEN '/key/regenerate'
+    WHEN 'rbac.key_block' THEN '/key/block'                   WHEN 'rbac.key_unblock' THEN '/key/unblock'
+    WHEN 'rbac.key_delete' THEN '/key/delete'                 WHEN 'rbac.team_new' THEN '/team/new'
+    WHEN 'rbac.team_member_add' THEN '/team/member_add'       WHEN 'rbac.team_member_delete' THEN '/team/member_delete'
+    WHEN 'rbac.organization_new' THEN '/organization/new'     WHEN 'rbac.organization_member_add' THEN '/organization/member_add'
+    WHEN 'rbac.organization_member_delete' THEN '/organization/member_delete'
+    WHEN 'rbac.user_new' THEN '/user/new'                     WHEN 'rbac.access_group_new' THEN '/access_group/new'
+    WHEN 'rbac.access_group_update' THEN '/access_group/update' WHEN 'rbac.access_group_delete' THEN '/access_group/delete'
+  END;
 BEGIN
   IF NOT rbac._has_principal() THEN
     IF rbac._invoker_is_rbac_admin() THEN
@@ -38,6 +52,10 @@ BEGIN
     END IF;
     RAISE EXCEPTION '%: no principal: call rbac.authenticate(token) in this transaction first (without a principal only superusers and members of rbac_admin may manage)', fn
       USING ERRCODE = '42501';
+  END IF;
+  IF route IS NULL OR NOT rbac._key_allows(route) THEN
+    RAISE EXCEPTION '%: the principal''s virtual key may not call % (its allowed_routes, LiteLLM virtual-key route check)', fn,
+      coalesce(route, fn) USING ERRCODE = '42501';
   END IF;
   RETURN rbac._principal_is('proxy_admin');
 END $$;
@@ -335,6 +353,14 @@ BEGIN
       RAISE EXCEPTION '%: only the key''s owner, an admin of its team or a proxy admin may regenerate a key (LiteLLM /key/regenerate)', fn
         USING ERRCODE = '42501';
     END IF;
+    -- the new plaintext is the owner's identity: never hand over a user who holds more than a plain member's power
+    IF k.user_id IS DISTINCT FROM me.user_id AND k.user_id IS NOT NULL AND (
+         (SELECT u.user_role FROM rbac.users u WHERE u.user_id = k.user_id) NOT IN ('internal_user', 'internal_user_viewer')
+         OR EXISTS (SELECT 1 FROM rbac.organization_members om WHERE om.user_id = k.user_id AND om.user_role = 'org_admin')
+         OR EXISTS (SELECT 1 FROM rbac.team_members tm WHERE tm.user_id = k.user_id AND tm.role = 'admin')) THEN
+      RAISE EXCEPTION '%: the key belongs to "%", who is an admin (proxy, organization or team); only a proxy admin or the owner may regenerate it', fn, k.user_id
+        USING ERRCODE = '42501';
+    END IF;
   END IF;
 
   v_plain := rbac.generate_key_plaintext();
@@ -350,7 +376,7 @@ END $$;
 COMMENT ON FUNCTION rbac.key_regenerate(text, interval) IS
 $c$Rotates a key: returns (key, key_hash, key_name) with a new plaintext (shown once); the keys row (budgets, spend, limits) moves to the new hash. With grace_period > 0 the old key keeps authenticating, as the new key, until now() + grace_period (rbac.deprecated_keys); with 0 (default) it stops at once.
 `key` is the plaintext sk-... or its 64-hex hash (an old key inside its grace period names its successor).
-Who (LiteLLM /key/regenerate, can_modify_verification_token, litellm-semantics §9.2): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/regenerate'. Viewers never.
+Who (LiteLLM /key/regenerate, can_modify_verification_token, litellm-semantics §9.2): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/regenerate', except (deliberately stricter than LiteLLM) keys of another user who is a proxy admin/viewer, an org admin or a team admin anywhere: the new plaintext would hand over that user's identity. Viewers never.
 Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, negative grace_period, or (proxy admin) unknown key.$c$;
 
 -- Shared body of key_block / key_unblock.

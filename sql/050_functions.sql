@@ -4,9 +4,14 @@
 -- The entry points run as the extension owner (they must see every row, whatever row-level security shows the
 -- caller). A fixed search_path stops a caller from planting functions or operators (e.g. a `now()` or `=` in a
 -- schema put before pg_catalog) that would then run with the owner's rights.
-ALTER FUNCTION rbac.rbac_check(text, text, text, text) SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION rbac.consume_quota(text, text, text, integer, bigint, numeric, text) SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION rbac.authenticate(text) SET search_path = pg_catalog, pg_temp;
+-- Their prepared context query joins six tables: planning it costs far more than running it, so the plans are
+-- always generic (planned once per backend), never re-planned per call for the argument values.
+ALTER FUNCTION rbac.rbac_check(text, text, text, text)
+  SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION rbac.consume_quota(text, text, text, integer, bigint, numeric, text)
+  SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION rbac.authenticate(text)
+  SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan;
 
 COMMENT ON FUNCTION rbac.rbac_check(text, text, text, text) IS
   'Authorizes one request. token: a virtual key (sk-...) or a JWT (compact JWS; a "Bearer " prefix is ignored); route: the '

@@ -106,8 +106,7 @@ impl Decision {
 
     /// Builds the `rbac.decision` composite value.
     pub fn into_composite(self) -> PgHeapTuple<'static, AllocatedByRust> {
-        let mut tuple = PgHeapTuple::new_composite_type("rbac.decision")
-            .unwrap_or_else(|e| crate::spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string()));
+        let mut tuple = new_composite("rbac.decision");
         put(&mut tuple, 1, self.allowed());
         put(&mut tuple, 2, self.reason.http_status());
         put(&mut tuple, 3, self.reason.code());
@@ -120,6 +119,31 @@ impl Decision {
         put(&mut tuple, 10, self.limit_scope);
         tuple
     }
+}
+
+thread_local! {
+    static TYPE_OIDS: std::cell::RefCell<std::collections::HashMap<&'static str, pg_sys::Oid>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// A new, empty value of one of pg_rbac's composite types (`rbac.decision`, `rbac.quota`, `rbac.principal`).
+/// The type's oid is resolved by name once per backend (name resolution parses the name and sets up an error
+/// trap: microseconds per call) and re-resolved if the type was dropped and re-created since.
+pub fn new_composite(type_name: &'static str) -> PgHeapTuple<'static, AllocatedByRust> {
+    let cached = TYPE_OIDS.with(|m| m.borrow().get(type_name).copied());
+    // SAFETY: a syscache lookup; an unknown oid yields InvalidOid
+    let oid = match cached {
+        Some(oid) if unsafe { pg_sys::get_typ_typrelid(oid) } != pg_sys::InvalidOid => oid,
+        _ => {
+            let oid = pgrx::PgTupleDesc::for_composite_type(type_name).map(|d| d.oid()).unwrap_or_else(|| {
+                crate::spi_util::raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("type {type_name} is missing"))
+            });
+            TYPE_OIDS.with(|m| m.borrow_mut().insert(type_name, oid));
+            oid
+        }
+    };
+    PgHeapTuple::new_composite_type_by_oid(oid)
+        .unwrap_or_else(|e| crate::spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string()))
 }
 
 /// Sets attribute `attno` (1-based) of a composite under construction.

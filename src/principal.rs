@@ -72,8 +72,7 @@ fn principal_of(d: &Decision) -> Principal {
 #[pg_extern(stable, parallel_restricted)]
 pub fn current_principal() -> pgrx::composite_type!('static, "principal") {
     let p = current().unwrap_or_default();
-    let mut tuple = PgHeapTuple::new_composite_type("rbac.principal")
-        .unwrap_or_else(|e| crate::spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string()));
+    let mut tuple = crate::decision::new_composite("rbac.principal");
     put(&mut tuple, 1, p.user_id);
     put(&mut tuple, 2, p.team_id);
     put(&mut tuple, 3, p.organization_id);

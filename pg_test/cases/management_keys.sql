@@ -73,6 +73,12 @@ SELECT pg_temp.expect_check('member key works', pg_temp.s('p_member'), '/chat/co
 SELECT pg_temp.expect_eq('member key is LLM-only (LiteLLM key_type llm_api)', (SELECT allowed_routes FROM rbac.keys WHERE key_hash = pg_temp.s('h_member')), ARRAY['llm_api_routes']);
 SELECT pg_temp.expect_check('member key cannot manage keys', pg_temp.s('p_member'), '/key/generate', NULL, false, 'route_not_allowed');
 SELECT pg_temp.expect_check('the member''s own key can', 'sk-mk-a-000000001', '/key/generate', NULL, true, 'ok');
+-- ...and through SQL the LLM-only key manages and reads nothing either (it would otherwise act as u-a)
+SELECT pg_temp.expect_eq('member key authenticates', (SELECT allowed FROM rbac.authenticate(pg_temp.s('p_member'))), true);
+SELECT pg_temp.expect_error('LLM-only key: no key_generate', $$SELECT * FROM rbac.key_generate()$$, '42501');
+SELECT pg_temp.expect_error('LLM-only key: no key_delete', $$SELECT rbac.key_delete('sk-mk-a-000000001')$$, '42501');
+SELECT pg_temp.expect_eq('LLM-only key: reads no keys', (SELECT count(*) FROM rbac.keys), 0::bigint);
+SELECT pg_temp.expect_eq('LLM-only key: reads no user', (SELECT count(*) FROM rbac.users), 0::bigint);
 SELECT pg_temp.expect_eq('member authenticates', (SELECT allowed FROM rbac.authenticate('sk-mk-a-000000001')), true);
 SELECT pg_temp.expect_error('member without permission', $$SELECT * FROM rbac.key_generate(team_id => 't1')$$, '42501');
 RESET ROLE;

@@ -19,7 +19,8 @@ INSERT INTO rbac.users(user_id, user_role, max_budget) VALUES
 INSERT INTO rbac.organization_members(organization_id, user_id, user_role) VALUES
   ('o1', 'u-orgadm', 'org_admin'), ('o1', 'u-a', 'internal_user'), ('o1', 'u-padmin2', 'internal_user'),
   ('o2', 'u-b', 'internal_user');
-INSERT INTO rbac.team_members(team_id, user_id, role) VALUES ('t1', 'u-ta', 'admin'), ('t1', 'u-a', 'user'), ('t2', 'u-b', 'admin');
+INSERT INTO rbac.team_members(team_id, user_id, role) VALUES ('t1', 'u-ta', 'admin'), ('t1', 'u-a', 'user'), ('t2', 'u-b', 'admin'),
+  ('t1', 'u-orgadm', 'user');
 INSERT INTO rbac.keys(key_hash, user_id, team_id, models, max_budget, expires, blocked) VALUES
   (pg_temp.h('sk-atk-admin-000001'), 'u-admin', NULL, '{}', NULL, NULL, false),
   (pg_temp.h('sk-atk-viewer-00001'), 'u-viewer', NULL, '{}', NULL, NULL, false),
@@ -32,7 +33,10 @@ INSERT INTO rbac.keys(key_hash, user_id, team_id, models, max_budget, expires, b
   (pg_temp.h('sk-atk-iv-00000001'), 'u-iv', NULL, '{}', NULL, NULL, false),
   (pg_temp.h('sk-atk-blocked-0001'), 'u-a', NULL, '{}', NULL, NULL, true),
   (pg_temp.h('sk-atk-expired-0001'), 'u-a', NULL, '{}', NULL, now() - interval '1 minute', false),
-  (pg_temp.h('sk-atk-group-00001'), 'u-b', NULL, ARRAY['grp-x'], NULL, NULL, false);
+  (pg_temp.h('sk-atk-group-00001'), 'u-b', NULL, ARRAY['grp-x'], NULL, NULL, false),
+  (pg_temp.h('sk-atk-orgadm-t1-01'), 'u-orgadm', 't1', '{}', NULL, NULL, false);
+-- a proxy admin key limited to info routes (LiteLLM key_type read_only)
+INSERT INTO rbac.keys(key_hash, user_id, allowed_routes) VALUES (pg_temp.h('sk-atk-admin-ro-001'), 'u-admin', ARRAY['info_routes']);
 
 SET LOCAL ROLE rbac_api;
 -- 1. the principal cannot be forged: settings are not the principal, and failed authentications leave none
@@ -173,6 +177,8 @@ SELECT pg_temp.expect_error('team admin: member of another team', $$SELECT rbac.
 SELECT pg_temp.expect_error('team admin: block a personal key', $$SELECT rbac.key_block('sk-atk-b-000000001')$$, '42501');
 SELECT pg_temp.expect_error('team admin: block another team''s key', $$SELECT rbac.key_block('sk-atk-b-team00001')$$, '42501');
 SELECT pg_temp.expect_error('team admin: create a team', $$SELECT rbac.team_new('t-by-ta')$$, '42501');
+SELECT pg_temp.expect_error('team admin: regenerate the team key of an org admin (identity handover)', $$SELECT * FROM rbac.key_regenerate('sk-atk-orgadm-t1-01')$$, '42501');
+SELECT pg_temp.expect_eq('team admin: regenerate a plain member''s team key', (SELECT count(*) FROM rbac.key_regenerate('sk-atk-a-team00001')), 1::bigint);
 
 -- 6. an org admin (u-orgadm of o1): no privilege escalation through users, members or other orgs
 SELECT pg_temp.expect_eq('org admin authenticates', (SELECT allowed FROM rbac.authenticate('sk-atk-orgadm-00001')), true);
@@ -213,6 +219,13 @@ SELECT pg_temp.expect_error('internal viewer: delete own key', $$SELECT rbac.key
 SELECT pg_temp.expect_eq('admin authenticates again', (SELECT allowed FROM rbac.authenticate('sk-atk-admin-000001')), true);
 SELECT pg_temp.expect_error('admin: DML budget still 42501', $$UPDATE rbac.keys SET max_budget = 1$$, '42501');
 SELECT pg_temp.expect_error('admin: DML insert key still 42501', $$INSERT INTO rbac.keys(key_hash) VALUES (pg_temp.h('sk-atk-admin-dml-01'))$$, '42501');
+
+SELECT pg_temp.expect_eq('read-only admin key authenticates', (SELECT allowed FROM rbac.authenticate('sk-atk-admin-ro-001')), true);
+SELECT pg_temp.expect_eq('read-only admin key: reads everything', (SELECT count(*) FROM rbac.keys WHERE user_id = 'u-b'), 3::bigint);
+SELECT pg_temp.expect_error('read-only admin key: no key_generate', $$SELECT * FROM rbac.key_generate(user_id => 'u-b')$$, '42501');
+SELECT pg_temp.expect_error('read-only admin key: no key_block', $$SELECT rbac.key_block('sk-atk-b-000000001')$$, '42501');
+SELECT pg_temp.expect_error('read-only admin key: no organization_new', $$SELECT rbac.organization_new('o-ro')$$, '42501');
+SELECT pg_temp.expect_eq('read-only admin key: renames nothing', pg_temp.affected($$UPDATE rbac.keys SET key_alias = 'ro'$$), 0::bigint);
 
 -- 9. the access predicates run with full catalogue visibility, so a caller under RLS cannot poison the
 -- per-backend catalogue cache that rbac_check reuses (grp-x tags gpt-4o)

@@ -67,8 +67,7 @@ fn refusal_from_decision(d: Decision) -> PgHeapTuple<'static, AllocatedByRust> {
 }
 
 fn new_quota() -> PgHeapTuple<'static, AllocatedByRust> {
-    PgHeapTuple::new_composite_type("rbac.quota")
-        .unwrap_or_else(|e| spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string()))
+    crate::decision::new_composite("rbac.quota")
 }
 
 /// Runs `rbac._admit` for an allowed principal and returns its `rbac.quota`.

@@ -237,14 +237,13 @@ CREATE INDEX spend_log_key_idx ON rbac.spend_log (key_hash, created_at);
 CREATE INDEX spend_log_team_idx ON rbac.spend_log (team_id, created_at);
 CREATE INDEX spend_log_user_idx ON rbac.spend_log (user_id, created_at);
 
--- Per-backend caches (route groups, model catalogue, JWT issuers, role permissions) are keyed by this epoch.
--- It is bumped from a sequence (never reused, even after a rollback) by statement triggers on those tables.
-CREATE SEQUENCE rbac.cache_epoch_seq;
+-- Sentinel of the per-backend policy caches: statement triggers on the policy tables queue a relcache
+-- invalidation of this (empty) table, which PostgreSQL delivers to every backend with the change's commit
+-- (src/invalidation.rs). It holds no data.
 CREATE TABLE rbac.cache_epoch (
-  singleton             boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-  epoch                 bigint NOT NULL
+  singleton             boolean PRIMARY KEY DEFAULT true CHECK (singleton)
 );
-INSERT INTO rbac.cache_epoch VALUES (true, nextval('rbac.cache_epoch_seq'));
+INSERT INTO rbac.cache_epoch VALUES (true);
 
 -- The result of every authorization decision (CONTRACT §3).
 CREATE TYPE rbac.decision AS (

@@ -356,21 +356,50 @@ CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON rbac.audit_log FOR EACH RO
 CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON rbac.audit_log FOR EACH STATEMENT EXECUTE FUNCTION rbac._audit_log_append_only();
 
 ---------------------------------------------------------------------------------------------------------------
--- Cache epoch: any change to a cached table bumps the epoch; every backend reloads on its next call.
+-- Cache coherence: a policy change signals every backend to drop its cached policy (see src/invalidation.rs).
+-- Accounting-only updates (spend, reserved, in_flight, budget_reset_at) are not listed and signal nothing.
 ---------------------------------------------------------------------------------------------------------------
-CREATE FUNCTION rbac._bump_cache_epoch() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION rbac._policy_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE rbac.cache_epoch SET epoch = nextval('rbac.cache_epoch_seq');
+  PERFORM rbac._signal_policy_change('rbac.cache_epoch'::regclass);
   RETURN NULL;
 END $$;
-CREATE TRIGGER bump_cache_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac.route_groups
-  FOR EACH STATEMENT EXECUTE FUNCTION rbac._bump_cache_epoch();
-CREATE TRIGGER bump_cache_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac.models
-  FOR EACH STATEMENT EXECUTE FUNCTION rbac._bump_cache_epoch();
-CREATE TRIGGER bump_cache_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac.jwt_issuers
-  FOR EACH STATEMENT EXECUTE FUNCTION rbac._bump_cache_epoch();
-CREATE TRIGGER bump_cache_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac.role_permissions
-  FOR EACH STATEMENT EXECUTE FUNCTION rbac._bump_cache_epoch();
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac.route_groups
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac.models
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac.jwt_issuers
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac.role_permissions
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac.organization_members
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rbac.deprecated_keys
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.organizations
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed_update AFTER UPDATE OF organization_id, models, max_budget, budget_duration, blocked
+  ON rbac.organizations FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.teams
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed_update AFTER UPDATE OF team_id, organization_id, models, max_budget, budget_duration, blocked
+  ON rbac.teams FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.users
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed_update AFTER UPDATE OF user_id, user_role, models, max_budget, budget_duration
+  ON rbac.users FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.team_members
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed_update AFTER UPDATE OF team_id, user_id, allowed_models, max_budget, budget_duration
+  ON rbac.team_members FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.keys
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed_update AFTER UPDATE OF key_hash, user_id, team_id, organization_id, models, max_budget,
+  budget_duration, expires, blocked, allowed_routes, permissions ON rbac.keys FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.end_users
+  FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed_update AFTER UPDATE OF end_user_id, models, max_budget, budget_duration, blocked
+  ON rbac.end_users FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
 
 ---------------------------------------------------------------------------------------------------------------
 -- pg_dump keeps policy, keys, spend and the audit trail (CONTRACT §0). Built-in route groups are re-seeded by

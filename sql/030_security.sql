@@ -172,7 +172,7 @@ COMMENT ON FUNCTION rbac._key_allows(text) IS
 ---------------------------------------------------------------------------------------------------------------
 -- Trigger functions run as the table owner, with a fixed search_path: validation must read parent rows the
 -- caller's policy may hide (it is never weakened by RLS), the audit trail is written without giving anyone
--- INSERT on audit_log, and the cache epoch is bumped whoever changed a cached table.
+-- INSERT on audit_log, and every backend is told to drop its policy caches whoever changed a policy table.
 ---------------------------------------------------------------------------------------------------------------
 ALTER FUNCTION rbac._validate_organization() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION rbac._validate_team() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
@@ -183,7 +183,7 @@ ALTER FUNCTION rbac._validate_end_user() SECURITY DEFINER SET search_path = pg_c
 ALTER FUNCTION rbac._validate_model() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION rbac._validate_jwt_issuer() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION rbac._audit() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION rbac._bump_cache_epoch() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION rbac._policy_changed() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 ---------------------------------------------------------------------------------------------------------------
 -- Row-level security on every table of the schema, with a catch-all policy for rbac_admin. Also run again at
@@ -223,7 +223,7 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA rbac FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON rbac.organizations, rbac.teams, rbac.users, rbac.team_members,
   rbac.organization_members, rbac.keys, rbac.deprecated_keys, rbac.end_users, rbac.models, rbac.role_permissions,
   rbac.jwt_issuers, rbac.route_groups, rbac.spend_log TO rbac_admin;
-GRANT UPDATE ON rbac.cache_epoch TO rbac_admin;
+-- (cache_epoch is a sentinel for cache invalidation; nobody needs to write it)
 
 -- rbac_api: reads per RLS; jwt_issuers without the key set (it may hold HS* shared secrets).
 GRANT SELECT ON rbac.organizations, rbac.teams, rbac.users, rbac.team_members, rbac.organization_members, rbac.keys,
@@ -402,5 +402,5 @@ CREATE POLICY api_select ON rbac.spend_log FOR SELECT TO rbac_api USING ((SELECT
   OR team_id = ANY ((SELECT rbac._principal_org_teams())::text[])
   OR organization_id = ANY ((SELECT rbac._principal_admin_orgs())::text[])));
 
--- cache_epoch: a counter, readable by the proxy (e.g. to know when its own caches are stale).
+-- cache_epoch: the cache-invalidation sentinel (one constant row), readable by the proxy.
 CREATE POLICY api_select ON rbac.cache_epoch FOR SELECT TO rbac_api USING (true);

@@ -1,11 +1,10 @@
 //! Per-backend cache of the small, rarely-changing policy tables: route groups, the model catalogue,
 //! role permissions and trusted JWT issuers (with their parsed keys).
 //!
-//! Why a cache: these tables are read by every decision and change rarely. Why it is safe: statement triggers
-//! bump `rbac.cache_epoch` from a sequence on every change; each call reads the epoch in its own snapshot and
-//! reloads when it differs, so a change is seen by the next call in every backend (and at once by the
-//! transaction that made it). Sequence values are never reused, so a rolled-back change cannot alias a
-//! committed one. A backend is one process, so a `thread_local!` needs no lock.
+//! Why a cache: these tables are read by every decision and change rarely. Why it is safe: every change
+//! invalidates it in every backend through PostgreSQL's invalidation messages (see `invalidation`), so the
+//! next call after a commit — and the changing transaction itself — reloads. A backend is one process, so a
+//! `thread_local!` needs no lock.
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -15,6 +14,7 @@ use pgrx::spi::SpiClient;
 use crate::access::models::{ModelCatalogue, ModelInfo};
 use crate::access::routes::RouteGroups;
 use crate::auth::jwt::Issuer;
+use crate::invalidation;
 use crate::spi_util::{self, text_list};
 
 /// `rbac.role_permissions` row: models and routes a JWT role may use when its issuer enforces RBAC.
@@ -24,10 +24,10 @@ pub struct RolePermission {
     pub routes: Vec<String>,
 }
 
-/// Everything cached for one epoch.
+/// Everything cached for one policy generation.
 #[derive(Debug, Default)]
 pub struct Catalogue {
-    pub epoch: i64,
+    pub generation: u64,
     pub routes: RouteGroups,
     pub models: ModelCatalogue,
     pub role_permissions: HashMap<String, RolePermission>,
@@ -38,33 +38,27 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Catalogue>>> = const { RefCell::new(None) };
 }
 
-/// The catalogue for `epoch` (as read by the caller's query), reloading it when the epoch moved.
-pub fn for_epoch(client: &SpiClient<'_>, epoch: i64) -> Rc<Catalogue> {
+/// The catalogue of the current policy generation, loaded on first use after a change.
+pub fn current(client: &SpiClient<'_>) -> Rc<Catalogue> {
+    let generation = invalidation::generation();
     if let Some(cached) = CURRENT.with(|c| c.borrow().clone()) {
-        if cached.epoch == epoch {
+        if cached.generation == generation {
             return cached;
         }
     }
-    let loaded = Rc::new(load(client, epoch));
+    let loaded = Rc::new(load(client, generation));
     CURRENT.with(|c| *c.borrow_mut() = Some(loaded.clone()));
     crate::auth::jwt::forget_verified_tokens();
     loaded
 }
 
-/// The current catalogue, reading the epoch first (for callers without a context query, e.g. triggers).
-pub fn current(client: &SpiClient<'_>) -> Rc<Catalogue> {
-    const EPOCH_SQL: &str = "SELECT epoch FROM rbac.cache_epoch";
-    let stmt = spi_util::statement(client, EPOCH_SQL, &[], false);
-    let epoch = client
-        .select(&*stmt, Some(1), &[])
-        .and_then(|t| t.first().get_one::<i64>())
-        .unwrap_or_else(|e| spi_util::spi_failed(e))
-        .unwrap_or(0);
-    for_epoch(client, epoch)
-}
-
-fn load(client: &SpiClient<'_>, epoch: i64) -> Catalogue {
-    let mut catalogue = Catalogue { epoch, ..Default::default() };
+fn load(client: &SpiClient<'_>, generation: u64) -> Catalogue {
+    let mut catalogue = Catalogue { generation, ..Default::default() };
+    let sentinel = client
+        .select("SELECT 'rbac.cache_epoch'::regclass::oid", None, &[])
+        .and_then(|t| t.first().get_one::<pgrx::pg_sys::Oid>())
+        .unwrap_or_else(|e| spi_util::spi_failed(e));
+    invalidation::set_sentinel(sentinel.unwrap_or(pgrx::pg_sys::InvalidOid));
     let routes = client
         .select("SELECT group_name, pattern FROM rbac.route_groups", None, &[])
         .unwrap_or_else(|e| spi_util::spi_failed(e));

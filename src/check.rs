@@ -97,7 +97,7 @@ fn decide_for_key(client: &SpiClient<'_>, plaintext: &str, route: Option<&str>, 
     let Some(ctx) = context::load_for_key(client, &key_hash, end_user_id) else {
         return Outcome::bare(Decision::deny(Reason::InvalidToken, "unknown virtual key"));
     };
-    let cat = catalogue::for_epoch(client, ctx.epoch);
+    let cat = catalogue::current(client);
     let key = ctx.key.as_ref().expect("key context has a key");
     let mut decision = Decision {
         reason: Reason::Ok,

@@ -1,10 +1,21 @@
-//! The request context: everything the gates need about a principal, loaded with one prepared query
-//! (LiteLLM's "combined view", litellm-semantics §1.9). Comparisons of money and time are done in SQL so
-//! the numeric and timestamptz semantics are PostgreSQL's own.
+//! The request context: everything the gates need about a principal (LiteLLM's "combined view",
+//! litellm-semantics §1.9).
+//!
+//! Policy columns (models, blocked, roles, expiry, which levels have a budget) are loaded with one prepared
+//! query per principal and cached per backend until a policy change invalidates them (`invalidation`); the
+//! budget state, which changes with every request, is read live — one primary-key lookup per level that has a
+//! `max_budget` or a `budget_duration`, and none at all for principals without budgets. Money and time are
+//! compared in SQL so their semantics are PostgreSQL's own (numeric, timestamptz, `now()`).
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::spi::{SpiClient, SpiTupleTable};
 
-use crate::access::budget::BudgetState;
+use crate::access::budget::{BudgetState, Scope};
+use crate::invalidation;
 use crate::spi_util::{self, text_list, TEXT};
 
 /// One level of the hierarchy (team, team membership, organization, user or end user).
@@ -13,6 +24,8 @@ pub struct Level {
     pub id: String,
     pub models: Vec<String>,
     pub blocked: bool,
+    /// The level has a `max_budget` or a `budget_duration`: its budget state must be read live.
+    pub budgeted: bool,
     pub budget: BudgetState,
 }
 
@@ -23,17 +36,17 @@ pub struct KeyRow {
     pub user_id: Option<String>,
     pub models: Vec<String>,
     pub blocked: bool,
+    /// `expires <= now()` at the transaction start.
     pub expired: bool,
     pub allowed_routes: Vec<String>,
     pub may_read_global_spend: bool,
+    pub budgeted: bool,
     pub budget: BudgetState,
 }
 
 /// The joined context of one request.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    /// Cache epoch read in the same snapshot (see `catalogue`).
-    pub epoch: i64,
     pub key: Option<KeyRow>,
     pub team: Option<Level>,
     /// The caller's membership of `team` (its `id` is the user id).
@@ -47,50 +60,93 @@ pub struct Context {
     pub is_org_admin: bool,
 }
 
-/// Columns shared by both loaders (27): epoch; team, membership, organization, user and end user as
-/// (id, models, blocked, budget exhausted, reset due) — the user's second column is its role; org-admin flag.
-macro_rules! entity_columns {
-    () => {
-        "(SELECT epoch FROM rbac.cache_epoch), \
-         t.team_id, t.models, coalesce(t.blocked, false), \
-         t.max_budget IS NOT NULL AND (CASE WHEN t.budget_reset_at <= now() THEN 0 ELSE t.spend END) >= t.max_budget, \
-         coalesce(t.budget_reset_at <= now(), false), \
-         tm.user_id, tm.allowed_models, false, \
-         tm.max_budget IS NOT NULL AND (CASE WHEN tm.budget_reset_at <= now() THEN 0 ELSE tm.spend END) >= tm.max_budget, \
-         coalesce(tm.budget_reset_at <= now(), false), \
-         o.organization_id, o.models, coalesce(o.blocked, false), \
-         o.max_budget IS NOT NULL AND (CASE WHEN o.budget_reset_at <= now() THEN 0 ELSE o.spend END) >= o.max_budget, \
-         coalesce(o.budget_reset_at <= now(), false), \
-         u.user_id, u.user_role::text, u.models, \
-         u.max_budget IS NOT NULL AND (CASE WHEN u.budget_reset_at <= now() THEN 0 ELSE u.spend END) >= u.max_budget, \
-         coalesce(u.budget_reset_at <= now(), false), \
-         e.end_user_id, e.models, coalesce(e.blocked, false), \
-         e.max_budget IS NOT NULL AND (CASE WHEN e.budget_reset_at <= now() THEN 0 ELSE e.spend END) >= e.max_budget, \
-         coalesce(e.budget_reset_at <= now(), false), \
-         EXISTS (SELECT 1 FROM rbac.organization_members om WHERE om.user_id = u.user_id AND om.user_role = 'org_admin')"
+/// A cached key: its context without budget state, plus the instants that make it unusable.
+#[derive(Debug)]
+struct CachedKey {
+    context: Context,
+    /// `keys.expires` in microseconds since 2000-01-01 (PostgreSQL's epoch).
+    expires_at: Option<i64>,
+    /// For a regenerated key's old hash: the end of its grace period.
+    revoke_at: Option<i64>,
+}
+
+/// Entries cached per map at most; a full map is cleared (policy is re-read on demand). With ~1 KiB per
+/// entry this bounds the cache at a few MiB per backend.
+const MAX_ENTRIES: usize = 10_000;
+
+#[derive(Default)]
+struct EntityCache {
+    generation: u64,
+    keys: HashMap<String, Option<Rc<CachedKey>>>,
+    principals: HashMap<(Option<String>, Option<String>, Option<String>), Rc<Context>>,
+    end_users: HashMap<String, Option<Rc<Level>>>,
+}
+
+thread_local! {
+    static CACHE: RefCell<EntityCache> = RefCell::new(EntityCache::default());
+}
+
+/// Runs `f` on the cache of the current policy generation (dropping an older one first).
+fn with_cache<R>(f: impl FnOnce(&mut EntityCache) -> R) -> R {
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        let generation = invalidation::generation();
+        if cache.generation != generation {
+            *cache = EntityCache { generation, ..Default::default() };
+        }
+        f(&mut cache)
+    })
+}
+
+fn insert_bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= MAX_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
+/// Columns of a level: id, models, blocked, budgeted (4 columns).
+macro_rules! level_columns {
+    ($t:literal) => {
+        concat!(
+            $t, ".models, coalesce(", $t, ".blocked, false), (", $t, ".max_budget IS NOT NULL OR ", $t,
+            ".budget_duration IS NOT NULL)"
+        )
     };
 }
 
-/// Joins for a key: team, the key owner's membership of it, the key's (else the team's) organization, owner, end user.
-/// A regenerated key inside its grace period resolves to its active key (LiteLLM deprecated keys).
+/// Policy columns shared by both loaders (17): team, membership, organization (4 each: id, models, blocked,
+/// budgeted), user (4: id, role, models, budgeted), org-admin flag. Key columns follow from 18.
+macro_rules! entity_columns {
+    () => {
+        concat!(
+            "t.team_id, ", level_columns!("t"), ", ",
+            "tm.user_id, tm.allowed_models, false, (tm.max_budget IS NOT NULL OR tm.budget_duration IS NOT NULL), ",
+            "o.organization_id, ", level_columns!("o"), ", ",
+            "u.user_id, u.user_role::text, u.models, (u.max_budget IS NOT NULL OR u.budget_duration IS NOT NULL), ",
+            "EXISTS (SELECT 1 FROM rbac.organization_members om WHERE om.user_id = u.user_id AND om.user_role = 'org_admin')"
+        )
+    };
+}
+
+/// A key with its team, the owner's membership of it, the key's (else the team's) organization and owner.
+/// A regenerated key's old hash resolves to its active key; the grace period is checked at use.
 const KEY_CONTEXT_SQL: &str = concat!(
     "SELECT ",
     entity_columns!(),
-    ", k.key_hash, k.user_id, k.models, coalesce(k.blocked, false), coalesce(k.expires <= now(), false), k.allowed_routes, \
+    ", k.key_hash, k.user_id, k.models, coalesce(k.blocked, false), k.expires, k.allowed_routes, \
      coalesce(k.permissions -> 'get_spend_routes' = 'true'::jsonb, false), \
-     k.max_budget IS NOT NULL AND (CASE WHEN k.budget_reset_at <= now() THEN 0 ELSE k.spend END) >= k.max_budget, \
-     coalesce(k.budget_reset_at <= now(), false) \
+     (k.max_budget IS NOT NULL OR k.budget_duration IS NOT NULL), \
+     (SELECT d.revoke_at FROM rbac.deprecated_keys d WHERE d.key_hash = $1) \
      FROM rbac.keys k \
      LEFT JOIN rbac.teams t ON t.team_id = k.team_id \
      LEFT JOIN rbac.team_members tm ON tm.team_id = k.team_id AND tm.user_id = k.user_id \
      LEFT JOIN rbac.organizations o ON o.organization_id = coalesce(k.organization_id, t.organization_id) \
      LEFT JOIN rbac.users u ON u.user_id = k.user_id \
-     LEFT JOIN rbac.end_users e ON e.end_user_id = $2 \
-     WHERE k.key_hash = coalesce((SELECT d.active_key_hash FROM rbac.deprecated_keys d \
-                                  WHERE d.key_hash = $1 AND d.revoke_at > now()), $1)"
+     WHERE k.key_hash = coalesce((SELECT d.active_key_hash FROM rbac.deprecated_keys d WHERE d.key_hash = $1), $1)"
 );
 
-/// Joins for a principal named by ids (JWT): user, team, membership, organization (given, else the team's), end user.
+/// A principal named by ids (JWT): user, team, membership, organization (given, else the team's).
 const PRINCIPAL_CONTEXT_SQL: &str = concat!(
     "SELECT ",
     entity_columns!(),
@@ -98,33 +154,40 @@ const PRINCIPAL_CONTEXT_SQL: &str = concat!(
      LEFT JOIN rbac.teams t ON t.team_id = p.team_id \
      LEFT JOIN rbac.team_members tm ON tm.team_id = p.team_id AND tm.user_id = p.user_id \
      LEFT JOIN rbac.organizations o ON o.organization_id = coalesce(p.organization_id, t.organization_id) \
-     LEFT JOIN rbac.users u ON u.user_id = p.user_id \
-     LEFT JOIN rbac.end_users e ON e.end_user_id = $4"
+     LEFT JOIN rbac.users u ON u.user_id = p.user_id"
 );
 
-/// Loads the context of a virtual key by its hash; None when no such key (or grace-period alias) exists.
+const END_USER_SQL: &str = concat!(
+    "SELECT e.end_user_id, ",
+    level_columns!("e"),
+    " FROM rbac.end_users e WHERE e.end_user_id = $1"
+);
+
+/// The context of a virtual key by its hash; None when no such key (or grace-period alias) is usable now.
 pub fn load_for_key(client: &SpiClient<'_>, key_hash: &str, end_user_id: Option<&str>) -> Option<Context> {
-    let stmt = spi_util::statement(client, KEY_CONTEXT_SQL, &[TEXT, TEXT], false);
-    let table = client.select(&*stmt, Some(1), &[key_hash.into(), end_user_id.into()]).unwrap_or_else(|e| spi_util::spi_failed(e));
-    if table.is_empty() {
+    let cached = with_cache(|c| c.keys.get(key_hash).cloned());
+    let entry = match cached {
+        Some(entry) => entry,
+        None => {
+            let entry = fetch_key(client, key_hash).map(Rc::new);
+            with_cache(|c| insert_bounded(&mut c.keys, key_hash.to_string(), entry.clone()));
+            entry
+        }
+    }?;
+    let now = transaction_start();
+    if entry.revoke_at.is_some_and(|revoke| revoke <= now) {
         return None;
     }
-    let table = table.first();
-    let mut ctx = read_entities(&table);
-    ctx.key = Some(KeyRow {
-        key_hash: col(&table, 28).unwrap_or_default(),
-        user_id: col(&table, 29),
-        models: text_list(col(&table, 30)),
-        blocked: col(&table, 31).unwrap_or(false),
-        expired: col(&table, 32).unwrap_or(false),
-        allowed_routes: text_list(col(&table, 33)),
-        may_read_global_spend: col(&table, 34).unwrap_or(false),
-        budget: BudgetState { exhausted: col(&table, 35).unwrap_or(false), reset_due: col(&table, 36).unwrap_or(false) },
-    });
+    let mut ctx = entry.context.clone();
+    if let Some(key) = ctx.key.as_mut() {
+        key.expired = entry.expires_at.is_some_and(|expires| expires <= now);
+    }
+    ctx.end_user = end_user(client, end_user_id);
+    read_budgets(client, &mut ctx);
     Some(ctx)
 }
 
-/// Loads the context of a principal named by ids (a JWT): rows that do not exist are simply absent.
+/// The context of a principal named by ids (a JWT): rows that do not exist are simply absent.
 pub fn load_for_principal(
     client: &SpiClient<'_>,
     user_id: Option<&str>,
@@ -132,45 +195,170 @@ pub fn load_for_principal(
     organization_id: Option<&str>,
     end_user_id: Option<&str>,
 ) -> Context {
-    let stmt = spi_util::statement(client, PRINCIPAL_CONTEXT_SQL, &[TEXT, TEXT, TEXT, TEXT], false);
-    let args = [user_id.into(), team_id.into(), organization_id.into(), end_user_id.into()];
+    let ids = (user_id.map(str::to_string), team_id.map(str::to_string), organization_id.map(str::to_string));
+    let cached = with_cache(|c| c.principals.get(&ids).cloned());
+    let policy = match cached {
+        Some(policy) => policy,
+        None => {
+            let policy = Rc::new(fetch_principal(client, user_id, team_id, organization_id));
+            with_cache(|c| insert_bounded(&mut c.principals, ids, policy.clone()));
+            policy
+        }
+    };
+    let mut ctx = (*policy).clone();
+    ctx.end_user = end_user(client, end_user_id);
+    read_budgets(client, &mut ctx);
+    ctx
+}
+
+fn fetch_key(client: &SpiClient<'_>, key_hash: &str) -> Option<CachedKey> {
+    let stmt = spi_util::statement(client, KEY_CONTEXT_SQL, &[TEXT], false);
+    let table = client.select(&*stmt, Some(1), &[key_hash.into()]).unwrap_or_else(|e| spi_util::spi_failed(e));
+    if table.is_empty() {
+        return None;
+    }
+    let table = table.first();
+    let mut context = read_entities(&table);
+    context.key = Some(KeyRow {
+        key_hash: col(&table, 18).unwrap_or_default(),
+        user_id: col(&table, 19),
+        models: text_list(col(&table, 20)),
+        blocked: col(&table, 21).unwrap_or(false),
+        expired: false,
+        allowed_routes: text_list(col(&table, 23)),
+        may_read_global_spend: col(&table, 24).unwrap_or(false),
+        budgeted: col(&table, 25).unwrap_or(false),
+        budget: BudgetState::default(),
+    });
+    Some(CachedKey {
+        context,
+        expires_at: col::<TimestampWithTimeZone>(&table, 22).map(micros),
+        revoke_at: col::<TimestampWithTimeZone>(&table, 26).map(micros),
+    })
+}
+
+fn fetch_principal(client: &SpiClient<'_>, user_id: Option<&str>, team_id: Option<&str>, org_id: Option<&str>) -> Context {
+    let stmt = spi_util::statement(client, PRINCIPAL_CONTEXT_SQL, &[TEXT, TEXT, TEXT], false);
+    let args = [user_id.into(), team_id.into(), org_id.into()];
     let table = client.select(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e)).first();
     read_entities(&table)
+}
+
+/// The end user (customer) row, cached like other policy; None for an unknown or absent customer.
+fn end_user(client: &SpiClient<'_>, end_user_id: Option<&str>) -> Option<Level> {
+    let id = end_user_id?;
+    let cached = with_cache(|c| c.end_users.get(id).cloned());
+    let entry = match cached {
+        Some(entry) => entry,
+        None => {
+            let stmt = spi_util::statement(client, END_USER_SQL, &[TEXT], false);
+            let table = client.select(&*stmt, Some(1), &[id.into()]).unwrap_or_else(|e| spi_util::spi_failed(e));
+            let entry = if table.is_empty() { None } else { read_level(&table.first(), 1).map(Rc::new) };
+            with_cache(|c| insert_bounded(&mut c.end_users, id.to_string(), entry.clone()));
+            entry
+        }
+    };
+    entry.map(|level| (*level).clone())
+}
+
+/// Live budget state of every budgeted level: `(exhausted, reset_due)` from one primary-key lookup each.
+fn read_budgets(client: &SpiClient<'_>, ctx: &mut Context) {
+    let team_id = ctx.team.as_ref().map(|t| t.id.clone());
+    if let Some(key) = ctx.key.as_mut().filter(|k| k.budgeted) {
+        key.budget = budget_state(client, Scope::Key, &key.key_hash, None);
+    }
+    if let (Some(member), Some(team_id)) = (ctx.member.as_mut().filter(|m| m.budgeted), team_id.as_deref()) {
+        member.budget = budget_state(client, Scope::TeamMember, team_id, Some(&member.id));
+    }
+    for (scope, level) in [
+        (Scope::Team, &mut ctx.team),
+        (Scope::Organization, &mut ctx.organization),
+        (Scope::User, &mut ctx.user),
+        (Scope::EndUser, &mut ctx.end_user),
+    ] {
+        if let Some(level) = level.as_mut().filter(|l| l.budgeted) {
+            level.budget = budget_state(client, scope, &level.id, None);
+        }
+    }
+}
+
+macro_rules! budget_sql {
+    ($table:literal, $where:literal) => {
+        concat!(
+            "SELECT coalesce(max_budget IS NOT NULL AND (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) >= max_budget, false), \
+             coalesce(budget_reset_at <= now(), false) FROM rbac.", $table, " WHERE ", $where
+        )
+    };
+}
+
+fn budget_state(client: &SpiClient<'_>, scope: Scope, id: &str, second: Option<&str>) -> BudgetState {
+    let (sql, two) = match scope {
+        Scope::Key => (budget_sql!("keys", "key_hash = $1"), false),
+        Scope::TeamMember => (budget_sql!("team_members", "team_id = $1 AND user_id = $2"), true),
+        Scope::Team => (budget_sql!("teams", "team_id = $1"), false),
+        Scope::Organization => (budget_sql!("organizations", "organization_id = $1"), false),
+        Scope::User => (budget_sql!("users", "user_id = $1"), false),
+        Scope::EndUser => (budget_sql!("end_users", "end_user_id = $1"), false),
+    };
+    let result = if two {
+        let stmt = spi_util::statement(client, sql, &[TEXT, TEXT], false);
+        client.select(&*stmt, Some(1), &[id.into(), second.into()])
+    } else {
+        let stmt = spi_util::statement(client, sql, &[TEXT], false);
+        client.select(&*stmt, Some(1), &[id.into()])
+    };
+    let table = result.unwrap_or_else(|e| spi_util::spi_failed(e));
+    if table.is_empty() {
+        return BudgetState::default();
+    }
+    let table = table.first();
+    BudgetState { exhausted: col(&table, 1).unwrap_or(false), reset_due: col(&table, 2).unwrap_or(false) }
+}
+
+/// Microseconds since 2000-01-01 UTC of the current transaction's start (what SQL `now()` returns).
+fn transaction_start() -> i64 {
+    // SAFETY: reads the backend's transaction start timestamp
+    unsafe { pg_sys::GetCurrentTransactionStartTimestamp() }
+}
+
+fn micros(ts: TimestampWithTimeZone) -> i64 {
+    // The datum of a timestamptz is microseconds since 2000-01-01 UTC; infinities map to i64 bounds.
+    ts.into_inner()
 }
 
 fn col<T: FromDatum + IntoDatum>(table: &SpiTupleTable<'_>, ordinal: usize) -> Option<T> {
     table.get::<T>(ordinal).unwrap_or_else(|e| spi_util::spi_failed(e))
 }
 
-/// Reads one level starting at `first`: id, models, blocked, exhausted, reset_due.
+/// Reads one level starting at `first`: id, models, blocked, budgeted.
 fn read_level(table: &SpiTupleTable<'_>, first: usize) -> Option<Level> {
     let id: String = col(table, first)?;
     Some(Level {
         id,
         models: text_list(col(table, first + 1)),
         blocked: col(table, first + 2).unwrap_or(false),
-        budget: BudgetState {
-            exhausted: col(table, first + 3).unwrap_or(false),
-            reset_due: col(table, first + 4).unwrap_or(false),
-        },
+        budgeted: col(table, first + 3).unwrap_or(false),
+        budget: BudgetState::default(),
     })
 }
 
+/// Ordinals: team 1–4, membership 5–8, organization 9–12, user 13–16 (id, role, models, budgeted), org-admin
+/// flag 17; the key query's own columns follow from 18.
 fn read_entities(table: &SpiTupleTable<'_>) -> Context {
     Context {
-        epoch: col(table, 1).unwrap_or(0),
         key: None,
-        team: read_level(table, 2),
-        member: read_level(table, 7),
-        organization: read_level(table, 12),
-        user_role: col(table, 18),
-        user: col::<String>(table, 17).map(|id| Level {
+        team: read_level(table, 1),
+        member: read_level(table, 5),
+        organization: read_level(table, 9),
+        user_role: col(table, 14),
+        user: col::<String>(table, 13).map(|id| Level {
             id,
-            models: text_list(col(table, 19)),
+            models: text_list(col(table, 15)),
             blocked: false,
-            budget: BudgetState { exhausted: col(table, 20).unwrap_or(false), reset_due: col(table, 21).unwrap_or(false) },
+            budgeted: col(table, 16).unwrap_or(false),
+            budget: BudgetState::default(),
         }),
-        end_user: read_level(table, 22),
-        is_org_admin: col(table, 27).unwrap_or(false),
+        end_user: None,
+        is_org_admin: col(table, 17).unwrap_or(false),
     }
 }

@@ -106,18 +106,21 @@ impl Decision {
 
     /// Builds the `rbac.decision` composite value.
     pub fn into_composite(self) -> PgHeapTuple<'static, AllocatedByRust> {
-        let mut tuple = new_composite("rbac.decision");
-        put(&mut tuple, 1, self.allowed());
-        put(&mut tuple, 2, self.reason.http_status());
-        put(&mut tuple, 3, self.reason.code());
-        put(&mut tuple, 4, self.message);
-        put(&mut tuple, 5, self.user_id);
-        put(&mut tuple, 6, self.team_id);
-        put(&mut tuple, 7, self.organization_id);
-        put(&mut tuple, 8, self.role);
-        put(&mut tuple, 9, self.key_hash);
-        put(&mut tuple, 10, self.limit_scope);
-        tuple
+        composite(
+            "rbac.decision",
+            vec![
+                self.allowed().into_datum(),
+                self.reason.http_status().into_datum(),
+                self.reason.code().into_datum(),
+                self.message.into_datum(),
+                self.user_id.into_datum(),
+                self.team_id.into_datum(),
+                self.organization_id.into_datum(),
+                self.role.into_datum(),
+                self.key_hash.into_datum(),
+                self.limit_scope.into_datum(),
+            ],
+        )
     }
 }
 
@@ -126,10 +129,11 @@ thread_local! {
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-/// A new, empty value of one of pg_rbac's composite types (`rbac.decision`, `rbac.quota`, `rbac.principal`).
-/// The type's oid is resolved by name once per backend (name resolution parses the name and sets up an error
-/// trap: microseconds per call) and re-resolved if the type was dropped and re-created since.
-pub fn new_composite(type_name: &'static str) -> PgHeapTuple<'static, AllocatedByRust> {
+/// A value of one of pg_rbac's composite types (`rbac.decision`, `rbac.quota`, `rbac.principal`) formed in one
+/// step from its attribute datums, in attribute order. (Setting attributes one by one re-forms the tuple each
+/// time.) The type's oid is resolved by name once per backend — name resolution parses the name under an error
+/// trap, microseconds per call — and again if the type was dropped and re-created since.
+pub fn composite(type_name: &'static str, datums: Vec<Option<pg_sys::Datum>>) -> PgHeapTuple<'static, AllocatedByRust> {
     let cached = TYPE_OIDS.with(|m| m.borrow().get(type_name).copied());
     // SAFETY: a syscache lookup; an unknown oid yields InvalidOid
     let oid = match cached {
@@ -142,14 +146,9 @@ pub fn new_composite(type_name: &'static str) -> PgHeapTuple<'static, AllocatedB
             oid
         }
     };
-    PgHeapTuple::new_composite_type_by_oid(oid)
+    let tupdesc = pgrx::PgTupleDesc::for_composite_type_by_oid(oid)
+        .unwrap_or_else(|| crate::spi_util::raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("type {type_name} is missing")));
+    // SAFETY: every datum was produced by `IntoDatum` for the attribute's own type, in attribute order
+    unsafe { PgHeapTuple::from_datums(tupdesc, datums) }
         .unwrap_or_else(|e| crate::spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string()))
-}
-
-/// Sets attribute `attno` (1-based) of a composite under construction.
-pub fn put<T: IntoDatum>(tuple: &mut PgHeapTuple<'static, AllocatedByRust>, attno: usize, value: T) {
-    let index = std::num::NonZeroUsize::new(attno).expect("attribute numbers start at 1");
-    if let Err(e) = tuple.set_by_index(index, value) {
-        crate::spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("composite attribute {attno}: {e}"));
-    }
 }

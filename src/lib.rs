@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod check;
 pub mod context;
 pub mod decision;
+pub mod invalidation;
 pub mod principal;
 pub mod quota;
 pub mod spi_util;
@@ -34,6 +35,7 @@ pub extern "C-unwind" fn _PG_init() {
         pgrx::GucContext::Userset,
         pgrx::GucFlags::default(),
     );
+    invalidation::register();
 }
 
 extension_sql_file!("../sql/001_schema.sql", name = "schema", bootstrap);
@@ -42,7 +44,13 @@ extension_sql_file!("../sql/route_groups.sql", name = "route_groups", requires =
 extension_sql_file!(
     "../sql/010_policy_rules.sql",
     name = "policy_rules",
-    requires = ["route_groups", access::sql_api::models_within, principal::current_principal_user_id]
+    requires = [
+        "route_groups",
+        "quota_schema",
+        access::sql_api::models_within,
+        principal::current_principal_user_id,
+        invalidation::_signal_policy_change
+    ]
 );
 extension_sql_file!("../sql/020_quota.sql", name = "quota", requires = ["policy_rules", quota::consume_quota]);
 extension_sql_file!(

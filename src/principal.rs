@@ -7,7 +7,7 @@ use pgrx::prelude::*;
 use pgrx::{register_xact_callback, PgXactCallbackEvent};
 
 use crate::check::{self, Outcome};
-use crate::decision::{put, Decision};
+use crate::decision::{composite, Decision};
 
 /// Who the current transaction acts for.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -72,13 +72,10 @@ fn principal_of(d: &Decision) -> Principal {
 #[pg_extern(stable, parallel_restricted)]
 pub fn current_principal() -> pgrx::composite_type!('static, "principal") {
     let p = current().unwrap_or_default();
-    let mut tuple = crate::decision::new_composite("rbac.principal");
-    put(&mut tuple, 1, p.user_id);
-    put(&mut tuple, 2, p.team_id);
-    put(&mut tuple, 3, p.organization_id);
-    put(&mut tuple, 4, p.role);
-    put(&mut tuple, 5, p.key_hash);
-    tuple
+    composite(
+        "rbac.principal",
+        vec![p.user_id.into_datum(), p.team_id.into_datum(), p.organization_id.into_datum(), p.role.into_datum(), p.key_hash.into_datum()],
+    )
 }
 
 /// The principal's user id, or NULL (recorded as `rbac.audit_log.actor`; used by row-level security).

@@ -125,7 +125,7 @@ SELECT pg_temp.expect_error('DML: role permissions', $$INSERT INTO rbac.role_per
 SELECT pg_temp.expect_error('DML: make a route an LLM route', $$INSERT INTO rbac.route_groups(group_name, pattern) VALUES ('llm_api_routes', '/key/generate')$$, '42501');
 SELECT pg_temp.expect_eq('DML: tag a model into a group reaches nothing', pg_temp.affected($$UPDATE rbac.models SET access_groups = ARRAY['grp-x']$$), 0::bigint);
 SELECT pg_temp.expect_eq('DML: delete a model reaches nothing', pg_temp.affected($$DELETE FROM rbac.models$$), 0::bigint);
-SELECT pg_temp.expect_error('DML: cache epoch', $$UPDATE rbac.cache_epoch SET epoch = 0$$, '42501');
+SELECT pg_temp.expect_error('DML: cache epoch', $$UPDATE rbac.cache_epoch SET singleton = true$$, '42501');
 SELECT pg_temp.expect_error('DML: quota windows', $$DELETE FROM rbac.rate_windows$$, '42501');
 SELECT pg_temp.expect_error('DML: reservations', $$UPDATE rbac.reservations SET cost = 0$$, '42501');
 

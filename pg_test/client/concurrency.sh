@@ -65,5 +65,12 @@ pgbench -n -c 16 -j 4 -t 40 -f "$tmp/settle.sql" >"$tmp/settle.log" 2>&1 || { ca
 expect "team spend after 640 settled requests" "$(psql_q -c "SELECT spend || '/' || reserved FROM rbac.teams WHERE team_id = 't-conc-spend'")" "5.00/0.00"
 expect "spend_log rows for the team" "$(psql_q -c "SELECT count(*) FROM rbac.spend_log WHERE team_id = 't-conc-spend'")" 500
 
+# leave the database as we found it (other suites count rows)
+psql_q >/dev/null <<'SQL'
+DELETE FROM rbac.reservations WHERE key_hash IN (rbac.hash_key('sk-conc-rpm500-0001'), rbac.hash_key('sk-conc-budget045-01'), rbac.hash_key('sk-conc-team-spend-1'));
+DELETE FROM rbac.rate_windows WHERE subject IN (rbac.hash_key('sk-conc-rpm500-0001'), rbac.hash_key('sk-conc-budget045-01'), rbac.hash_key('sk-conc-team-spend-1'), 't-conc-spend');
+DELETE FROM rbac.keys WHERE key_hash IN (rbac.hash_key('sk-conc-rpm500-0001'), rbac.hash_key('sk-conc-budget045-01'), rbac.hash_key('sk-conc-team-spend-1'));
+DELETE FROM rbac.teams WHERE team_id = 't-conc-spend';
+SQL
 [ $fail -eq 0 ] && echo "concurrency: all expectations met"
 exit $fail

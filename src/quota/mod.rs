@@ -6,7 +6,7 @@ use pgrx::prelude::*;
 use pgrx::AnyNumeric;
 
 use crate::check;
-use crate::decision::{put, Decision};
+use crate::decision::{composite, Decision};
 use crate::spi_util::{self, INT8, NUMERIC, TEXT};
 
 /// Admits or refuses one request.
@@ -57,17 +57,32 @@ pub fn consume_quota(
 }
 
 fn refusal_from_decision(d: Decision) -> PgHeapTuple<'static, AllocatedByRust> {
-    let mut q = new_quota();
-    put(&mut q, 1, false);
-    put(&mut q, 2, d.reason.http_status());
-    put(&mut q, 3, d.reason.code());
-    put(&mut q, 4, d.limit_scope);
-    put(&mut q, 10, d.message);
-    q
+    quota(Admission {
+        allowed: Some(false),
+        http_status: Some(d.reason.http_status()),
+        reason: Some(d.reason.code().to_string()),
+        limit_scope: d.limit_scope.map(str::to_string),
+        message: Some(d.message),
+        ..Admission::default()
+    })
 }
 
-fn new_quota() -> PgHeapTuple<'static, AllocatedByRust> {
-    crate::decision::new_composite("rbac.quota")
+fn quota(a: Admission) -> PgHeapTuple<'static, AllocatedByRust> {
+    composite(
+        "rbac.quota",
+        vec![
+            a.allowed.into_datum(),
+            a.http_status.into_datum(),
+            a.reason.into_datum(),
+            a.limit_scope.into_datum(),
+            a.reservation_id.into_datum(),
+            a.remaining_requests.into_datum(),
+            a.remaining_tokens.into_datum(),
+            a.reset_at.into_datum(),
+            a.retry_after_seconds.into_datum(),
+            a.message.into_datum(),
+        ],
+    )
 }
 
 /// Runs `rbac._admit` for an allowed principal and returns its `rbac.quota`.
@@ -111,21 +126,11 @@ fn admit(
             message: got(t.get::<String>(10)),
         }
     });
-    let mut q = new_quota();
-    put(&mut q, 1, row.allowed);
-    put(&mut q, 2, row.http_status);
-    put(&mut q, 3, row.reason);
-    put(&mut q, 4, row.limit_scope);
-    put(&mut q, 5, row.reservation_id);
-    put(&mut q, 6, row.remaining_requests);
-    put(&mut q, 7, row.remaining_tokens);
-    put(&mut q, 8, row.reset_at);
-    put(&mut q, 9, row.retry_after_seconds);
-    put(&mut q, 10, row.message);
-    q
+    quota(row)
 }
 
 /// One `rbac.quota` row copied out of SPI memory.
+#[derive(Default)]
 struct Admission {
     allowed: Option<bool>,
     http_status: Option<i32>,

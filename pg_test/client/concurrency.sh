@@ -71,6 +71,7 @@ DELETE FROM rbac.reservations WHERE key_hash IN (rbac.hash_key('sk-conc-rpm500-0
 DELETE FROM rbac.rate_windows WHERE subject IN (rbac.hash_key('sk-conc-rpm500-0001'), rbac.hash_key('sk-conc-budget045-01'), rbac.hash_key('sk-conc-team-spend-1'), 't-conc-spend');
 DELETE FROM rbac.keys WHERE key_hash IN (rbac.hash_key('sk-conc-rpm500-0001'), rbac.hash_key('sk-conc-budget045-01'), rbac.hash_key('sk-conc-team-spend-1'));
 DELETE FROM rbac.teams WHERE team_id = 't-conc-spend';
+DELETE FROM rbac.spend_log WHERE team_id = 't-conc-spend' OR key_hash IN (rbac.hash_key('sk-conc-rpm500-0001'), rbac.hash_key('sk-conc-budget045-01'), rbac.hash_key('sk-conc-team-spend-1'));
 SQL
 [ $fail -eq 0 ] && echo "concurrency: all expectations met"
 exit $fail

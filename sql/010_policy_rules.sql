@@ -357,7 +357,8 @@ CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON rbac.audit_log FOR EACH S
 
 ---------------------------------------------------------------------------------------------------------------
 -- Cache coherence: a policy change signals every backend to drop its cached policy (see src/invalidation.rs).
--- Accounting-only updates (spend, reserved, in_flight, budget_reset_at) are not listed and signal nothing.
+-- Every column the decision or the admission reads as policy is listed; accounting-only updates (spend,
+-- reserved, in_flight, budget_reset_at) and cosmetic ones (aliases, emails) are not and signal nothing.
 ---------------------------------------------------------------------------------------------------------------
 CREATE FUNCTION rbac._policy_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -378,28 +379,28 @@ CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rb
   FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
 CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.organizations
   FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
-CREATE TRIGGER policy_changed_update AFTER UPDATE OF organization_id, models, max_budget, budget_duration, blocked
-  ON rbac.organizations FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed_update AFTER UPDATE OF organization_id, models, max_budget, budget_duration, rpm_limit, tpm_limit,
+  max_parallel_requests, blocked, metadata ON rbac.organizations FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
 CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.teams
   FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
-CREATE TRIGGER policy_changed_update AFTER UPDATE OF team_id, organization_id, models, max_budget, budget_duration, blocked
-  ON rbac.teams FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed_update AFTER UPDATE OF team_id, organization_id, models, max_budget, budget_duration, rpm_limit,
+  tpm_limit, max_parallel_requests, blocked, metadata ON rbac.teams FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
 CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.users
   FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
-CREATE TRIGGER policy_changed_update AFTER UPDATE OF user_id, user_role, models, max_budget, budget_duration
-  ON rbac.users FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed_update AFTER UPDATE OF user_id, user_role, models, max_budget, budget_duration, rpm_limit, tpm_limit,
+  max_parallel_requests, metadata ON rbac.users FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
 CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.team_members
   FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
-CREATE TRIGGER policy_changed_update AFTER UPDATE OF team_id, user_id, allowed_models, max_budget, budget_duration
-  ON rbac.team_members FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed_update AFTER UPDATE OF team_id, user_id, role, allowed_models, max_budget, budget_duration, rpm_limit,
+  tpm_limit ON rbac.team_members FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
 CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.keys
   FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
 CREATE TRIGGER policy_changed_update AFTER UPDATE OF key_hash, user_id, team_id, organization_id, models, max_budget,
-  budget_duration, expires, blocked, allowed_routes, permissions ON rbac.keys FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+  budget_duration, rpm_limit, tpm_limit, max_parallel_requests, expires, blocked, allowed_routes, permissions, metadata ON rbac.keys FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
 CREATE TRIGGER policy_changed AFTER INSERT OR DELETE OR TRUNCATE ON rbac.end_users
   FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
-CREATE TRIGGER policy_changed_update AFTER UPDATE OF end_user_id, models, max_budget, budget_duration, blocked
-  ON rbac.end_users FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
+CREATE TRIGGER policy_changed_update AFTER UPDATE OF end_user_id, models, max_budget, budget_duration, rpm_limit, tpm_limit,
+  blocked, metadata ON rbac.end_users FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
 
 ---------------------------------------------------------------------------------------------------------------
 -- pg_dump keeps policy, keys, spend and the audit trail (CONTRACT §0). Built-in route groups are re-seeded by

@@ -130,57 +130,39 @@ LANGUAGE sql STABLE AS $$
              p_message)::rbac.quota
 $$;
 
--- Admission of one request whose principal rbac_check already allowed (called by rbac.consume_quota).
+-- Admission of one request whose principal rbac_check already allowed (called by rbac.consume_quota, which
+-- knows the principal's limits from its policy cache and passes only what applies):
+--   p_budget_levels: levels with a max_budget, in lock order (key, team_member, team, organization, user, end_user);
+--   p_parallel: the key has max_parallel_requests;
+--   p_scopes/p_subjects/p_rpms/p_tpms/p_ords: the rate windows with a limit, any order (p_ords = report order).
 CREATE FUNCTION rbac._admit(p_key_hash text, p_user_id text, p_team_id text, p_org_id text, p_end_user_id text,
-                            p_model text, p_requests bigint, p_tokens bigint, p_cost numeric, p_retried boolean DEFAULT false)
+                            p_model text, p_requests bigint, p_tokens bigint, p_cost numeric,
+                            p_budget_levels text[], p_parallel boolean,
+                            p_scopes text[], p_subjects text[], p_rpms bigint[], p_tpms bigint[], p_ords int[],
+                            p_retried boolean DEFAULT false)
 RETURNS rbac.quota LANGUAGE plpgsql AS $$
 DECLARE
-  l record;
   lvl record;
   win record;
-  budget_levels text[] := '{}';
   reserved_at text[] := '{}';
   got_slot boolean := false;
-  failed record;
-  refusal rbac.quota;
-  scopes text[]; subjects text[]; rpms bigint[]; tpms bigint[]; ords int[];
   fail_ord int; fail_scope text; fail_reset timestamptz;
   rem_requests bigint; rem_tokens bigint; first_reset timestamptz;
   used_r bigint; used_t bigint; window_end timestamptz;
-  ttl interval := coalesce(nullif(current_setting('rbac.reservation_ttl', true), '')::interval, interval '10 minutes');
+  seen int := 0;
+  tpm_scopes text[] := '{}'; tpm_subjects text[] := '{}'; tpm_starts timestamptz[] := '{}';
   res_id uuid;
 BEGIN
-  -- every applicable limit, in one read (LiteLLM v3 descriptors, litellm-semantics §8.2)
-  SELECT k.max_budget IS NOT NULL AS k_budget, k.rpm_limit AS k_rpm, k.tpm_limit AS k_tpm, k.max_parallel_requests AS k_parallel,
-         rbac._model_limit(k.metadata, 'model_rpm_limit', p_model) AS km_rpm, rbac._model_limit(k.metadata, 'model_tpm_limit', p_model) AS km_tpm,
-         tm.max_budget IS NOT NULL AS m_budget, tm.rpm_limit AS m_rpm, tm.tpm_limit AS m_tpm,
-         t.max_budget IS NOT NULL AS t_budget, t.rpm_limit AS t_rpm, t.tpm_limit AS t_tpm,
-         rbac._model_limit(t.metadata, 'model_rpm_limit', p_model) AS tm_rpm, rbac._model_limit(t.metadata, 'model_tpm_limit', p_model) AS tm_tpm,
-         o.max_budget IS NOT NULL AS o_budget, o.rpm_limit AS o_rpm, o.tpm_limit AS o_tpm,
-         rbac._model_limit(o.metadata, 'model_rpm_limit', p_model) AS om_rpm, rbac._model_limit(o.metadata, 'model_tpm_limit', p_model) AS om_tpm,
-         u.max_budget IS NOT NULL AND p_team_id IS NULL AS u_budget, u.rpm_limit AS u_rpm, u.tpm_limit AS u_tpm,
-         e.max_budget IS NOT NULL AS e_budget, e.rpm_limit AS e_rpm, e.tpm_limit AS e_tpm
-    INTO l
-    FROM (SELECT 1) x
-    LEFT JOIN rbac.keys k ON k.key_hash = p_key_hash
-    LEFT JOIN rbac.team_members tm ON tm.team_id = p_team_id AND tm.user_id = p_user_id
-    LEFT JOIN rbac.teams t ON t.team_id = p_team_id
-    LEFT JOIN rbac.organizations o ON o.organization_id = p_org_id
-    LEFT JOIN rbac.users u ON u.user_id = p_user_id
-    LEFT JOIN rbac.end_users e ON e.end_user_id = p_end_user_id;
-
   -- 1. budget reservations, level by level in lock order; a refusal undoes the earlier levels
-  IF p_cost > 0 THEN
-    budget_levels := array_remove(ARRAY[
-      CASE WHEN l.k_budget THEN 'key' END, CASE WHEN l.m_budget THEN 'team_member' END, CASE WHEN l.t_budget THEN 'team' END,
-      CASE WHEN l.o_budget THEN 'organization' END, CASE WHEN l.u_budget THEN 'user' END, CASE WHEN l.e_budget THEN 'end_user' END], NULL);
+  IF p_cost > 0 AND cardinality(p_budget_levels) > 0 THEN
     FOR lvl IN SELECT * FROM rbac._reservation_levels(ROW(NULL, 'open', now(), now(), p_key_hash, p_user_id, p_team_id, p_org_id,
                  p_end_user_id, NULL, 0, 0, 0, '{}', false, '{}', '{}', '{}', NULL)::rbac.reservations) LOOP
-      CONTINUE WHEN NOT lvl.scope = ANY (budget_levels);
+      CONTINUE WHEN NOT lvl.scope = ANY (p_budget_levels);
       IF NOT rbac._reserve(lvl.scope, lvl.id1, lvl.id2, p_cost, true) THEN
         PERFORM rbac._undo_admission(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, reserved_at, p_cost, false);
         IF NOT p_retried AND p_key_hash IS NOT NULL AND rbac._expire_key_reservations(p_key_hash) > 0 THEN
-          RETURN rbac._admit(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, p_model, p_requests, p_tokens, p_cost, true);
+          RETURN rbac._admit(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, p_model, p_requests, p_tokens, p_cost,
+                             p_budget_levels, p_parallel, p_scopes, p_subjects, p_rpms, p_tpms, p_ords, true);
         END IF;
         RETURN rbac._quota_refusal('budget_exceeded', lvl.scope, NULL,
           format('reserving %s USD would take the %s budget past max_budget', p_cost, lvl.scope));
@@ -190,50 +172,52 @@ BEGIN
   END IF;
 
   -- 2. a parallel-request lease on the key (LiteLLM enforces max_parallel_requests for keys only, §12.15)
-  IF l.k_parallel IS NOT NULL THEN
+  IF p_parallel THEN
     UPDATE rbac.keys SET in_flight = in_flight + 1 WHERE key_hash = p_key_hash AND in_flight < max_parallel_requests;
     got_slot := FOUND;
     IF NOT got_slot THEN
       PERFORM rbac._undo_admission(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, reserved_at, p_cost, false);
       IF NOT p_retried AND rbac._expire_key_reservations(p_key_hash) > 0 THEN
-        RETURN rbac._admit(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, p_model, p_requests, p_tokens, p_cost, true);
+        RETURN rbac._admit(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, p_model, p_requests, p_tokens, p_cost,
+                           p_budget_levels, p_parallel, p_scopes, p_subjects, p_rpms, p_tpms, p_ords, true);
       END IF;
       RETURN rbac._quota_refusal('parallel_limit_exceeded', 'key', NULL,
-        format('max_parallel_requests (%s) requests are already in flight for this key', l.k_parallel));
+        'max_parallel_requests requests are already in flight for this key');
     END IF;
   END IF;
 
   -- 3. rpm/tpm windows: lock every limited window in (scope, subject) order, check all, then count all
-  SELECT array_agg(v.s ORDER BY v.s, v.j), array_agg(v.j ORDER BY v.s, v.j), array_agg(v.rpm ORDER BY v.s, v.j),
-         array_agg(v.tpm ORDER BY v.s, v.j), array_agg(v.ord ORDER BY v.s, v.j)
-    INTO scopes, subjects, rpms, tpms, ords
-    FROM (VALUES (1, 'key', p_key_hash, l.k_rpm, l.k_tpm), (2, 'user', p_user_id, l.u_rpm, l.u_tpm),
-                 (3, 'team', p_team_id, l.t_rpm, l.t_tpm), (4, 'team_member', p_team_id || ':' || p_user_id, l.m_rpm, l.m_tpm),
-                 (5, 'organization', p_org_id, l.o_rpm, l.o_tpm), (6, 'end_user', p_end_user_id, l.e_rpm, l.e_tpm),
-                 (7, 'model_per_key', p_key_hash || ':' || p_model, l.km_rpm, l.km_tpm),
-                 (8, 'model_per_team', p_team_id || ':' || p_model, l.tm_rpm, l.tm_tpm),
-                 (9, 'model_per_organization', p_org_id || ':' || p_model, l.om_rpm, l.om_tpm)) v(ord, s, j, rpm, tpm)
-    WHERE v.j IS NOT NULL AND (v.rpm IS NOT NULL OR v.tpm IS NOT NULL);
-
-  IF scopes IS NOT NULL THEN
-    INSERT INTO rbac.rate_windows(scope, subject, window_start)
-      SELECT s, j, now() FROM unnest(scopes, subjects) u(s, j) ORDER BY 1, 2 ON CONFLICT DO NOTHING;
-    FOR win IN SELECT rw.scope, rw.subject, rw.requests, rw.tokens, rw.window_start, v.rpm, v.tpm, v.ord,
-                    rw.window_start <= now() - interval '60 seconds' AS expired
-               FROM rbac.rate_windows rw
-               JOIN unnest(scopes, subjects, rpms, tpms, ords) v(s, j, rpm, tpm, ord) ON rw.scope = v.s AND rw.subject = v.j
-              ORDER BY rw.scope, rw.subject FOR UPDATE OF rw LOOP
-      used_r := CASE WHEN win.expired THEN 0 ELSE win.requests END + p_requests;
-      used_t := CASE WHEN win.expired THEN 0 ELSE win.tokens END + p_tokens;
-      window_end := CASE WHEN win.expired THEN now() ELSE win.window_start END + interval '60 seconds';
-      IF (win.rpm IS NOT NULL AND used_r > win.rpm) OR (win.tpm IS NOT NULL AND used_t > win.tpm) THEN
-        IF fail_ord IS NULL OR win.ord < fail_ord THEN
-          fail_ord := win.ord; fail_scope := win.scope; fail_reset := window_end;
+  IF cardinality(p_scopes) > 0 THEN
+    <<lock_windows>>
+    FOR attempt IN 1 .. 2 LOOP
+      seen := 0; fail_ord := NULL; rem_requests := NULL; rem_tokens := NULL; first_reset := NULL;
+      tpm_scopes := '{}'; tpm_subjects := '{}'; tpm_starts := '{}';
+      FOR win IN SELECT rw.scope, rw.subject, rw.requests, rw.tokens, rw.window_start, v.rpm, v.tpm, v.ord,
+                        rw.window_start <= now() - interval '60 seconds' AS expired
+                   FROM unnest(p_scopes, p_subjects, p_rpms, p_tpms, p_ords) v(s, j, rpm, tpm, ord)
+                   JOIN rbac.rate_windows rw ON rw.scope = v.s AND rw.subject = v.j
+                  ORDER BY rw.scope, rw.subject FOR UPDATE OF rw LOOP
+        seen := seen + 1;
+        used_r := CASE WHEN win.expired THEN 0 ELSE win.requests END + p_requests;
+        used_t := CASE WHEN win.expired THEN 0 ELSE win.tokens END + p_tokens;
+        window_end := CASE WHEN win.expired THEN now() ELSE win.window_start END + interval '60 seconds';
+        IF (win.rpm IS NOT NULL AND used_r > win.rpm) OR (win.tpm IS NOT NULL AND used_t > win.tpm) THEN
+          IF fail_ord IS NULL OR win.ord < fail_ord THEN
+            fail_ord := win.ord; fail_scope := win.scope; fail_reset := window_end;
+          END IF;
         END IF;
-      END IF;
-      IF win.rpm IS NOT NULL THEN rem_requests := least(rem_requests, win.rpm - used_r); END IF;
-      IF win.tpm IS NOT NULL THEN rem_tokens := least(rem_tokens, win.tpm - used_t); END IF;
-      first_reset := least(first_reset, window_end);
+        IF win.rpm IS NOT NULL THEN rem_requests := least(rem_requests, win.rpm - used_r); END IF;
+        IF win.tpm IS NOT NULL THEN
+          rem_tokens := least(rem_tokens, win.tpm - used_t);
+          tpm_scopes := tpm_scopes || win.scope; tpm_subjects := tpm_subjects || win.subject;
+          tpm_starts := tpm_starts || (window_end - interval '60 seconds');
+        END IF;
+        first_reset := least(first_reset, window_end);
+      END LOOP;
+      EXIT lock_windows WHEN seen = cardinality(p_scopes);
+      -- first request of a window: create the missing rows (in lock order) and lock again
+      INSERT INTO rbac.rate_windows(scope, subject, window_start)
+        SELECT s, j, now() FROM unnest(p_scopes, p_subjects) u(s, j) ORDER BY 1, 2 ON CONFLICT DO NOTHING;
     END LOOP;
     IF fail_ord IS NOT NULL THEN
       PERFORM rbac._undo_admission(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, reserved_at, p_cost, got_slot);
@@ -244,19 +228,17 @@ BEGIN
        SET window_start = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN now() ELSE w.window_start END,
            requests = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.requests END + p_requests,
            tokens = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.tokens END + p_tokens
-      FROM unnest(scopes, subjects) v(s, j)
+      FROM unnest(p_scopes, p_subjects) v(s, j)
      WHERE w.scope = v.s AND w.subject = v.j;
   END IF;
 
   -- 4. the reservation that settle/release will close (tpm windows recorded for token correction)
   INSERT INTO rbac.reservations(expires_at, key_hash, user_id, team_id, organization_id, end_user_id, model, requests, tokens,
                                 cost, budget_scopes, parallel_slot, rate_scopes, rate_subjects, rate_window_starts)
-  SELECT now() + ttl, p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, p_model, p_requests, p_tokens,
-         CASE WHEN cardinality(reserved_at) > 0 THEN p_cost ELSE 0 END, reserved_at, got_slot,
-         coalesce(array_agg(w2.scope ORDER BY w2.scope, w2.subject), '{}'), coalesce(array_agg(w2.subject ORDER BY w2.scope, w2.subject), '{}'),
-         coalesce(array_agg(w2.window_start ORDER BY w2.scope, w2.subject), '{}')
-    FROM (SELECT rw.* FROM rbac.rate_windows rw JOIN unnest(scopes, subjects, tpms) v(s, j, tpm)
-            ON rw.scope = v.s AND rw.subject = v.j WHERE v.tpm IS NOT NULL) w2
+  VALUES (now() + coalesce(nullif(current_setting('rbac.reservation_ttl', true), '')::interval, interval '10 minutes'),
+          p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, p_model, p_requests, p_tokens,
+          CASE WHEN cardinality(reserved_at) > 0 THEN p_cost ELSE 0 END, reserved_at, got_slot,
+          tpm_scopes, tpm_subjects, tpm_starts)
   RETURNING reservation_id INTO res_id;
 
   RETURN ROW(true, 200, 'ok', NULL, res_id, rem_requests, rem_tokens, first_reset, NULL, NULL)::rbac.quota;
@@ -277,13 +259,6 @@ BEGIN
     UPDATE rbac.keys SET in_flight = greatest(in_flight - 1, 0) WHERE key_hash = p_key_hash;
   END IF;
 END $$;
-
--- A per-model limit from metadata.model_rpm_limit / model_tpm_limit ({"gpt-4o": 10}); NULL unless a number.
-CREATE FUNCTION rbac._model_limit(p_metadata jsonb, p_field text, p_model text) RETURNS bigint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN p_model IS NOT NULL AND jsonb_typeof(p_metadata -> p_field -> p_model) = 'number'
-              THEN floor((p_metadata -> p_field ->> p_model)::numeric)::bigint END
-$$;
 
 CREATE FUNCTION rbac._check_usage_arguments(p_prompt_tokens bigint, p_completion_tokens bigint, p_spend numeric)
 RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$

@@ -27,6 +27,19 @@ pub struct Level {
     /// The level has a `max_budget` or a `budget_duration`: its budget state must be read live.
     pub budgeted: bool,
     pub budget: BudgetState,
+    pub limits: Limits,
+}
+
+/// A level's quota limits (policy, cached): requests and tokens per 60-second window, a budget cap, and
+/// per-model limits (`metadata.model_rpm_limit` / `model_tpm_limit`, LiteLLM §8.2).
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    pub rpm: Option<i64>,
+    pub tpm: Option<i64>,
+    pub has_max_budget: bool,
+    pub max_parallel_requests: Option<i64>,
+    pub model_rpm: HashMap<String, i64>,
+    pub model_tpm: HashMap<String, i64>,
 }
 
 /// The virtual key's own columns.
@@ -42,6 +55,7 @@ pub struct KeyRow {
     pub may_read_global_spend: bool,
     pub budgeted: bool,
     pub budget: BudgetState,
+    pub limits: Limits,
 }
 
 /// The joined context of one request.
@@ -105,26 +119,32 @@ fn insert_bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, v
     map.insert(key, value);
 }
 
-/// Columns of a level: id, models, blocked, budgeted (4 columns).
+/// Columns of one level, named `<p>_<column>` and read by name (`read_level`): id, models, blocked, budgeted,
+/// limits. `$blocked` and `$meta` stand in for tables without a `blocked` or `metadata` column.
 macro_rules! level_columns {
-    ($t:literal) => {
+    ($p:literal, $id:literal, $models:literal, $blocked:literal, $meta:literal) => {
         concat!(
-            $t, ".models, coalesce(", $t, ".blocked, false), (", $t, ".max_budget IS NOT NULL OR ", $t,
-            ".budget_duration IS NOT NULL)"
+            $p, ".", $id, " AS ", $p, "_id, ", $p, ".", $models, " AS ", $p, "_models, ",
+            $blocked, " AS ", $p, "_blocked, ",
+            "(", $p, ".max_budget IS NOT NULL OR ", $p, ".budget_duration IS NOT NULL) AS ", $p, "_budgeted, ",
+            $p, ".max_budget IS NOT NULL AS ", $p, "_has_max_budget, ",
+            $p, ".rpm_limit AS ", $p, "_rpm, ", $p, ".tpm_limit AS ", $p, "_tpm, ",
+            "(", $meta, " -> 'model_rpm_limit')::text AS ", $p, "_model_rpm, ",
+            "(", $meta, " -> 'model_tpm_limit')::text AS ", $p, "_model_tpm"
         )
     };
 }
 
-/// Policy columns shared by both loaders (17): team, membership, organization (4 each: id, models, blocked,
-/// budgeted), user (4: id, role, models, budgeted), org-admin flag. Key columns follow from 18.
+/// Policy columns shared by both loaders: team, membership, organization, user (with its role), org-admin flag.
 macro_rules! entity_columns {
     () => {
         concat!(
-            "t.team_id, ", level_columns!("t"), ", ",
-            "tm.user_id, tm.allowed_models, false, (tm.max_budget IS NOT NULL OR tm.budget_duration IS NOT NULL), ",
-            "o.organization_id, ", level_columns!("o"), ", ",
-            "u.user_id, u.user_role::text, u.models, (u.max_budget IS NOT NULL OR u.budget_duration IS NOT NULL), ",
-            "EXISTS (SELECT 1 FROM rbac.organization_members om WHERE om.user_id = u.user_id AND om.user_role = 'org_admin')"
+            level_columns!("t", "team_id", "models", "coalesce(t.blocked, false)", "t.metadata"), ", ",
+            level_columns!("tm", "user_id", "allowed_models", "false", "NULL::jsonb"), ", ",
+            level_columns!("o", "organization_id", "models", "coalesce(o.blocked, false)", "o.metadata"), ", ",
+            level_columns!("u", "user_id", "models", "false", "NULL::jsonb"), ", ",
+            "u.user_role::text AS u_role, ",
+            "EXISTS (SELECT 1 FROM rbac.organization_members om WHERE om.user_id = u.user_id AND om.user_role = 'org_admin') AS is_org_admin"
         )
     };
 }
@@ -134,16 +154,9 @@ macro_rules! entity_columns {
 const KEY_CONTEXT_SQL: &str = concat!(
     "SELECT ",
     entity_columns!(),
-    ", k.key_hash, k.user_id, k.models, coalesce(k.blocked, false), k.expires, k.allowed_routes, \
-     coalesce(k.permissions -> 'get_spend_routes' = 'true'::jsonb, false), \
-     (k.max_budget IS NOT NULL OR k.budget_duration IS NOT NULL), \
-     (SELECT d.revoke_at FROM rbac.deprecated_keys d WHERE d.key_hash = $1) \
-     FROM rbac.keys k \
-     LEFT JOIN rbac.teams t ON t.team_id = k.team_id \
-     LEFT JOIN rbac.team_members tm ON tm.team_id = k.team_id AND tm.user_id = k.user_id \
-     LEFT JOIN rbac.organizations o ON o.organization_id = coalesce(k.organization_id, t.organization_id) \
-     LEFT JOIN rbac.users u ON u.user_id = k.user_id \
-     WHERE k.key_hash = coalesce((SELECT d.active_key_hash FROM rbac.deprecated_keys d WHERE d.key_hash = $1), $1)"
+    ", ",
+    level_columns!("k", "key_hash", "models", "coalesce(k.blocked, false)", "k.metadata"),
+    ", k.user_id AS k_user_id, k.expires AS k_expires, k.allowed_routes AS k_allowed_routes,      coalesce(k.permissions -> 'get_spend_routes' = 'true'::jsonb, false) AS k_global_spend,      k.max_parallel_requests AS k_parallel,      (SELECT d.revoke_at FROM rbac.deprecated_keys d WHERE d.key_hash = $1) AS revoke_at      FROM rbac.keys k      LEFT JOIN rbac.teams t ON t.team_id = k.team_id      LEFT JOIN rbac.team_members tm ON tm.team_id = k.team_id AND tm.user_id = k.user_id      LEFT JOIN rbac.organizations o ON o.organization_id = coalesce(k.organization_id, t.organization_id)      LEFT JOIN rbac.users u ON u.user_id = k.user_id      WHERE k.key_hash = coalesce((SELECT d.active_key_hash FROM rbac.deprecated_keys d WHERE d.key_hash = $1), $1)"
 );
 
 /// A principal named by ids (JWT): user, team, membership, organization (given, else the team's).
@@ -158,8 +171,8 @@ const PRINCIPAL_CONTEXT_SQL: &str = concat!(
 );
 
 const END_USER_SQL: &str = concat!(
-    "SELECT e.end_user_id, ",
-    level_columns!("e"),
+    "SELECT ",
+    level_columns!("e", "end_user_id", "models", "coalesce(e.blocked, false)", "e.metadata"),
     " FROM rbac.end_users e WHERE e.end_user_id = $1"
 );
 
@@ -219,21 +232,23 @@ fn fetch_key(client: &SpiClient<'_>, key_hash: &str) -> Option<CachedKey> {
     }
     let table = table.first();
     let mut context = read_entities(&table);
+    let key_level = read_level(&table, "k").expect("a found key has a hash");
     context.key = Some(KeyRow {
-        key_hash: col(&table, 18).unwrap_or_default(),
-        user_id: col(&table, 19),
-        models: text_list(col(&table, 20)),
-        blocked: col(&table, 21).unwrap_or(false),
+        key_hash: key_level.id,
+        user_id: by_name(&table, "k_user_id"),
+        models: key_level.models,
+        blocked: key_level.blocked,
         expired: false,
-        allowed_routes: text_list(col(&table, 23)),
-        may_read_global_spend: col(&table, 24).unwrap_or(false),
-        budgeted: col(&table, 25).unwrap_or(false),
+        allowed_routes: text_list(by_name(&table, "k_allowed_routes")),
+        may_read_global_spend: by_name(&table, "k_global_spend").unwrap_or(false),
+        budgeted: key_level.budgeted,
         budget: BudgetState::default(),
+        limits: Limits { max_parallel_requests: by_name(&table, "k_parallel"), ..key_level.limits },
     });
     Some(CachedKey {
         context,
-        expires_at: col::<TimestampWithTimeZone>(&table, 22).map(micros),
-        revoke_at: col::<TimestampWithTimeZone>(&table, 26).map(micros),
+        expires_at: by_name::<TimestampWithTimeZone>(&table, "k_expires").map(micros),
+        revoke_at: by_name::<TimestampWithTimeZone>(&table, "revoke_at").map(micros),
     })
 }
 
@@ -253,7 +268,7 @@ fn end_user(client: &SpiClient<'_>, end_user_id: Option<&str>) -> Option<Level> 
         None => {
             let stmt = spi_util::statement(client, END_USER_SQL, &[TEXT], false);
             let table = client.select(&*stmt, Some(1), &[id.into()]).unwrap_or_else(|e| spi_util::spi_failed(e));
-            let entry = if table.is_empty() { None } else { read_level(&table.first(), 1).map(Rc::new) };
+            let entry = if table.is_empty() { None } else { read_level(&table.first(), "e").map(Rc::new) };
             with_cache(|c| insert_bounded(&mut c.end_users, id.to_string(), entry.clone()));
             entry
         }
@@ -330,35 +345,49 @@ fn col<T: FromDatum + IntoDatum>(table: &SpiTupleTable<'_>, ordinal: usize) -> O
     table.get::<T>(ordinal).unwrap_or_else(|e| spi_util::spi_failed(e))
 }
 
-/// Reads one level starting at `first`: id, models, blocked, budgeted.
-fn read_level(table: &SpiTupleTable<'_>, first: usize) -> Option<Level> {
-    let id: String = col(table, first)?;
+/// Reads a column by name (only when a cache entry is filled, so the name lookup costs nothing per call).
+fn by_name<T: FromDatum + IntoDatum>(table: &SpiTupleTable<'_>, name: &str) -> Option<T> {
+    table.get_by_name::<T, _>(name).unwrap_or_else(|e| spi_util::spi_failed(e))
+}
+
+/// Per-model limits from `metadata.model_rpm_limit` (a JSON object of model → number); anything else is ignored.
+fn model_limits(json: Option<String>) -> HashMap<String, i64> {
+    let Some(text) = json else { return HashMap::new() };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text) else { return HashMap::new() };
+    map.into_iter()
+        .filter_map(|(model, limit)| limit.as_f64().filter(|v| v.is_finite() && *v >= 0.0).map(|v| (model, v.floor() as i64)))
+        .collect()
+}
+
+/// Reads the level whose columns are prefixed `p`; None when its row is absent.
+fn read_level(table: &SpiTupleTable<'_>, p: &str) -> Option<Level> {
+    let id: String = by_name(table, &format!("{p}_id"))?;
     Some(Level {
         id,
-        models: text_list(col(table, first + 1)),
-        blocked: col(table, first + 2).unwrap_or(false),
-        budgeted: col(table, first + 3).unwrap_or(false),
+        models: text_list(by_name(table, &format!("{p}_models"))),
+        blocked: by_name(table, &format!("{p}_blocked")).unwrap_or(false),
+        budgeted: by_name(table, &format!("{p}_budgeted")).unwrap_or(false),
         budget: BudgetState::default(),
+        limits: Limits {
+            rpm: by_name(table, &format!("{p}_rpm")),
+            tpm: by_name(table, &format!("{p}_tpm")),
+            has_max_budget: by_name(table, &format!("{p}_has_max_budget")).unwrap_or(false),
+            max_parallel_requests: None,
+            model_rpm: model_limits(by_name(table, &format!("{p}_model_rpm"))),
+            model_tpm: model_limits(by_name(table, &format!("{p}_model_tpm"))),
+        },
     })
 }
 
-/// Ordinals: team 1–4, membership 5–8, organization 9–12, user 13–16 (id, role, models, budgeted), org-admin
-/// flag 17; the key query's own columns follow from 18.
 fn read_entities(table: &SpiTupleTable<'_>) -> Context {
     Context {
         key: None,
-        team: read_level(table, 1),
-        member: read_level(table, 5),
-        organization: read_level(table, 9),
-        user_role: col(table, 14),
-        user: col::<String>(table, 13).map(|id| Level {
-            id,
-            models: text_list(col(table, 15)),
-            blocked: false,
-            budgeted: col(table, 16).unwrap_or(false),
-            budget: BudgetState::default(),
-        }),
+        team: read_level(table, "t"),
+        member: read_level(table, "tm"),
+        organization: read_level(table, "o"),
+        user_role: by_name(table, "u_role"),
+        user: read_level(table, "u"),
         end_user: None,
-        is_org_admin: col(table, 17).unwrap_or(false),
+        is_org_admin: by_name(table, "is_org_admin").unwrap_or(false),
     }
 }

@@ -7,7 +7,8 @@ use pgrx::AnyNumeric;
 
 use crate::check;
 use crate::decision::{composite, Decision};
-use crate::spi_util::{self, INT8, NUMERIC, TEXT};
+use crate::context::{Context, Limits};
+use crate::spi_util::{self, BOOL, INT4_ARRAY, INT8, INT8_ARRAY, NUMERIC, TEXT, TEXT_ARRAY};
 
 /// Admits or refuses one request.
 ///
@@ -52,8 +53,77 @@ pub fn consume_quota(
         return refusal_from_decision(outcome.decision);
     }
     let d = &outcome.decision;
-    let end_user = outcome.context.as_ref().and_then(|c| c.end_user.as_ref().map(|e| e.id.clone())).or(end_user_id.map(str::to_string));
-    admit(d, end_user.as_deref(), model.filter(|m| !m.is_empty()), requests, tokens, cost)
+    let ctx = outcome.context.unwrap_or_default();
+    let end_user = ctx.end_user.as_ref().map(|e| e.id.clone()).or(end_user_id.map(str::to_string));
+    let model = model.filter(|m| !m.is_empty());
+    let plan = AdmissionPlan::for_context(&ctx, d, end_user.as_deref(), model);
+    admit(d, end_user.as_deref(), model, requests, tokens, cost, &plan)
+}
+
+/// What applies to one request, from the principal's cached policy: the budget levels to reserve against and
+/// the rate windows to count in (LiteLLM v3 descriptors, litellm-semantics §8.2).
+#[derive(Debug, Default)]
+struct AdmissionPlan {
+    budget_levels: Vec<&'static str>,
+    parallel: bool,
+    scopes: Vec<&'static str>,
+    subjects: Vec<String>,
+    rpms: Vec<Option<i64>>,
+    tpms: Vec<Option<i64>>,
+    ords: Vec<i32>,
+}
+
+impl AdmissionPlan {
+    fn for_context(ctx: &Context, d: &Decision, end_user: Option<&str>, model: Option<&str>) -> AdmissionPlan {
+        let mut plan = AdmissionPlan::default();
+        let none = Limits::default();
+        let key = ctx.key.as_ref();
+        let key_limits = key.map_or(&none, |k| &k.limits);
+        let team = ctx.team.as_ref().map(|t| (&t.id, &t.limits));
+        let member = ctx.member.as_ref().map(|m| &m.limits);
+        let org = ctx.organization.as_ref().map(|o| (&o.id, &o.limits));
+        let user = ctx.user.as_ref().map(|u| (&u.id, &u.limits));
+        let end = ctx.end_user.as_ref().map(|e| &e.limits);
+        // budget levels in lock order; the user level only for keys without a team (LiteLLM §7.1)
+        for (scope, has) in [
+            ("key", key_limits.has_max_budget),
+            ("team_member", member.is_some_and(|l| l.has_max_budget)),
+            ("team", team.is_some_and(|(_, l)| l.has_max_budget)),
+            ("organization", org.is_some_and(|(_, l)| l.has_max_budget)),
+            ("user", team.is_none() && user.is_some_and(|(_, l)| l.has_max_budget)),
+            ("end_user", end.is_some_and(|l| l.has_max_budget)),
+        ] {
+            if has {
+                plan.budget_levels.push(scope);
+            }
+        }
+        plan.parallel = key.is_some() && key_limits.max_parallel_requests.is_some();
+        let model_limit = |l: &Limits| model.map_or((None, None), |m| (l.model_rpm.get(m).copied(), l.model_tpm.get(m).copied()));
+        let key_hash = d.key_hash.as_deref();
+        let team_id = team.map(|(id, _)| id.as_str());
+        let org_id = org.map(|(id, _)| id.as_str());
+        let candidates: [(i32, &'static str, Option<String>, (Option<i64>, Option<i64>)); 9] = [
+            (1, "key", key_hash.map(str::to_string), (key_limits.rpm, key_limits.tpm)),
+            (2, "user", user.map(|(id, _)| id.clone()), user.map_or((None, None), |(_, l)| (l.rpm, l.tpm))),
+            (3, "team", team_id.map(str::to_string), team.map_or((None, None), |(_, l)| (l.rpm, l.tpm))),
+            (4, "team_member", team_id.zip(d.user_id.as_deref()).map(|(t, u)| format!("{t}:{u}")), member.map_or((None, None), |l| (l.rpm, l.tpm))),
+            (5, "organization", org_id.map(str::to_string), org.map_or((None, None), |(_, l)| (l.rpm, l.tpm))),
+            (6, "end_user", end_user.filter(|_| end.is_some()).map(str::to_string), end.map_or((None, None), |l| (l.rpm, l.tpm))),
+            (7, "model_per_key", key_hash.zip(model).map(|(k, m)| format!("{k}:{m}")), model_limit(key_limits)),
+            (8, "model_per_team", team_id.zip(model).map(|(t, m)| format!("{t}:{m}")), team.map_or((None, None), |(_, l)| model_limit(l))),
+            (9, "model_per_organization", org_id.zip(model).map(|(o, m)| format!("{o}:{m}")), org.map_or((None, None), |(_, l)| model_limit(l))),
+        ];
+        for (ord, scope, subject, (rpm, tpm)) in candidates {
+            if let (Some(subject), true) = (subject, rpm.is_some() || tpm.is_some()) {
+                plan.scopes.push(scope);
+                plan.subjects.push(subject);
+                plan.rpms.push(rpm);
+                plan.tpms.push(tpm);
+                plan.ords.push(ord);
+            }
+        }
+        plan
+    }
 }
 
 fn refusal_from_decision(d: Decision) -> PgHeapTuple<'static, AllocatedByRust> {
@@ -93,14 +163,16 @@ fn admit(
     requests: i64,
     tokens: i64,
     cost: AnyNumeric,
+    plan: &AdmissionPlan,
 ) -> PgHeapTuple<'static, AllocatedByRust> {
     const ADMIT_SQL: &str = "SELECT q.allowed, q.http_status, q.reason, q.limit_scope, q.reservation_id, q.remaining_requests, \
                              q.remaining_tokens, q.reset_at, q.retry_after_seconds, q.message \
-                             FROM rbac._admit($1, $2, $3, $4, $5, $6, $7, $8, $9) q";
+                             FROM rbac._admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) q";
     // Values are copied out of SPI memory inside the closure; the composite is built afterwards in the
     // caller's memory context (anything palloc'd inside Spi::connect is freed when it returns).
     let row = Spi::connect_mut(|client| {
-        let stmt = spi_util::statement(client, ADMIT_SQL, &[TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, INT8, INT8, NUMERIC], true);
+        let types = [TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, INT8, INT8, NUMERIC, TEXT_ARRAY, BOOL, TEXT_ARRAY, TEXT_ARRAY, INT8_ARRAY, INT8_ARRAY, INT4_ARRAY];
+        let stmt = spi_util::statement(client, ADMIT_SQL, &types, true);
         let args = [
             d.key_hash.as_deref().into(),
             d.user_id.as_deref().into(),
@@ -111,6 +183,13 @@ fn admit(
             requests.into(),
             tokens.into(),
             cost.into(),
+            plan.budget_levels.clone().into(),
+            plan.parallel.into(),
+            plan.scopes.clone().into(),
+            plan.subjects.clone().into(),
+            plan.rpms.clone().into(),
+            plan.tpms.clone().into(),
+            plan.ords.clone().into(),
         ];
         let t = client.update(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e)).first();
         Admission {

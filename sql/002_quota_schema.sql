@@ -38,8 +38,9 @@ CREATE TABLE rbac.reservations (
   rate_window_starts    timestamptz[] NOT NULL DEFAULT '{}',
   settled_at            timestamptz
 );
+-- Open reservations are few (requests in flight), so one partial index serves both the sweep and the per-key
+-- expiry; every index costs each admission an insert.
 CREATE INDEX reservations_open_idx ON rbac.reservations (expires_at) WHERE state = 'open';
-CREATE INDEX reservations_open_key_idx ON rbac.reservations (key_hash, expires_at) WHERE state = 'open';
 
 -- The result of rbac.consume_quota (CONTRACT §4): what a proxy needs for a 429 (limit_scope, remaining
 -- requests/tokens, reset_at, retry_after_seconds) or to settle later (reservation_id).

@@ -134,7 +134,8 @@ $$;
 -- knows the principal's limits from its policy cache and passes only what applies):
 --   p_budget_levels: levels with a max_budget, in lock order (key, team_member, team, organization, user, end_user);
 --   p_parallel: the key has max_parallel_requests;
---   p_scopes/p_subjects/p_rpms/p_tpms/p_ords: the rate windows with a limit, any order (p_ords = report order).
+--   p_scopes/p_subjects/p_rpms/p_tpms/p_ords: the rate windows with a limit, sorted by (scope, subject) — the lock
+--   order — with p_ords giving the order in which refusals are reported (key, user, team, team_member, ...).
 CREATE FUNCTION rbac._admit(p_key_hash text, p_user_id text, p_team_id text, p_org_id text, p_end_user_id text,
                             p_model text, p_requests bigint, p_tokens bigint, p_cost numeric,
                             p_budget_levels text[], p_parallel boolean,
@@ -143,13 +144,13 @@ CREATE FUNCTION rbac._admit(p_key_hash text, p_user_id text, p_team_id text, p_o
 RETURNS rbac.quota LANGUAGE plpgsql AS $$
 DECLARE
   lvl record;
-  win record;
   reserved_at text[] := '{}';
   got_slot boolean := false;
   fail_ord int; fail_scope text; fail_reset timestamptz;
   rem_requests bigint; rem_tokens bigint; first_reset timestamptz;
-  used_r bigint; used_t bigint; window_end timestamptz;
-  seen int := 0;
+  used_r bigint; used_t bigint; window_end timestamptz; last_start timestamptz; expired boolean;
+  n int;
+  win rbac.rate_windows;
   tpm_scopes text[] := '{}'; tpm_subjects text[] := '{}'; tpm_starts timestamptz[] := '{}';
   res_id uuid;
 BEGIN
@@ -186,50 +187,79 @@ BEGIN
     END IF;
   END IF;
 
-  -- 3. rpm/tpm windows: lock every limited window in (scope, subject) order, check all, then count all
-  IF cardinality(p_scopes) > 0 THEN
-    <<lock_windows>>
-    FOR attempt IN 1 .. 2 LOOP
-      seen := 0; fail_ord := NULL; rem_requests := NULL; rem_tokens := NULL; first_reset := NULL;
-      tpm_scopes := '{}'; tpm_subjects := '{}'; tpm_starts := '{}';
-      FOR win IN SELECT rw.scope, rw.subject, rw.requests, rw.tokens, rw.window_start, v.rpm, v.tpm, v.ord,
-                        rw.window_start <= now() - interval '60 seconds' AS expired
-                   FROM unnest(p_scopes, p_subjects, p_rpms, p_tpms, p_ords) v(s, j, rpm, tpm, ord)
-                   JOIN rbac.rate_windows rw ON rw.scope = v.s AND rw.subject = v.j
-                  ORDER BY rw.scope, rw.subject FOR UPDATE OF rw LOOP
-        seen := seen + 1;
-        used_r := CASE WHEN win.expired THEN 0 ELSE win.requests END + p_requests;
-        used_t := CASE WHEN win.expired THEN 0 ELSE win.tokens END + p_tokens;
-        window_end := CASE WHEN win.expired THEN now() ELSE win.window_start END + interval '60 seconds';
-        IF (win.rpm IS NOT NULL AND used_r > win.rpm) OR (win.tpm IS NOT NULL AND used_t > win.tpm) THEN
-          IF fail_ord IS NULL OR win.ord < fail_ord THEN
-            fail_ord := win.ord; fail_scope := win.scope; fail_reset := window_end;
-          END IF;
-        END IF;
-        IF win.rpm IS NOT NULL THEN rem_requests := least(rem_requests, win.rpm - used_r); END IF;
-        IF win.tpm IS NOT NULL THEN
-          rem_tokens := least(rem_tokens, win.tpm - used_t);
-          tpm_scopes := tpm_scopes || win.scope; tpm_subjects := tpm_subjects || win.subject;
-          tpm_starts := tpm_starts || (window_end - interval '60 seconds');
-        END IF;
-        first_reset := least(first_reset, window_end);
-      END LOOP;
-      EXIT lock_windows WHEN seen = cardinality(p_scopes);
-      -- first request of a window: create the missing rows (in lock order) and lock again
-      INSERT INTO rbac.rate_windows(scope, subject, window_start)
-        SELECT s, j, now() FROM unnest(p_scopes, p_subjects) u(s, j) ORDER BY 1, 2 ON CONFLICT DO NOTHING;
-    END LOOP;
-    IF fail_ord IS NOT NULL THEN
-      PERFORM rbac._undo_admission(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, reserved_at, p_cost, got_slot);
-      RETURN rbac._quota_refusal('rate_limit_exceeded', fail_scope, fail_reset,
-        format('rate limit exceeded for %s (limits per 60-second window)', fail_scope));
+  -- 3. rpm/tpm windows (p_scopes arrive sorted by scope, subject: the lock order). Every window but the last is
+  --    locked and checked; the last is counted by one conditional upsert that locks, checks and counts at once;
+  --    only then are the others counted. A refusal has changed no window.
+  n := coalesce(cardinality(p_scopes), 0);
+  FOR i IN 1 .. n LOOP
+    IF (p_rpms[i] IS NOT NULL AND p_requests > p_rpms[i]) OR (p_tpms[i] IS NOT NULL AND p_tokens > p_tpms[i]) THEN
+      fail_ord := least(fail_ord, p_ords[i]);   -- can never fit, even in a fresh window
     END IF;
+  END LOOP;
+  IF fail_ord IS NULL AND n > 1 THEN
+    FOR i IN 1 .. n - 1 LOOP
+      SELECT w.* INTO win FROM rbac.rate_windows w WHERE w.scope = p_scopes[i] AND w.subject = p_subjects[i] FOR UPDATE;
+      IF NOT FOUND THEN
+        INSERT INTO rbac.rate_windows(scope, subject, window_start) VALUES (p_scopes[i], p_subjects[i], now()) ON CONFLICT DO NOTHING;
+        SELECT w.* INTO win FROM rbac.rate_windows w WHERE w.scope = p_scopes[i] AND w.subject = p_subjects[i] FOR UPDATE;
+      END IF;
+      expired := win.window_start <= now() - interval '60 seconds';
+      used_r := CASE WHEN expired THEN 0 ELSE win.requests END + p_requests;
+      used_t := CASE WHEN expired THEN 0 ELSE win.tokens END + p_tokens;
+      window_end := CASE WHEN expired THEN now() ELSE win.window_start END + interval '60 seconds';
+      IF (p_rpms[i] IS NOT NULL AND used_r > p_rpms[i]) OR (p_tpms[i] IS NOT NULL AND used_t > p_tpms[i]) THEN
+        IF fail_ord IS NULL OR p_ords[i] < fail_ord THEN
+          fail_ord := p_ords[i]; fail_scope := p_scopes[i]; fail_reset := window_end;
+        END IF;
+      END IF;
+      rem_requests := least(rem_requests, p_rpms[i] - used_r);
+      rem_tokens := least(rem_tokens, p_tpms[i] - used_t);
+      first_reset := least(first_reset, window_end);
+    END LOOP;
+  END IF;
+  IF fail_ord IS NULL AND n > 0 THEN
+    INSERT INTO rbac.rate_windows AS w (scope, subject, window_start, requests, tokens)
+    VALUES (p_scopes[n], p_subjects[n], now(), p_requests, p_tokens)
+    ON CONFLICT (scope, subject) DO UPDATE SET
+      window_start = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN now() ELSE w.window_start END,
+      requests = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.requests END + excluded.requests,
+      tokens = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.tokens END + excluded.tokens
+    WHERE (p_rpms[n] IS NULL OR CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.requests END + excluded.requests <= p_rpms[n])
+      AND (p_tpms[n] IS NULL OR CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.tokens END + excluded.tokens <= p_tpms[n])
+    RETURNING w.requests, w.tokens, w.window_start INTO used_r, used_t, last_start;
+    IF FOUND THEN
+      rem_requests := least(rem_requests, p_rpms[n] - used_r);
+      rem_tokens := least(rem_tokens, p_tpms[n] - used_t);
+      first_reset := least(first_reset, last_start + interval '60 seconds');
+    ELSE
+      fail_ord := p_ords[n]; fail_scope := p_scopes[n];
+      SELECT w.window_start + interval '60 seconds' INTO fail_reset FROM rbac.rate_windows w
+       WHERE w.scope = p_scopes[n] AND w.subject = p_subjects[n];
+    END IF;
+  END IF;
+  IF fail_ord IS NOT NULL THEN
+    IF fail_scope IS NULL THEN   -- a request larger than a whole window's limit
+      SELECT p_scopes[i] INTO fail_scope FROM generate_subscripts(p_ords, 1) i WHERE p_ords[i] = fail_ord;
+    END IF;
+    PERFORM rbac._undo_admission(p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, reserved_at, p_cost, got_slot);
+    RETURN rbac._quota_refusal('rate_limit_exceeded', fail_scope, coalesce(fail_reset, now() + interval '60 seconds'),
+      format('rate limit exceeded for %s (limits per 60-second window)', fail_scope));
+  END IF;
+  IF n > 1 THEN
     UPDATE rbac.rate_windows w
        SET window_start = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN now() ELSE w.window_start END,
            requests = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.requests END + p_requests,
            tokens = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.tokens END + p_tokens
-      FROM unnest(p_scopes, p_subjects) v(s, j)
+      FROM unnest(p_scopes[1:n - 1], p_subjects[1:n - 1]) v(s, j)
      WHERE w.scope = v.s AND w.subject = v.j;
+  END IF;
+  -- tpm windows charged, for the correction at settle (their start after this admission)
+  IF cardinality(array_remove(p_tpms, NULL)) > 0 THEN
+    SELECT coalesce(array_agg(w.scope), '{}'), coalesce(array_agg(w.subject), '{}'), coalesce(array_agg(w.window_start), '{}')
+      INTO tpm_scopes, tpm_subjects, tpm_starts
+      FROM unnest(p_scopes, p_subjects, p_tpms) v(s, j, tpm)
+      JOIN rbac.rate_windows w ON w.scope = v.s AND w.subject = v.j
+     WHERE v.tpm IS NOT NULL;
   END IF;
 
   -- 4. the reservation that settle/release will close (tpm windows recorded for token correction)

@@ -113,14 +113,20 @@ impl AdmissionPlan {
             (8, "model_per_team", team_id.zip(model).map(|(t, m)| format!("{t}:{m}")), team.map_or((None, None), |(_, l)| model_limit(l))),
             (9, "model_per_organization", org_id.zip(model).map(|(o, m)| format!("{o}:{m}")), org.map_or((None, None), |(_, l)| model_limit(l))),
         ];
-        for (ord, scope, subject, (rpm, tpm)) in candidates {
-            if let (Some(subject), true) = (subject, rpm.is_some() || tpm.is_some()) {
-                plan.scopes.push(scope);
-                plan.subjects.push(subject);
-                plan.rpms.push(rpm);
-                plan.tpms.push(tpm);
-                plan.ords.push(ord);
-            }
+        let mut windows: Vec<_> = candidates
+            .into_iter()
+            .filter_map(|(ord, scope, subject, (rpm, tpm))| {
+                subject.filter(|_| rpm.is_some() || tpm.is_some()).map(|subject| (scope, subject, rpm, tpm, ord))
+            })
+            .collect();
+        // the SQL side locks windows in this order; every caller uses the same one, so none can deadlock
+        windows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        for (scope, subject, rpm, tpm, ord) in windows {
+            plan.scopes.push(scope);
+            plan.subjects.push(subject);
+            plan.rpms.push(rpm);
+            plan.tpms.push(tpm);
+            plan.ords.push(ord);
         }
         plan
     }

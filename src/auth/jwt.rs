@@ -229,20 +229,16 @@ pub fn issuers_from_rows<I: IntoIterator<Item = Value>>(rows: I) -> HashMap<Stri
         .collect()
 }
 
+/// A jsonb column arrives as JSON; a JSON document stored as a string is accepted too.
+fn json_column(value: Option<&Value>) -> Option<std::borrow::Cow<'_, Value>> {
+    match value? {
+        Value::String(s) => serde_json::from_str::<Value>(s).ok().map(std::borrow::Cow::Owned),
+        v => Some(std::borrow::Cow::Borrowed(v)),
+    }
+}
+
 fn parse_role_mappings(value: Option<&Value>) -> Vec<(String, String)> {
-    let owned;
-    let value = match value {
-        // A jsonb column arrives as JSON; tolerate a JSON document stored as a string too.
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-            Ok(v) => {
-                owned = v;
-                &owned
-            }
-            Err(_) => return Vec::new(),
-        },
-        Some(v) => v,
-        None => return Vec::new(),
-    };
+    let Some(value) = json_column(value) else { return Vec::new() };
     let Some(items) = value.as_array() else { return Vec::new() };
     items
         .iter()
@@ -256,19 +252,8 @@ fn parse_role_mappings(value: Option<&Value>) -> Vec<(String, String)> {
 }
 
 fn parse_jwks(value: Option<&Value>) -> Vec<VerificationKey> {
-    let owned;
-    let value = match value {
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-            Ok(v) => {
-                owned = v;
-                &owned
-            }
-            Err(_) => return Vec::new(),
-        },
-        Some(v) => v,
-        None => return Vec::new(),
-    };
-    let keys = match value {
+    let Some(value) = json_column(value) else { return Vec::new() };
+    let keys = match value.as_ref() {
         Value::Object(o) => match o.get("keys") {
             Some(Value::Array(keys)) => keys.as_slice(),
             _ => return Vec::new(),

@@ -29,7 +29,7 @@ BEGIN;
 -- 1. Model catalogue (LiteLLM model_list / LiteLLM_ProxyModelTable)
 --    provider  : used to match a bare name against a provider wildcard (`gpt-4o` is an `openai/*` model)
 --    access_groups : LiteLLM model_info.access_groups; a team or key may list the group name instead of models
---    costs     : USD per token (list prices), used by rbac.settle() to turn tokens into spend
+--    costs     : USD per token (list prices), for the proxy to price a request before it calls rbac.settle() with the spend
 ---------------------------------------------------------------------------------------------------------------
 INSERT INTO rbac.models (model_name, provider, access_groups, input_cost_per_token, output_cost_per_token) VALUES
   -- OpenAI

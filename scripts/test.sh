@@ -9,6 +9,9 @@ PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 shared=${PG_RBAC_SHARED:-$root/../shared}
 
 bash scripts/setup.sh || exit 1
+# One run at a time on a machine: the run installs into the system PostgreSQL and uses fixed ports and paths.
+exec 9>/tmp/pg_rbac-test.lock
+flock 9
 failed=0; passed=0
 record() { if [ "$1" -eq 0 ]; then passed=$((passed+1)); echo "== $2: PASS"; else failed=$((failed+1)); echo "== $2: FAIL"; fi; }
 

@@ -16,8 +16,8 @@ CREATE TABLE rbac.organizations (
   organization_alias    text,
   models                text[] DEFAULT '{}',
   max_budget            numeric,
-  spend                 numeric NOT NULL DEFAULT 0,
-  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
+  spend                 numeric NOT NULL DEFAULT 0 CHECK (spend >= 0 AND spend::text NOT IN ('NaN', 'Infinity')),
+  reserved              numeric NOT NULL DEFAULT 0 CHECK (reserved >= 0 AND reserved::text NOT IN ('NaN', 'Infinity')),  -- open reservations (consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,
@@ -35,8 +35,8 @@ CREATE TABLE rbac.teams (
   organization_id       text REFERENCES rbac.organizations ON UPDATE CASCADE ON DELETE RESTRICT,
   models                text[] DEFAULT '{}',
   max_budget            numeric,
-  spend                 numeric NOT NULL DEFAULT 0,
-  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
+  spend                 numeric NOT NULL DEFAULT 0 CHECK (spend >= 0 AND spend::text NOT IN ('NaN', 'Infinity')),
+  reserved              numeric NOT NULL DEFAULT 0 CHECK (reserved >= 0 AND reserved::text NOT IN ('NaN', 'Infinity')),  -- open reservations (consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,
@@ -58,8 +58,8 @@ CREATE TABLE rbac.users (
   user_role             rbac.user_role NOT NULL DEFAULT 'internal_user',
   models                text[] DEFAULT '{}',
   max_budget            numeric,
-  spend                 numeric NOT NULL DEFAULT 0,
-  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
+  spend                 numeric NOT NULL DEFAULT 0 CHECK (spend >= 0 AND spend::text NOT IN ('NaN', 'Infinity')),
+  reserved              numeric NOT NULL DEFAULT 0 CHECK (reserved >= 0 AND reserved::text NOT IN ('NaN', 'Infinity')),  -- open reservations (consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,
@@ -76,8 +76,8 @@ CREATE TABLE rbac.team_members (
   user_id               text NOT NULL REFERENCES rbac.users ON UPDATE CASCADE ON DELETE CASCADE,
   role                  text NOT NULL DEFAULT 'user' CHECK (role IN ('admin', 'user')),
   max_budget            numeric,
-  spend                 numeric NOT NULL DEFAULT 0,
-  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
+  spend                 numeric NOT NULL DEFAULT 0 CHECK (spend >= 0 AND spend::text NOT IN ('NaN', 'Infinity')),
+  reserved              numeric NOT NULL DEFAULT 0 CHECK (reserved >= 0 AND reserved::text NOT IN ('NaN', 'Infinity')),  -- open reservations (consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,
@@ -108,14 +108,14 @@ CREATE TABLE rbac.keys (
   organization_id       text REFERENCES rbac.organizations ON UPDATE CASCADE ON DELETE CASCADE,
   models                text[] DEFAULT '{}',
   max_budget            numeric,
-  spend                 numeric NOT NULL DEFAULT 0,
-  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
+  spend                 numeric NOT NULL DEFAULT 0 CHECK (spend >= 0 AND spend::text NOT IN ('NaN', 'Infinity')),
+  reserved              numeric NOT NULL DEFAULT 0 CHECK (reserved >= 0 AND reserved::text NOT IN ('NaN', 'Infinity')),  -- open reservations (consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,
   tpm_limit             bigint,
   max_parallel_requests bigint,
-  in_flight             bigint NOT NULL DEFAULT 0,     -- parallel request leases held (rbac.consume_quota)
+  in_flight             bigint NOT NULL DEFAULT 0 CHECK (in_flight >= 0),  -- parallel request leases held (consume_quota)
   expires               timestamptz,
   blocked               boolean DEFAULT false,
   allowed_routes        text[] DEFAULT '{}',
@@ -144,8 +144,8 @@ CREATE TABLE rbac.end_users (
   alias                 text,
   models                text[] DEFAULT '{}',
   max_budget            numeric,
-  spend                 numeric NOT NULL DEFAULT 0,
-  reserved              numeric NOT NULL DEFAULT 0,   -- open budget reservations (rbac.consume_quota), USD
+  spend                 numeric NOT NULL DEFAULT 0 CHECK (spend >= 0 AND spend::text NOT IN ('NaN', 'Infinity')),
+  reserved              numeric NOT NULL DEFAULT 0 CHECK (reserved >= 0 AND reserved::text NOT IN ('NaN', 'Infinity')),  -- open reservations (consume_quota), USD
   budget_duration       text,
   budget_reset_at       timestamptz,
   rpm_limit             bigint,

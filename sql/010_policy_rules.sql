@@ -65,7 +65,7 @@ END $$;
 
 CREATE FUNCTION rbac._check_duration(field text, v text) RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-  IF v IS NOT NULL AND v !~ '^[1-9][0-9]*(s|m|h|d|w|mo)$' THEN
+  IF v IS NOT NULL AND (v !~ '^[1-9][0-9]*(s|m|h|d|w|mo)$' OR length(substring(v FROM '^[0-9]+')) > 6) THEN
     RAISE EXCEPTION '% must be a positive whole number and one unit of s, m, h, d, w, mo such as 30d or 1mo (got "%")', field, v
       USING ERRCODE = '23514';
   END IF;
@@ -122,8 +122,13 @@ BEGIN
       PERFORM rbac._check_not_above('team ' || child.team_id || ' max_budget', child.max_budget, 'organizations.max_budget', NEW.max_budget);
       PERFORM rbac._check_not_above('team ' || child.team_id || ' rpm_limit', child.rpm_limit, 'organizations.rpm_limit', NEW.rpm_limit);
       PERFORM rbac._check_not_above('team ' || child.team_id || ' tpm_limit', child.tpm_limit, 'organizations.tpm_limit', NEW.tpm_limit);
+      PERFORM rbac._check_not_above('team ' || child.team_id || ' max_parallel_requests', child.max_parallel_requests,
+                                    'organizations.max_parallel_requests', NEW.max_parallel_requests);
     END LOOP;
-    FOR child IN SELECT * FROM rbac.keys WHERE organization_id = NEW.organization_id AND team_id IS NULL LOOP
+    -- keys directly under the organization, and keys of its teams that inherit its models (empty team list)
+    FOR child IN SELECT k.* FROM rbac.keys k LEFT JOIN rbac.teams t ON t.team_id = k.team_id
+                  WHERE (k.organization_id = NEW.organization_id AND k.team_id IS NULL)
+                     OR (t.organization_id = NEW.organization_id AND coalesce(cardinality(array_remove(t.models, NULL)), 0) = 0) LOOP
       PERFORM rbac._check_models_within('organizations.models (key ' || coalesce(child.key_name, child.key_hash) || ')',
                                         child.models, 'organizations.models', NEW.models);
     END LOOP;
@@ -153,10 +158,15 @@ BEGIN
     END IF;
   END IF;
   IF TG_OP = 'UPDATE' THEN
-    -- narrowing a team must not leave its keys or members' model scopes outside it
+    -- narrowing a team must not leave its keys or members' model scopes outside it (nor members' budgets above it)
     FOR k IN SELECT key_hash, key_name, models FROM rbac.keys WHERE team_id = NEW.team_id LOOP
       PERFORM rbac._check_models_within('teams.models (key ' || coalesce(k.key_name, k.key_hash) || ')', k.models,
-                                        'teams.models', NEW.models);
+                                        'teams.models', rbac._team_effective_models(NEW));
+    END LOOP;
+    FOR k IN SELECT user_id, allowed_models, max_budget FROM rbac.team_members WHERE team_id = NEW.team_id LOOP
+      PERFORM rbac._check_models_within('teams.models (member ' || k.user_id || ')', k.allowed_models,
+                                        'teams.models', rbac._team_effective_models(NEW));
+      PERFORM rbac._check_not_above('team member ' || k.user_id || ' max_budget', k.max_budget, 'teams.max_budget', NEW.max_budget);
     END LOOP;
   END IF;
   NEW.updated_at := now();
@@ -192,6 +202,7 @@ BEGIN
       CASE WHEN TG_OP = 'UPDATE' THEN OLD.budget_duration END, NEW.budget_reset_at, TG_OP = 'INSERT');
   SELECT * INTO t FROM rbac.teams WHERE team_id = NEW.team_id;
   IF FOUND THEN
+    PERFORM rbac._check_not_above('team_members.max_budget', NEW.max_budget, 'team ' || t.team_id || ' max_budget', t.max_budget);
     PERFORM rbac._check_models_within('team_members.allowed_models', NEW.allowed_models, 'team ' || t.team_id || ' models',
                                       rbac._team_effective_models(t));
   END IF;
@@ -215,6 +226,11 @@ BEGIN
   IF NEW.team_id IS NOT NULL THEN
     SELECT * INTO t FROM rbac.teams WHERE team_id = NEW.team_id;
     IF FOUND THEN
+      -- a team key belongs to its team's organization (litellm-semantics §12.19: never another one)
+      IF NEW.organization_id IS NOT NULL AND NEW.organization_id IS DISTINCT FROM t.organization_id THEN
+        RAISE EXCEPTION 'keys.organization_id (%) must be the organization of team % (%)', NEW.organization_id, t.team_id,
+          coalesce(t.organization_id, 'none') USING ERRCODE = '23514';
+      END IF;
       PERFORM rbac._check_models_within('keys.models', NEW.models, 'team ' || t.team_id || ' models', rbac._team_effective_models(t));
     END IF;
   ELSIF NEW.organization_id IS NOT NULL THEN
@@ -275,6 +291,26 @@ CREATE TRIGGER validate BEFORE INSERT OR UPDATE OF end_user_id, max_budget, budg
   ON rbac.end_users FOR EACH ROW EXECUTE FUNCTION rbac._validate_end_user();
 CREATE TRIGGER validate BEFORE INSERT OR UPDATE ON rbac.models FOR EACH ROW EXECUTE FUNCTION rbac._validate_model();
 CREATE TRIGGER validate BEFORE INSERT OR UPDATE ON rbac.jwt_issuers FOR EACH ROW EXECUTE FUNCTION rbac._validate_jwt_issuer();
+
+-- Clearing budget_reset_at while a budget_duration is set starts a new aligned period instead of never resetting.
+-- (budget_reset_at is not in the validation triggers' column lists, so the hot path's resets skip them.)
+CREATE FUNCTION rbac._restart_budget_period() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.budget_reset_at := rbac.next_budget_reset(NEW.budget_duration, now());
+  RETURN NEW;
+END $$;
+CREATE TRIGGER restart_budget_period BEFORE UPDATE OF budget_reset_at ON rbac.organizations FOR EACH ROW
+  WHEN (NEW.budget_reset_at IS NULL AND NEW.budget_duration IS NOT NULL) EXECUTE FUNCTION rbac._restart_budget_period();
+CREATE TRIGGER restart_budget_period BEFORE UPDATE OF budget_reset_at ON rbac.teams FOR EACH ROW
+  WHEN (NEW.budget_reset_at IS NULL AND NEW.budget_duration IS NOT NULL) EXECUTE FUNCTION rbac._restart_budget_period();
+CREATE TRIGGER restart_budget_period BEFORE UPDATE OF budget_reset_at ON rbac.users FOR EACH ROW
+  WHEN (NEW.budget_reset_at IS NULL AND NEW.budget_duration IS NOT NULL) EXECUTE FUNCTION rbac._restart_budget_period();
+CREATE TRIGGER restart_budget_period BEFORE UPDATE OF budget_reset_at ON rbac.team_members FOR EACH ROW
+  WHEN (NEW.budget_reset_at IS NULL AND NEW.budget_duration IS NOT NULL) EXECUTE FUNCTION rbac._restart_budget_period();
+CREATE TRIGGER restart_budget_period BEFORE UPDATE OF budget_reset_at ON rbac.keys FOR EACH ROW
+  WHEN (NEW.budget_reset_at IS NULL AND NEW.budget_duration IS NOT NULL) EXECUTE FUNCTION rbac._restart_budget_period();
+CREATE TRIGGER restart_budget_period BEFORE UPDATE OF budget_reset_at ON rbac.end_users FOR EACH ROW
+  WHEN (NEW.budget_reset_at IS NULL AND NEW.budget_duration IS NOT NULL) EXECUTE FUNCTION rbac._restart_budget_period();
 
 ---------------------------------------------------------------------------------------------------------------
 -- Audit: one row per inserted/updated/deleted policy row, in the same transaction. Updates that touch only

@@ -8,6 +8,13 @@
 -- Lock order, the same in every function, so concurrent callers cannot deadlock: reservation row → keys →
 -- team_members → teams → organizations → users → end_users → rate_windows (sorted by scope, subject).
 
+-- How long an unsettled reservation holds its budget and parallel slot: the superuser-only setting
+-- rbac.reservation_ttl (seconds, at least 1, default 600; registered by the library), so no caller can shorten it
+-- to defeat max_parallel_requests or budget reservations.
+CREATE FUNCTION rbac._reservation_ttl() RETURNS interval LANGUAGE sql STABLE AS $$
+  SELECT coalesce(current_setting('rbac.reservation_ttl', true)::interval, interval '10 minutes')
+$$;
+
 -- Entity levels of a reservation, in lock order, with their ids.
 CREATE FUNCTION rbac._reservation_levels(r rbac.reservations)
 RETURNS TABLE(scope text, id1 text, id2 text) LANGUAGE sql IMMUTABLE AS $$
@@ -123,10 +130,13 @@ BEGIN
   RETURN n;
 END $$;
 
+-- A 429: retry_after_seconds is the time to the end of the refusing window; a parallel slot may free at any
+-- moment (1 s); a budget frees only when spend is settled lower or the period ends (NULL: no useful hint).
 CREATE FUNCTION rbac._quota_refusal(p_reason text, p_scope text, p_reset_at timestamptz, p_message text) RETURNS rbac.quota
 LANGUAGE sql STABLE AS $$
   SELECT ROW(false, 429, p_reason, p_scope, NULL::uuid, 0::bigint, NULL::bigint, p_reset_at,
-             CASE WHEN p_reset_at IS NULL THEN 1 ELSE greatest(1, ceil(extract(epoch FROM p_reset_at - now())))::int END,
+             CASE WHEN p_reset_at IS NOT NULL THEN greatest(1, ceil(extract(epoch FROM p_reset_at - now())))::int
+                  WHEN p_reason = 'parallel_limit_exceeded' THEN 1 END,
              p_message)::rbac.quota
 $$;
 
@@ -265,7 +275,7 @@ BEGIN
   -- 4. the reservation that settle/release will close (tpm windows recorded for token correction)
   INSERT INTO rbac.reservations(expires_at, key_hash, user_id, team_id, organization_id, end_user_id, model, requests, tokens,
                                 cost, budget_scopes, parallel_slot, rate_scopes, rate_subjects, rate_window_starts)
-  VALUES (now() + coalesce(nullif(current_setting('rbac.reservation_ttl', true), '')::interval, interval '10 minutes'),
+  VALUES (now() + rbac._reservation_ttl(),
           p_key_hash, p_user_id, p_team_id, p_org_id, p_end_user_id, p_model, p_requests, p_tokens,
           CASE WHEN cardinality(reserved_at) > 0 THEN p_cost ELSE 0 END, reserved_at, got_slot,
           tpm_scopes, tpm_subjects, tpm_starts)
@@ -293,8 +303,8 @@ END $$;
 CREATE FUNCTION rbac._check_usage_arguments(p_prompt_tokens bigint, p_completion_tokens bigint, p_spend numeric)
 RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-  IF p_prompt_tokens < 0 OR p_completion_tokens < 0 THEN
-    RAISE EXCEPTION 'prompt_tokens and completion_tokens must be >= 0' USING ERRCODE = '22023';
+  IF p_prompt_tokens IS NULL OR p_completion_tokens IS NULL OR p_prompt_tokens < 0 OR p_completion_tokens < 0 THEN
+    RAISE EXCEPTION 'prompt_tokens and completion_tokens must be non-NULL and >= 0' USING ERRCODE = '22023';
   END IF;
   IF p_spend IS NULL OR p_spend::text IN ('NaN', 'Infinity', '-Infinity') OR p_spend < 0 THEN
     RAISE EXCEPTION 'spend must be a finite amount in USD >= 0 (got %)', p_spend USING ERRCODE = '22023';
@@ -376,6 +386,16 @@ COMMENT ON FUNCTION rbac.expire_reservations(integer) IS
   'Releases up to max_rows open reservations older than rbac.reservation_ttl (default 10 minutes): their budget holds and '
   'parallel slots return. Run it periodically (e.g. every minute from pg_cron); consume_quota also expires a key''s own '
   'stale reservations before refusing it. Returns the number released.';
+
+CREATE FUNCTION rbac.purge_reservations(older_than interval DEFAULT interval '1 day') RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+  WITH gone AS (DELETE FROM rbac.reservations WHERE state <> 'open' AND coalesce(settled_at, created_at) < now() - older_than
+                RETURNING 1)
+  SELECT count(*) FROM gone
+$$;
+COMMENT ON FUNCTION rbac.purge_reservations(interval) IS
+  'Deletes closed (settled, released or expired) reservations older than older_than (default 1 day); their usage is in '
+  'rbac.spend_log and the entity spend columns. Returns the number deleted. Schedule it with rbac.expire_reservations.';
 
 -- Open reservations are state a restore must keep (their holds are in the `reserved`/`in_flight` columns).
 SELECT pg_catalog.pg_extension_config_dump('rbac.reservations', '');

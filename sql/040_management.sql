@@ -968,6 +968,10 @@ GRANT EXECUTE ON FUNCTION rbac.model_allowed(text, text[]), rbac.models_within(t
   rbac.route_allowed_by(text, text[]), rbac.next_budget_reset(text, timestamptz), rbac.generate_key_plaintext(),
   rbac.hash_key(text), rbac.current_principal_role() TO rbac_api, rbac_admin;
 
+-- Housekeeping that deletes history is for administrators only (expiry is harmless and stays open to the proxy).
+REVOKE EXECUTE ON FUNCTION rbac.purge_reservations(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rbac.purge_reservations(interval) TO rbac_admin;
+
 -- The public entry points of every file (rbac_check, authenticate, consume_quota, settle, release, ...): granted
 -- explicitly to both roles, so they keep working if PUBLIC's default EXECUTE is ever revoked. Functions whose
 -- name starts with '_' are internal, and functions already closed to PUBLIC keep their own grants.

@@ -4,6 +4,10 @@
 -- The entry points run as the extension owner (they must see every row, whatever row-level security shows the
 -- caller). A fixed search_path stops a caller from planting functions or operators (e.g. a `now()` or `=` in a
 -- schema put before pg_catalog) that would then run with the owner's rights.
+-- Only the policy-table triggers (which run as the owner) may broadcast a cache invalidation; a caller able to
+-- call it at will could keep every backend's caches cold.
+REVOKE EXECUTE ON FUNCTION rbac._signal_policy_change(oid) FROM PUBLIC;
+
 -- Their prepared context query joins six tables: planning it costs far more than running it, so the plans are
 -- always generic (planned once per backend), never re-planned per call for the argument values.
 ALTER FUNCTION rbac.rbac_check(text, text, text, text)

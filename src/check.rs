@@ -69,15 +69,27 @@ pub fn decide_authentication(token: Option<&str>) -> Outcome {
     decide_inner(token, None, None, None)
 }
 
+
 /// Runs the whole check and performs due budget resets (unless the transaction is read-only).
 pub fn decide(token: Option<&str>, route: &str, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+    let outcome = decide_inner(token, Some(route), model, end_user_id);
+    if let Some(ctx) = &outcome.context {
+        reset_due_budgets(ctx);
+    }
+    outcome
+}
+
+/// The same decision without performing the resets, for `consume_quota`: its admission counts a lapsed period
+/// as spend 0 and `settle` resets the period when it records spend, so every row it locks is locked in the one
+/// order all admissions use (a reset here would lock a team or organization before the key).
+pub fn decide_without_resets(token: Option<&str>, route: &str, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
     decide_inner(token, Some(route), model, end_user_id)
 }
 
 fn decide_inner(token: Option<&str>, route: Option<&str>, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
     let model = model.filter(|m| !m.is_empty());
     let end_user_id = end_user_id.filter(|e| !e.is_empty());
-    let outcome = Spi::connect(|client| match auth::classify(token) {
+    Spi::connect(|client| match auth::classify(token) {
         TokenKind::Missing => Outcome::bare(Decision::deny(Reason::MissingToken, "no credential was presented")),
         TokenKind::Unrecognised => Outcome::bare(Decision::deny(
             Reason::InvalidToken,
@@ -85,11 +97,7 @@ fn decide_inner(token: Option<&str>, route: Option<&str>, model: Option<&str>, e
         )),
         TokenKind::VirtualKey(plaintext) => decide_for_key(client, plaintext, route, model, end_user_id),
         TokenKind::Jwt(token) => decide_for_jwt(client, token, route, model, end_user_id),
-    });
-    if let Some(ctx) = &outcome.context {
-        reset_due_budgets(ctx);
-    }
-    outcome
+    })
 }
 
 fn decide_for_key(client: &SpiClient<'_>, plaintext: &str, route: Option<&str>, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {

@@ -84,8 +84,8 @@ struct CachedKey {
     revoke_at: Option<i64>,
 }
 
-/// Entries cached per map at most; a full map is cleared (policy is re-read on demand). With ~1 KiB per
-/// entry this bounds the cache at a few MiB per backend.
+/// Entries cached per map at most (keys, JWT principals, end users); a full map is cleared (policy is re-read on
+/// demand). At roughly 1 KiB per entry the worst case is about 30 MiB per backend; typical proxies touch far fewer.
 const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Default)]
@@ -149,24 +149,36 @@ macro_rules! entity_columns {
     };
 }
 
-/// A key with its team, the owner's membership of it, the key's (else the team's) organization and owner.
-/// A regenerated key's old hash resolves to its active key; the grace period is checked at use.
+/// A key with its team, the owner's membership of it, its organization (a team key's is always its team's: a
+/// key cannot escape its team's organization, litellm-semantics §12.19) and owner. A regenerated key's old hash
+/// resolves to its active key; the grace period is checked at use.
 const KEY_CONTEXT_SQL: &str = concat!(
     "SELECT ",
     entity_columns!(),
     ", ",
     level_columns!("k", "key_hash", "models", "coalesce(k.blocked, false)", "k.metadata"),
-    ", k.user_id AS k_user_id, k.expires AS k_expires, k.allowed_routes AS k_allowed_routes,      coalesce(k.permissions -> 'get_spend_routes' = 'true'::jsonb, false) AS k_global_spend,      k.max_parallel_requests AS k_parallel,      (SELECT d.revoke_at FROM rbac.deprecated_keys d WHERE d.key_hash = $1) AS revoke_at      FROM rbac.keys k      LEFT JOIN rbac.teams t ON t.team_id = k.team_id      LEFT JOIN rbac.team_members tm ON tm.team_id = k.team_id AND tm.user_id = k.user_id      LEFT JOIN rbac.organizations o ON o.organization_id = coalesce(k.organization_id, t.organization_id)      LEFT JOIN rbac.users u ON u.user_id = k.user_id      WHERE k.key_hash = coalesce((SELECT d.active_key_hash FROM rbac.deprecated_keys d WHERE d.key_hash = $1), $1)"
+    ", k.user_id AS k_user_id, k.expires AS k_expires, k.allowed_routes AS k_allowed_routes, ",
+    "coalesce(k.permissions -> 'get_spend_routes' = 'true'::jsonb, false) AS k_global_spend, ",
+    "k.max_parallel_requests AS k_parallel, ",
+    "(SELECT d.revoke_at FROM rbac.deprecated_keys d WHERE d.key_hash = $1) AS revoke_at ",
+    "FROM rbac.keys k ",
+    "LEFT JOIN rbac.teams t ON t.team_id = k.team_id ",
+    "LEFT JOIN rbac.team_members tm ON tm.team_id = k.team_id AND tm.user_id = k.user_id ",
+    "LEFT JOIN rbac.organizations o ",
+    "ON o.organization_id = CASE WHEN k.team_id IS NOT NULL THEN t.organization_id ELSE k.organization_id END ",
+    "LEFT JOIN rbac.users u ON u.user_id = k.user_id ",
+    "WHERE k.key_hash = coalesce((SELECT d.active_key_hash FROM rbac.deprecated_keys d WHERE d.key_hash = $1), $1)"
 );
 
-/// A principal named by ids (JWT): user, team, membership, organization (given, else the team's).
+/// A principal named by ids (JWT): user, team, membership, organization (the team's when there is a team, so an
+/// organization claim cannot move a team out of its organization; else the claimed one).
 const PRINCIPAL_CONTEXT_SQL: &str = concat!(
     "SELECT ",
     entity_columns!(),
     " FROM (SELECT $1::text AS user_id, $2::text AS team_id, $3::text AS organization_id) p \
      LEFT JOIN rbac.teams t ON t.team_id = p.team_id \
      LEFT JOIN rbac.team_members tm ON tm.team_id = p.team_id AND tm.user_id = p.user_id \
-     LEFT JOIN rbac.organizations o ON o.organization_id = coalesce(p.organization_id, t.organization_id) \
+     LEFT JOIN rbac.organizations o ON o.organization_id = CASE WHEN p.team_id IS NOT NULL THEN t.organization_id ELSE p.organization_id END \
      LEFT JOIN rbac.users u ON u.user_id = p.user_id"
 );
 
@@ -285,12 +297,17 @@ fn read_budgets(client: &SpiClient<'_>, ctx: &mut Context) {
     if let (Some(member), Some(team_id)) = (ctx.member.as_mut().filter(|m| m.budgeted), team_id.as_deref()) {
         member.budget = budget_state(client, Scope::TeamMember, team_id, Some(&member.id));
     }
+    // the user's budget gates only keys without a team (LiteLLM §7.1); its period is reset by settle otherwise
+    let has_team = ctx.team.is_some();
     for (scope, level) in [
         (Scope::Team, &mut ctx.team),
         (Scope::Organization, &mut ctx.organization),
         (Scope::User, &mut ctx.user),
         (Scope::EndUser, &mut ctx.end_user),
     ] {
+        if scope == Scope::User && has_team {
+            continue;
+        }
         if let Some(level) = level.as_mut().filter(|l| l.budgeted) {
             level.budget = budget_state(client, scope, &level.id, None);
         }

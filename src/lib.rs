@@ -22,6 +22,10 @@ mod tests;
 /// `rbac.jwt_cache_size`: verified JWTs cached per backend (default 4096, 0 = verify every token).
 pub static JWT_CACHE_SIZE: pgrx::GucSetting<i32> = pgrx::GucSetting::<i32>::new(auth::jwt::VERIFIED_CACHE_CAPACITY as i32);
 
+/// `rbac.reservation_ttl`: seconds an unsettled `consume_quota` reservation holds its budget and parallel slot
+/// (default 600, at least 1). Superuser-only, so a caller cannot shorten it to defeat the limits.
+pub static RESERVATION_TTL: pgrx::GucSetting<i32> = pgrx::GucSetting::<i32>::new(600);
+
 /// Library load: registers pg_rbac's settings. Runs on first use in each backend (no preload needed).
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
@@ -35,7 +39,18 @@ pub extern "C-unwind" fn _PG_init() {
         pgrx::GucContext::Userset,
         pgrx::GucFlags::default(),
     );
+    pgrx::GucRegistry::define_int_guc(
+        c"rbac.reservation_ttl",
+        c"How long an unsettled rbac.consume_quota reservation holds its budget and parallel slot.",
+        c"Reservations older than this are released by rbac.expire_reservations and before a key is refused.",
+        &RESERVATION_TTL,
+        1,
+        86_400 * 7,
+        pgrx::GucContext::Suset,
+        pgrx::GucFlags::UNIT_S,
+    );
     invalidation::register();
+    principal::register_callbacks();
 }
 
 extension_sql_file!("../sql/001_schema.sql", name = "schema", bootstrap);

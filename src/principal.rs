@@ -19,8 +19,13 @@ pub struct Principal {
     pub key_hash: Option<String>,
 }
 
+/// PostgreSQL's `TopSubTransactionId`: the top-level transaction itself (a C macro, not exported by pgrx).
+const TOP_SUBTRANSACTION: pg_sys::SubTransactionId = 1;
+
 thread_local! {
     static CURRENT: RefCell<Option<Principal>> = const { RefCell::new(None) };
+    /// Principals to restore if a subtransaction aborts: (subtransaction id, principal before it changed it).
+    static SAVED: RefCell<Vec<(pg_sys::SubTransactionId, Option<Principal>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The principal of the current transaction, if `rbac.authenticate` set one.
@@ -30,11 +35,75 @@ pub fn current() -> Option<Principal> {
 
 fn clear() {
     CURRENT.with(|c| *c.borrow_mut() = None);
+    SAVED.with(|s| s.borrow_mut().clear());
+}
+
+/// Inside a savepoint, remembers the principal in force before this subtransaction changed it, so that
+/// `ROLLBACK TO SAVEPOINT` brings it back: a principal set (or cleared) by rolled-back work does not survive.
+fn restore_on_savepoint_rollback() {
+    // SAFETY: reads the backend's current subtransaction id
+    let subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };
+    if subtransaction == TOP_SUBTRANSACTION {
+        return;
+    }
+    let previous = current();
+    SAVED.with(|s| {
+        let mut saved = s.borrow_mut();
+        if !saved.iter().any(|(id, _)| *id == subtransaction) {
+            saved.push((subtransaction, previous));
+        }
+    });
+    clear_at_transaction_end();
+}
+
+/// Subtransaction callback (registered once per backend): an aborted subtransaction restores the principal it
+/// started with; a released one hands its saved state to its parent (or drops it at the top level).
+#[pg_guard]
+unsafe extern "C-unwind" fn on_subtransaction(
+    event: pg_sys::SubXactEvent::Type,
+    subtransaction: pg_sys::SubTransactionId,
+    parent: pg_sys::SubTransactionId,
+    _arg: *mut std::ffi::c_void,
+) {
+    if event == pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
+        let restored = SAVED.with(|s| {
+            let mut saved = s.borrow_mut();
+            let first = saved.iter().position(|(id, _)| *id == subtransaction);
+            let restored = first.map(|i| saved[i].1.clone());
+            saved.retain(|(id, _)| *id != subtransaction);
+            restored
+        });
+        if let Some(previous) = restored {
+            CURRENT.with(|c| *c.borrow_mut() = previous);
+        }
+    } else if event == pg_sys::SubXactEvent::SUBXACT_EVENT_COMMIT_SUB {
+        SAVED.with(|s| {
+            let mut saved = s.borrow_mut();
+            let parent_has_state = saved.iter().any(|(id, _)| *id == parent);
+            if parent == TOP_SUBTRANSACTION || parent_has_state {
+                saved.retain(|(id, _)| *id != subtransaction);
+            } else {
+                saved.iter_mut().filter(|(id, _)| *id == subtransaction).for_each(|(id, _)| *id = parent);
+            }
+        });
+    }
+}
+
+/// Registers the subtransaction callback; called once per backend from `_PG_init`.
+pub fn register_callbacks() {
+    // SAFETY: registration at library load; the callback only touches thread-local state
+    unsafe { pg_sys::RegisterSubXactCallback(Some(on_subtransaction), std::ptr::null_mut()) };
 }
 
 /// Replaces the principal and arranges for it to vanish when the transaction ends (commit, abort or prepare).
 fn set_for_transaction(principal: Principal) {
+    restore_on_savepoint_rollback();
     CURRENT.with(|c| *c.borrow_mut() = Some(principal));
+    clear_at_transaction_end();
+}
+
+/// Transaction end (commit, abort, prepare) forgets the principal and any saved savepoint state.
+fn clear_at_transaction_end() {
     // pgrx callbacks last for the current transaction only; registering on every call is cheap and robust.
     register_xact_callback(PgXactCallbackEvent::Commit, clear);
     register_xact_callback(PgXactCallbackEvent::Abort, clear);
@@ -51,7 +120,8 @@ pub fn authenticate(token: Option<&str>) -> pgrx::composite_type!('static, "deci
     if decision.allowed() {
         set_for_transaction(principal_of(&decision));
     } else {
-        clear();
+        restore_on_savepoint_rollback();
+        CURRENT.with(|c| *c.borrow_mut() = None);
     }
     decision.into_composite()
 }

@@ -114,3 +114,18 @@ DELETE FROM rbac.jwt_issuers WHERE issuer = 'https://claims.example.test';
 SELECT pg_temp.expect_check('removed issuer is untrusted at once', pg_temp.tokn('plain'), '/chat/completions', 'gpt-4o', false, 'untrusted_issuer');
 SELECT pg_temp.expect_eq('HS secrets are redacted in the audit log',
   (SELECT count(*) FROM rbac.audit_log WHERE table_name = 'jwt_issuers' AND (coalesce(before::text, '') || coalesce(after::text, '')) LIKE '%"k":%'), 0::bigint);
+
+-- a NUL inside a claim can never be stored or compared faithfully as text: the token is refused (jsonb cannot
+-- even hold one, so this payload is signed as text)
+CREATE FUNCTION pg_temp.jwt_text(payload text, secret text DEFAULT 'claims-secret-0123456789-abcdefghijklmnop')
+RETURNS text LANGUAGE sql AS $$
+  SELECT s || '.' || pg_temp.b64url(hmac(convert_to(s, 'UTF8'), convert_to(secret, 'UTF8'), 'sha256'))
+  FROM (SELECT pg_temp.b64url(convert_to('{"alg":"HS256","typ":"JWT","kid":"hs-claims"}', 'UTF8')) || '.' ||
+               pg_temp.b64url(convert_to(payload, 'UTF8')) AS s) x
+$$;
+SELECT pg_temp.expect_check('NUL in sub is refused',
+  pg_temp.jwt_text('{"iss": "https://rbac.example.test", "aud": "pg-rbac-claims", "exp": 4102444800, "sub": "u-3\u0000", "resource_access": {"litellm.proxy": {"roles": ["dev"]}}}'),
+  '/chat/completions', 'gpt-4o', false, 'invalid_token');
+SELECT pg_temp.expect_check('the same token without the NUL is fine',
+  pg_temp.jwt_text('{"iss": "https://rbac.example.test", "aud": "pg-rbac-claims", "exp": 4102444800, "sub": "u-3", "resource_access": {"litellm.proxy": {"roles": ["dev"]}}}'),
+  '/chat/completions', 'gpt-4o', true, 'ok');

@@ -53,17 +53,17 @@ SELECT pg_temp.expect_eq('released', (SELECT reserved = 0 AND in_flight = 0 FROM
 SELECT pg_temp.expect_eq('a released reservation cannot be settled', (SELECT rbac.settle(id, 1, 1, 0.1) FROM pg_temp.lease), false);
 
 -- stale reservations expire after rbac.reservation_ttl; the key's own are expired before a refusal
-SET LOCAL rbac.reservation_ttl = '0 seconds';
 CREATE TEMP TABLE stale AS SELECT pg_temp.expect_quota('stale lease', 'sk-case-ql-lease-01', 'gpt-4o', 1, 0, 0.5, true, 'ok') AS id;
+UPDATE rbac.reservations SET expires_at = now() - interval '1 second' WHERE reservation_id = (SELECT id FROM pg_temp.stale);
 SELECT pg_temp.expect_quota('expired lease is reclaimed', 'sk-case-ql-lease-01', 'gpt-4o', 1, 0, 0.5, true, 'ok');
 SELECT pg_temp.expect_eq('stale reservation expired', (SELECT r.state FROM rbac.reservations r JOIN pg_temp.stale s ON s.id = r.reservation_id), 'expired');
+UPDATE rbac.reservations SET expires_at = now() - interval '1 second' WHERE state = 'open' AND key_hash = pg_temp.h('sk-case-ql-lease-01');
 SELECT pg_temp.expect_eq('expire_reservations sweeps the rest', (SELECT rbac.expire_reservations() >= 1), true);
 SELECT pg_temp.expect_eq('after the sweep', (SELECT reserved = 0 AND in_flight = 0 FROM rbac.keys WHERE key_hash = pg_temp.h('sk-case-ql-lease-01')), true);
 -- an expired reservation still records its spend when the request completes
 SELECT pg_temp.expect_eq('settle after expiry', (SELECT rbac.settle(id, 5, 5, 0.2) FROM pg_temp.stale), true);
 SELECT pg_temp.expect_eq('spend recorded, nothing left reserved',
   (SELECT spend = 0.2 AND reserved = 0 FROM rbac.keys WHERE key_hash = pg_temp.h('sk-case-ql-lease-01')), true);
-RESET rbac.reservation_ttl;
 
 -- settle corrects the tpm window from the estimate to the actual tokens
 UPDATE rbac.keys SET tpm_limit = 1000 WHERE key_hash = pg_temp.h('sk-case-ql-free-001');
@@ -81,3 +81,14 @@ SELECT pg_temp.expect_error('null route', $$SELECT rbac.consume_quota('sk-case-q
 SELECT pg_temp.expect_error('NaN cost', $$SELECT rbac.consume_quota('sk-case-ql-free-001', '/chat/completions', 'gpt-4o', 1, 0, 'NaN')$$, '22023');
 SELECT pg_temp.expect_error('negative settle', $$SELECT rbac.settle(gen_random_uuid(), 1, 1, -1)$$, '22023');
 SELECT pg_temp.expect_error('unknown reservation', $$SELECT rbac.settle(gen_random_uuid(), 1, 1, 1)$$, '22023');
+
+-- the reservation TTL is a superuser-only setting: a caller cannot shorten it to defeat the limits
+SET LOCAL ROLE rbac_api;
+SELECT pg_temp.expect_error('rbac.reservation_ttl is superuser-only', $$SET LOCAL rbac.reservation_ttl = '0'$$, '42501');
+RESET ROLE;
+SELECT pg_temp.expect_error('TTL has a floor of 1 second', $$SET LOCAL rbac.reservation_ttl = '0'$$, '22023');
+-- accounting columns are never negative or non-finite, whoever writes them
+SELECT pg_temp.expect_error('negative spend', $$UPDATE rbac.keys SET spend = -1 WHERE key_hash = pg_temp.h('sk-case-ql-free-001')$$, '23514');
+SELECT pg_temp.expect_error('NaN reserved', $$UPDATE rbac.keys SET reserved = 'NaN' WHERE key_hash = pg_temp.h('sk-case-ql-free-001')$$, '23514');
+SELECT pg_temp.expect_error('negative in_flight', $$UPDATE rbac.keys SET in_flight = -5 WHERE key_hash = pg_temp.h('sk-case-ql-free-001')$$, '23514');
+SELECT pg_temp.expect_error('NULL tokens at settle', $$SELECT rbac.settle(gen_random_uuid(), NULL, NULL, 1)$$, '22023');

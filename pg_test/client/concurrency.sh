@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Multi-connection exactness tests for rbac.consume_quota (CONTRACT §4, issue: exact under concurrency).
 # Real concurrent connections via pgbench against the cluster in PG* variables (with pg_rbac installed).
-#   1. 16 clients make 3000 attempts on one key with rpm_limit 500: exactly 500 are admitted.
+#   1. 16 clients make 3008 attempts (188 each) on one key with rpm_limit 500: exactly 500 are admitted.
 #   2. 8 clients each reserve 0.15 USD against a 0.45 USD key budget: exactly 3 are admitted, reserved = 0.45.
 #   3. Consumption inside a rolled-back transaction leaves every counter unchanged.
-#   4. 16 clients consume + settle 0.01 USD each 800 times on a 5 USD team budget: spend ends exactly at 5.00.
+#   4. 16 clients make 640 consume + settle pairs of 0.01 USD on a 5 USD team budget: exactly 500 are admitted
+#      and spend ends exactly at 5.00, with nothing left reserved.
 set -uo pipefail
 fail=0
 psql_q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }

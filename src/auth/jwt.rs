@@ -513,10 +513,17 @@ fn excerpt(s: &str, max_chars: usize) -> String {
 fn decode_json_object(part: &str, what: &str) -> Result<Value, JwtError> {
     let bytes = TOKEN_B64.decode(part).map_err(|_| JwtError::Malformed(format!("{what} is not base64url")))?;
     match serde_json::from_slice::<Value>(&bytes) {
+        // PostgreSQL text cannot hold NUL: a claim with one could never be compared faithfully, so refuse it
+        Ok(Value::Object(_)) if has_nul(&bytes) => Err(JwtError::Malformed(format!("{what} holds a NUL character"))),
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err(JwtError::Malformed(format!("{what} is not a JSON object"))),
         Err(_) => Err(JwtError::Malformed(format!("{what} is not JSON"))),
     }
+}
+
+/// True when the JSON text encodes a NUL (only possible as the escape `\u0000`).
+fn has_nul(json: &[u8]) -> bool {
+    json.windows(6).any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(|&b| b == b'0'))
 }
 
 /// Structural checks of RFC 7515 §7.1 / §5.2 steps 1-6, before any key is touched.
@@ -1643,6 +1650,13 @@ mod tests {
 
     fn b64(s: &str) -> String {
         URL_SAFE_NO_PAD.encode(s)
+    }
+
+    #[test]
+    fn nul_in_claims_is_malformed() {
+        assert!(has_nul(br#"{"sub":"carol\u0000"}"#));
+        assert!(!has_nul(br#"{"sub":"carol"}"#));
+        assert!(matches!(decode_json_object("eyJzdWIiOiJjYXJvbFx1MDAwMCJ9", "payload"), Err(JwtError::Malformed(_))));
     }
 
     #[test]

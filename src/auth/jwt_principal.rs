@@ -54,7 +54,8 @@ pub fn decide(
     let end_user = principal.end_user_id.as_deref().or(end_user_arg);
     let user_id = principal.user_id.as_deref();
     let org_id = principal.organization_id.as_deref();
-    let teams = candidate_teams(&principal);
+    // An admin-scope token acts as the proxy admin, not for a team (LiteLLM resolves admins before teams).
+    let teams = if principal.admin_scope { Vec::new() } else { candidate_teams(&principal) };
 
     // One context query in the common cases (no team or one team claim); the user row's role comes with it.
     let selected = match teams.as_slice() {

@@ -48,7 +48,7 @@ pub fn consume_quota(
     if cost < AnyNumeric::from(0) || matches!(cost_text.as_str(), "NaN" | "Infinity" | "-Infinity") {
         spi_util::invalid_parameter(format!("cost must be a finite amount in USD >= 0 (got {cost_text})"));
     }
-    let outcome = check::decide(token, route, model, end_user_id);
+    let outcome = check::decide_without_resets(token, route, model, end_user_id);
     if !outcome.decision.allowed() {
         return refusal_from_decision(outcome.decision);
     }

@@ -19,7 +19,7 @@ CREATE UNLOGGED TABLE rbac.rate_windows (
 -- One row per admitted request until it is settled, released or expired.
 CREATE TABLE rbac.reservations (
   reservation_id        uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  state                 text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'settled', 'released', 'expired')),
+  state                 text NOT NULL DEFAULT 'open',   -- open | settled | released | expired (set only by pg_rbac)
   created_at            timestamptz NOT NULL DEFAULT now(),
   expires_at            timestamptz NOT NULL,
   key_hash              text,

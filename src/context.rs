@@ -14,7 +14,7 @@ use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::spi::{SpiClient, SpiTupleTable};
 
-use crate::access::budget::{BudgetState, Scope};
+use crate::access::budget::BudgetState;
 use crate::invalidation;
 use crate::spi_util::{self, text_list, TEXT};
 
@@ -288,64 +288,78 @@ fn end_user(client: &SpiClient<'_>, end_user_id: Option<&str>) -> Option<Level> 
     entry.map(|level| (*level).clone())
 }
 
-/// Live budget state of every budgeted level: `(exhausted, reset_due)` from one primary-key lookup each.
+/// Live budget state of every budgeted level, `(exhausted, reset_due)`, in one statement of primary-key
+/// lookups (a level that is not budgeted gets a NULL id and is not looked up). No statement at all when no level
+/// has a budget.
 fn read_budgets(client: &SpiClient<'_>, ctx: &mut Context) {
-    let team_id = ctx.team.as_ref().map(|t| t.id.clone());
-    if let Some(key) = ctx.key.as_mut().filter(|k| k.budgeted) {
-        key.budget = budget_state(client, Scope::Key, &key.key_hash, None);
-    }
-    if let (Some(member), Some(team_id)) = (ctx.member.as_mut().filter(|m| m.budgeted), team_id.as_deref()) {
-        member.budget = budget_state(client, Scope::TeamMember, team_id, Some(&member.id));
-    }
-    // the user's budget gates only keys without a team (LiteLLM §7.1); its period is reset by settle otherwise
+    // the user's budget gates only keys without a team (LiteLLM §7.1); settle resets its period otherwise
     let has_team = ctx.team.is_some();
-    for (scope, level) in [
-        (Scope::Team, &mut ctx.team),
-        (Scope::Organization, &mut ctx.organization),
-        (Scope::User, &mut ctx.user),
-        (Scope::EndUser, &mut ctx.end_user),
-    ] {
-        if scope == Scope::User && has_team {
-            continue;
-        }
-        if let Some(level) = level.as_mut().filter(|l| l.budgeted) {
-            level.budget = budget_state(client, scope, &level.id, None);
-        }
+    let budgeted = |l: &Option<Level>| l.as_ref().filter(|l| l.budgeted).map(|l| l.id.clone());
+    let key = ctx.key.as_ref().filter(|k| k.budgeted).map(|k| k.key_hash.clone());
+    let member = budgeted(&ctx.member).zip(ctx.team.as_ref().map(|t| t.id.clone()));
+    let team = budgeted(&ctx.team);
+    let org = budgeted(&ctx.organization);
+    let user = if has_team { None } else { budgeted(&ctx.user) };
+    let end_user = budgeted(&ctx.end_user);
+    if key.is_none() && member.is_none() && team.is_none() && org.is_none() && user.is_none() && end_user.is_none() {
+        return;
+    }
+    let stmt = spi_util::statement(client, BUDGETS_SQL, &[TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT], false);
+    let (member_user, member_team) = member.clone().map_or((None, None), |(u, t)| (Some(u), Some(t)));
+    let args = [
+        key.as_deref().into(),
+        member_team.as_deref().into(),
+        member_user.as_deref().into(),
+        team.as_deref().into(),
+        org.as_deref().into(),
+        user.as_deref().into(),
+        end_user.as_deref().into(),
+    ];
+    let table = client.select(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e)).first();
+    let state = |ordinal: usize| -> BudgetState {
+        let flags: Option<i32> = col(&table, ordinal);
+        flags.map_or_else(BudgetState::default, |f| BudgetState { exhausted: f & 1 != 0, reset_due: f & 2 != 0 })
+    };
+    if let Some(k) = ctx.key.as_mut().filter(|_| key.is_some()) {
+        k.budget = state(1);
+    }
+    if let Some(m) = ctx.member.as_mut().filter(|_| member.is_some()) {
+        m.budget = state(2);
+    }
+    if let Some(t) = ctx.team.as_mut().filter(|_| team.is_some()) {
+        t.budget = state(3);
+    }
+    if let Some(o) = ctx.organization.as_mut().filter(|_| org.is_some()) {
+        o.budget = state(4);
+    }
+    if let Some(u) = ctx.user.as_mut().filter(|_| user.is_some()) {
+        u.budget = state(5);
+    }
+    if let Some(e) = ctx.end_user.as_mut().filter(|_| end_user.is_some()) {
+        e.budget = state(6);
     }
 }
 
-macro_rules! budget_sql {
+/// Budget flags of one row: bit 0 = `max_budget` set and the period's spend (0 once the period lapsed) at or
+/// above it; bit 1 = the period lapsed (`budget_reset_at <= now()`).
+macro_rules! budget_flags {
     ($table:literal, $where:literal) => {
         concat!(
-            "SELECT coalesce(max_budget IS NOT NULL AND (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) >= max_budget, false), \
-             coalesce(budget_reset_at <= now(), false) FROM rbac.", $table, " WHERE ", $where
+            "(SELECT (CASE WHEN max_budget IS NOT NULL AND (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) >= max_budget \
+             THEN 1 ELSE 0 END) | (CASE WHEN budget_reset_at <= now() THEN 2 ELSE 0 END) FROM rbac.", $table, " WHERE ", $where, ")"
         )
     };
 }
 
-fn budget_state(client: &SpiClient<'_>, scope: Scope, id: &str, second: Option<&str>) -> BudgetState {
-    let (sql, two) = match scope {
-        Scope::Key => (budget_sql!("keys", "key_hash = $1"), false),
-        Scope::TeamMember => (budget_sql!("team_members", "team_id = $1 AND user_id = $2"), true),
-        Scope::Team => (budget_sql!("teams", "team_id = $1"), false),
-        Scope::Organization => (budget_sql!("organizations", "organization_id = $1"), false),
-        Scope::User => (budget_sql!("users", "user_id = $1"), false),
-        Scope::EndUser => (budget_sql!("end_users", "end_user_id = $1"), false),
-    };
-    let result = if two {
-        let stmt = spi_util::statement(client, sql, &[TEXT, TEXT], false);
-        client.select(&*stmt, Some(1), &[id.into(), second.into()])
-    } else {
-        let stmt = spi_util::statement(client, sql, &[TEXT], false);
-        client.select(&*stmt, Some(1), &[id.into()])
-    };
-    let table = result.unwrap_or_else(|e| spi_util::spi_failed(e));
-    if table.is_empty() {
-        return BudgetState::default();
-    }
-    let table = table.first();
-    BudgetState { exhausted: col(&table, 1).unwrap_or(false), reset_due: col(&table, 2).unwrap_or(false) }
-}
+const BUDGETS_SQL: &str = concat!(
+    "SELECT ",
+    budget_flags!("keys", "key_hash = $1"), ", ",
+    budget_flags!("team_members", "team_id = $2 AND user_id = $3"), ", ",
+    budget_flags!("teams", "team_id = $4"), ", ",
+    budget_flags!("organizations", "organization_id = $5"), ", ",
+    budget_flags!("users", "user_id = $6"), ", ",
+    budget_flags!("end_users", "end_user_id = $7")
+);
 
 /// Microseconds since 2000-01-01 UTC of the current transaction's start (what SQL `now()` returns).
 fn transaction_start() -> i64 {

@@ -304,62 +304,91 @@ fn read_budgets(client: &SpiClient<'_>, ctx: &mut Context) {
     if key.is_none() && member.is_none() && team.is_none() && org.is_none() && user.is_none() && end_user.is_none() {
         return;
     }
-    let stmt = spi_util::statement(client, BUDGETS_SQL, &[TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT], false);
+    // one statement per combination of budgeted levels (at most 64), so no unneeded lookup is even initialised
     let (member_user, member_team) = member.clone().map_or((None, None), |(u, t)| (Some(u), Some(t)));
-    let args = [
-        key.as_deref().into(),
-        member_team.as_deref().into(),
-        member_user.as_deref().into(),
-        team.as_deref().into(),
-        org.as_deref().into(),
-        user.as_deref().into(),
-        end_user.as_deref().into(),
-    ];
+    let wanted = [key.is_some(), member.is_some(), team.is_some(), org.is_some(), user.is_some(), end_user.is_some()];
+    let mut args: Vec<pgrx::datum::DatumWithOid> = Vec::with_capacity(7);
+    let mut types = Vec::with_capacity(7);
+    for (level, ids) in [
+        vec![key.as_deref()],
+        vec![member_team.as_deref(), member_user.as_deref()],
+        vec![team.as_deref()],
+        vec![org.as_deref()],
+        vec![user.as_deref()],
+        vec![end_user.as_deref()],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if wanted[level] {
+            for id in ids {
+                args.push(id.into());
+                types.push(TEXT);
+            }
+        }
+    }
+    let stmt = spi_util::statement(client, budgets_sql(wanted), &types, false);
     let table = client.select(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e)).first();
-    let state = |ordinal: usize| -> BudgetState {
-        let flags: Option<i32> = col(&table, ordinal);
+    let mut next = 0usize;
+    let mut state = |asked: bool| -> BudgetState {
+        if !asked {
+            return BudgetState::default();
+        }
+        next += 1;
+        let flags: Option<i32> = col(&table, next);
         flags.map_or_else(BudgetState::default, |f| BudgetState { exhausted: f & 1 != 0, reset_due: f & 2 != 0 })
     };
-    if let Some(k) = ctx.key.as_mut().filter(|_| key.is_some()) {
-        k.budget = state(1);
+    let (k, m, t, o, u, e) = (state(wanted[0]), state(wanted[1]), state(wanted[2]), state(wanted[3]), state(wanted[4]), state(wanted[5]));
+    if let Some(level) = ctx.key.as_mut().filter(|_| wanted[0]) {
+        level.budget = k;
     }
-    if let Some(m) = ctx.member.as_mut().filter(|_| member.is_some()) {
-        m.budget = state(2);
-    }
-    if let Some(t) = ctx.team.as_mut().filter(|_| team.is_some()) {
-        t.budget = state(3);
-    }
-    if let Some(o) = ctx.organization.as_mut().filter(|_| org.is_some()) {
-        o.budget = state(4);
-    }
-    if let Some(u) = ctx.user.as_mut().filter(|_| user.is_some()) {
-        u.budget = state(5);
-    }
-    if let Some(e) = ctx.end_user.as_mut().filter(|_| end_user.is_some()) {
-        e.budget = state(6);
+    for (level, asked, st) in [(&mut ctx.member, wanted[1], m), (&mut ctx.team, wanted[2], t), (&mut ctx.organization, wanted[3], o),
+                               (&mut ctx.user, wanted[4], u), (&mut ctx.end_user, wanted[5], e)] {
+        if let Some(level) = level.as_mut().filter(|_| asked) {
+            level.budget = st;
+        }
     }
 }
 
-/// Budget flags of one row: bit 0 = `max_budget` set and the period's spend (0 once the period lapsed) at or
-/// above it; bit 1 = the period lapsed (`budget_reset_at <= now()`).
-macro_rules! budget_flags {
-    ($table:literal, $where:literal) => {
-        concat!(
-            "(SELECT (CASE WHEN max_budget IS NOT NULL AND (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) >= max_budget \
-             THEN 1 ELSE 0 END) | (CASE WHEN budget_reset_at <= now() THEN 2 ELSE 0 END) FROM rbac.", $table, " WHERE ", $where, ")"
-        )
+thread_local! {
+    static BUDGET_SQL: RefCell<HashMap<[bool; 6], &'static str>> = RefCell::new(HashMap::new());
+}
+
+/// The budget statement for one combination of levels (key, member, team, organization, user, end user), with
+/// its parameters numbered in that order; each column holds bit 0 = `max_budget` set and the period's spend (0 once
+/// the period lapsed) at or above it, bit 1 = the period lapsed. Built once per combination and backend (at most 64).
+fn budgets_sql(wanted: [bool; 6]) -> &'static str {
+    if let Some(sql) = BUDGET_SQL.with(|m| m.borrow().get(&wanted).copied()) {
+        return sql;
+    }
+    let mut parts = Vec::new();
+    let mut n = 0;
+    let mut param = || {
+        n += 1;
+        n
     };
+    for (level, asked) in wanted.iter().enumerate() {
+        if !asked {
+            continue;
+        }
+        let (table, cond) = match level {
+            0 => ("keys", format!("key_hash = ${}", param())),
+            1 => ("team_members", format!("team_id = ${} AND user_id = ${}", param(), param())),
+            2 => ("teams", format!("team_id = ${}", param())),
+            3 => ("organizations", format!("organization_id = ${}", param())),
+            4 => ("users", format!("user_id = ${}", param())),
+            _ => ("end_users", format!("end_user_id = ${}", param())),
+        };
+        parts.push(format!(
+            "(SELECT (CASE WHEN max_budget IS NOT NULL AND (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) >= max_budget \
+             THEN 1 ELSE 0 END) | (CASE WHEN budget_reset_at <= now() THEN 2 ELSE 0 END) FROM rbac.{table} WHERE {cond})"
+        ));
+    }
+    // leaked on purpose: the statement cache keys plans by &'static str, and there are at most 64 of these
+    let sql: &'static str = Box::leak(format!("SELECT {}", parts.join(", ")).into_boxed_str());
+    BUDGET_SQL.with(|m| m.borrow_mut().insert(wanted, sql));
+    sql
 }
-
-const BUDGETS_SQL: &str = concat!(
-    "SELECT ",
-    budget_flags!("keys", "key_hash = $1"), ", ",
-    budget_flags!("team_members", "team_id = $2 AND user_id = $3"), ", ",
-    budget_flags!("teams", "team_id = $4"), ", ",
-    budget_flags!("organizations", "organization_id = $5"), ", ",
-    budget_flags!("users", "user_id = $6"), ", ",
-    budget_flags!("end_users", "end_user_id = $7")
-);
 
 /// Microseconds since 2000-01-01 UTC of the current transaction's start (what SQL `now()` returns).
 fn transaction_start() -> i64 {

@@ -1,14 +1,17 @@
 //! `rbac.consume_quota`: the decision of `rbac_check`, then exact admission against every rpm/tpm window,
-//! parallel lease and budget (CONTRACT §4). The admission itself is SQL (`sql/020_quota.sql`, `rbac._admit`):
-//! it is a sequence of row-locked conditional updates, which SQL states most plainly.
-use pgrx::datum::TimestampWithTimeZone;
+//! parallel lease and budget (CONTRACT §4). The limits come from the principal's cached policy; the admission
+//! (`admission`) is a short sequence of prepared, row-locked statements. `settle`, `release` and expiry are SQL
+//! (`sql/020_quota.sql`).
+pub mod admission;
+
 use pgrx::prelude::*;
 use pgrx::AnyNumeric;
 
 use crate::check;
 use crate::decision::{composite, Decision};
 use crate::context::{Context, Limits};
-use crate::spi_util::{self, BOOL, INT4_ARRAY, INT8, INT8_ARRAY, NUMERIC, TEXT, TEXT_ARRAY};
+use crate::spi_util;
+use admission::{Admission, AdmissionPlan, Request};
 
 /// Admits or refuses one request.
 ///
@@ -56,80 +59,21 @@ pub fn consume_quota(
     let ctx = outcome.context.unwrap_or_default();
     let end_user = ctx.end_user.as_ref().map(|e| e.id.clone()).or(end_user_id.map(str::to_string));
     let model = model.filter(|m| !m.is_empty());
-    let plan = AdmissionPlan::for_context(&ctx, d, end_user.as_deref(), model);
-    admit(d, end_user.as_deref(), model, requests, tokens, cost, &plan)
-}
-
-/// What applies to one request, from the principal's cached policy: the budget levels to reserve against and
-/// the rate windows to count in (LiteLLM v3 descriptors, litellm-semantics §8.2).
-#[derive(Debug, Default)]
-struct AdmissionPlan {
-    budget_levels: Vec<&'static str>,
-    parallel: bool,
-    scopes: Vec<&'static str>,
-    subjects: Vec<String>,
-    rpms: Vec<Option<i64>>,
-    tpms: Vec<Option<i64>>,
-    ords: Vec<i32>,
-}
-
-impl AdmissionPlan {
-    fn for_context(ctx: &Context, d: &Decision, end_user: Option<&str>, model: Option<&str>) -> AdmissionPlan {
-        let mut plan = AdmissionPlan::default();
-        let none = Limits::default();
-        let key = ctx.key.as_ref();
-        let key_limits = key.map_or(&none, |k| &k.limits);
-        let team = ctx.team.as_ref().map(|t| (&t.id, &t.limits));
-        let member = ctx.member.as_ref().map(|m| &m.limits);
-        let org = ctx.organization.as_ref().map(|o| (&o.id, &o.limits));
-        let user = ctx.user.as_ref().map(|u| (&u.id, &u.limits));
-        let end = ctx.end_user.as_ref().map(|e| &e.limits);
-        // budget levels in lock order; the user level only for keys without a team (LiteLLM §7.1)
-        for (scope, has) in [
-            ("key", key_limits.has_max_budget),
-            ("team_member", member.is_some_and(|l| l.has_max_budget)),
-            ("team", team.is_some_and(|(_, l)| l.has_max_budget)),
-            ("organization", org.is_some_and(|(_, l)| l.has_max_budget)),
-            ("user", team.is_none() && user.is_some_and(|(_, l)| l.has_max_budget)),
-            ("end_user", end.is_some_and(|l| l.has_max_budget)),
-        ] {
-            if has {
-                plan.budget_levels.push(scope);
-            }
-        }
-        plan.parallel = key.is_some() && key_limits.max_parallel_requests.is_some();
-        let model_limit = |l: &Limits| model.map_or((None, None), |m| (l.model_rpm.get(m).copied(), l.model_tpm.get(m).copied()));
-        let key_hash = d.key_hash.as_deref();
-        let team_id = team.map(|(id, _)| id.as_str());
-        let org_id = org.map(|(id, _)| id.as_str());
-        let candidates: [(i32, &'static str, Option<String>, (Option<i64>, Option<i64>)); 9] = [
-            (1, "key", key_hash.map(str::to_string), (key_limits.rpm, key_limits.tpm)),
-            (2, "user", user.map(|(id, _)| id.clone()), user.map_or((None, None), |(_, l)| (l.rpm, l.tpm))),
-            (3, "team", team_id.map(str::to_string), team.map_or((None, None), |(_, l)| (l.rpm, l.tpm))),
-            (4, "team_member", team_id.zip(d.user_id.as_deref()).map(|(t, u)| format!("{t}:{u}")), member.map_or((None, None), |l| (l.rpm, l.tpm))),
-            (5, "organization", org_id.map(str::to_string), org.map_or((None, None), |(_, l)| (l.rpm, l.tpm))),
-            (6, "end_user", end_user.filter(|_| end.is_some()).map(str::to_string), end.map_or((None, None), |l| (l.rpm, l.tpm))),
-            (7, "model_per_key", key_hash.zip(model).map(|(k, m)| format!("{k}:{m}")), model_limit(key_limits)),
-            (8, "model_per_team", team_id.zip(model).map(|(t, m)| format!("{t}:{m}")), team.map_or((None, None), |(_, l)| model_limit(l))),
-            (9, "model_per_organization", org_id.zip(model).map(|(o, m)| format!("{o}:{m}")), org.map_or((None, None), |(_, l)| model_limit(l))),
-        ];
-        let mut windows: Vec<_> = candidates
-            .into_iter()
-            .filter_map(|(ord, scope, subject, (rpm, tpm))| {
-                subject.filter(|_| rpm.is_some() || tpm.is_some()).map(|subject| (scope, subject, rpm, tpm, ord))
-            })
-            .collect();
-        // the SQL side locks windows in this order; every caller uses the same one, so none can deadlock
-        windows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        for (scope, subject, rpm, tpm, ord) in windows {
-            plan.scopes.push(scope);
-            plan.subjects.push(subject);
-            plan.rpms.push(rpm);
-            plan.tpms.push(tpm);
-            plan.ords.push(ord);
-        }
-        plan
-    }
+    let plan = plan_for(&ctx, d, model);
+    let request = Request {
+        key_hash: d.key_hash.as_deref(),
+        user_id: d.user_id.as_deref(),
+        team_id: d.team_id.as_deref(),
+        organization_id: d.organization_id.as_deref(),
+        end_user_id: end_user.as_deref(),
+        model,
+        requests,
+        tokens,
+        positive_cost: cost > AnyNumeric::from(0),
+        cost,
+    };
+    // copied out of SPI memory inside the closure; the composite is formed afterwards in the caller's context
+    quota(Spi::connect_mut(|client| admission::admit(client, &plan, &request)))
 }
 
 fn refusal_from_decision(d: Decision) -> PgHeapTuple<'static, AllocatedByRust> {
@@ -141,6 +85,59 @@ fn refusal_from_decision(d: Decision) -> PgHeapTuple<'static, AllocatedByRust> {
         message: Some(d.message),
         ..Admission::default()
     })
+}
+
+/// What applies to one request, from the principal's cached policy: the budget levels to reserve against and
+/// the rate windows to count in (LiteLLM v3 descriptors, litellm-semantics §8.2).
+fn plan_for(ctx: &Context, d: &Decision, model: Option<&str>) -> AdmissionPlan {
+    let mut plan = AdmissionPlan::default();
+    let none = Limits::default();
+    let key_limits = ctx.key.as_ref().map_or(&none, |k| &k.limits);
+    let key_hash = d.key_hash.as_deref();
+    let team = ctx.team.as_ref().map(|t| (t.id.as_str(), &t.limits));
+    let member = ctx.member.as_ref().map(|m| (m.id.as_str(), &m.limits));
+    let org = ctx.organization.as_ref().map(|o| (o.id.as_str(), &o.limits));
+    let user = ctx.user.as_ref().map(|u| (u.id.as_str(), &u.limits));
+    let end = ctx.end_user.as_ref().map(|e| (e.id.as_str(), &e.limits));
+    let team_id = team.map(|(id, _)| id);
+    let org_id = org.map(|(id, _)| id);
+    // budget levels in lock order; the user level only for keys without a team (LiteLLM §7.1)
+    let levels: [(&'static str, Option<(String, Option<String>)>, bool); 6] = [
+        ("key", key_hash.map(|k| (k.to_string(), None)), key_limits.has_max_budget),
+        ("team_member", team_id.zip(member).map(|(t, (u, _))| (t.to_string(), Some(u.to_string()))), member.is_some_and(|(_, l)| l.has_max_budget)),
+        ("team", team_id.map(|t| (t.to_string(), None)), team.is_some_and(|(_, l)| l.has_max_budget)),
+        ("organization", org_id.map(|o| (o.to_string(), None)), org.is_some_and(|(_, l)| l.has_max_budget)),
+        ("user", user.map(|(u, _)| (u.to_string(), None)), team.is_none() && user.is_some_and(|(_, l)| l.has_max_budget)),
+        ("end_user", end.map(|(e, _)| (e.to_string(), None)), end.is_some_and(|(_, l)| l.has_max_budget)),
+    ];
+    for (scope, ids, has_budget) in levels {
+        if let (Some((id, second)), true) = (ids, has_budget) {
+            plan.budget_levels.push((scope, id, second));
+        }
+    }
+    plan.parallel = key_hash.is_some() && key_limits.max_parallel_requests.is_some();
+    let rates = |l: &Limits| (l.rpm, l.tpm);
+    let model_rates = |l: &Limits| model.map_or((None, None), |m| (l.model_rpm.get(m).copied(), l.model_tpm.get(m).copied()));
+    let candidates: [(i32, &'static str, Option<String>, (Option<i64>, Option<i64>)); 9] = [
+        (1, "key", key_hash.map(str::to_string), rates(key_limits)),
+        (2, "user", user.map(|(u, _)| u.to_string()), user.map_or((None, None), |(_, l)| rates(l))),
+        (3, "team", team_id.map(str::to_string), team.map_or((None, None), |(_, l)| rates(l))),
+        (4, "team_member", team_id.zip(member).map(|(t, (u, _))| format!("{t}:{u}")), member.map_or((None, None), |(_, l)| rates(l))),
+        (5, "organization", org_id.map(str::to_string), org.map_or((None, None), |(_, l)| rates(l))),
+        (6, "end_user", end.map(|(e, _)| e.to_string()), end.map_or((None, None), |(_, l)| rates(l))),
+        (7, "model_per_key", key_hash.zip(model).map(|(k, m)| format!("{k}:{m}")), model_rates(key_limits)),
+        (8, "model_per_team", team_id.zip(model).map(|(t, m)| format!("{t}:{m}")), team.map_or((None, None), |(_, l)| model_rates(l))),
+        (9, "model_per_organization", org_id.zip(model).map(|(o, m)| format!("{o}:{m}")), org.map_or((None, None), |(_, l)| model_rates(l))),
+    ];
+    plan.windows = candidates
+        .into_iter()
+        .filter_map(|(ord, scope, subject, (rpm, tpm))| {
+            subject.filter(|_| rpm.is_some() || tpm.is_some()).map(|subject| (scope, subject, rpm, tpm, ord))
+        })
+        .collect();
+    // windows are locked in this order by every caller, so concurrent admissions cannot deadlock
+    plan.windows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    plan
 }
 
 fn quota(a: Admission) -> PgHeapTuple<'static, AllocatedByRust> {
@@ -159,76 +156,4 @@ fn quota(a: Admission) -> PgHeapTuple<'static, AllocatedByRust> {
             a.message.into_datum(),
         ],
     )
-}
-
-/// Runs `rbac._admit` for an allowed principal and returns its `rbac.quota`.
-fn admit(
-    d: &Decision,
-    end_user: Option<&str>,
-    model: Option<&str>,
-    requests: i64,
-    tokens: i64,
-    cost: AnyNumeric,
-    plan: &AdmissionPlan,
-) -> PgHeapTuple<'static, AllocatedByRust> {
-    const ADMIT_SQL: &str = "SELECT q.allowed, q.http_status, q.reason, q.limit_scope, q.reservation_id, q.remaining_requests, \
-                             q.remaining_tokens, q.reset_at, q.retry_after_seconds, q.message \
-                             FROM rbac._admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) q";
-    // Values are copied out of SPI memory inside the closure; the composite is built afterwards in the
-    // caller's memory context (anything palloc'd inside Spi::connect is freed when it returns).
-    let row = Spi::connect_mut(|client| {
-        let types = [TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, INT8, INT8, NUMERIC, TEXT_ARRAY, BOOL, TEXT_ARRAY, TEXT_ARRAY, INT8_ARRAY, INT8_ARRAY, INT4_ARRAY];
-        let stmt = spi_util::statement(client, ADMIT_SQL, &types, true);
-        let args = [
-            d.key_hash.as_deref().into(),
-            d.user_id.as_deref().into(),
-            d.team_id.as_deref().into(),
-            d.organization_id.as_deref().into(),
-            end_user.into(),
-            model.into(),
-            requests.into(),
-            tokens.into(),
-            cost.into(),
-            plan.budget_levels.clone().into(),
-            plan.parallel.into(),
-            plan.scopes.clone().into(),
-            plan.subjects.clone().into(),
-            plan.rpms.clone().into(),
-            plan.tpms.clone().into(),
-            plan.ords.clone().into(),
-        ];
-        let t = client.update(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e)).first();
-        Admission {
-            allowed: got(t.get::<bool>(1)),
-            http_status: got(t.get::<i32>(2)),
-            reason: got(t.get::<String>(3)),
-            limit_scope: got(t.get::<String>(4)),
-            reservation_id: got(t.get::<pgrx::Uuid>(5)),
-            remaining_requests: got(t.get::<i64>(6)),
-            remaining_tokens: got(t.get::<i64>(7)),
-            reset_at: got(t.get::<TimestampWithTimeZone>(8)),
-            retry_after_seconds: got(t.get::<i32>(9)),
-            message: got(t.get::<String>(10)),
-        }
-    });
-    quota(row)
-}
-
-/// One `rbac.quota` row copied out of SPI memory.
-#[derive(Default)]
-struct Admission {
-    allowed: Option<bool>,
-    http_status: Option<i32>,
-    reason: Option<String>,
-    limit_scope: Option<String>,
-    reservation_id: Option<pgrx::Uuid>,
-    remaining_requests: Option<i64>,
-    remaining_tokens: Option<i64>,
-    reset_at: Option<TimestampWithTimeZone>,
-    retry_after_seconds: Option<i32>,
-    message: Option<String>,
-}
-
-fn got<T>(value: pgrx::spi::SpiResult<Option<T>>) -> Option<T> {
-    value.unwrap_or_else(|e| spi_util::spi_failed(e))
 }

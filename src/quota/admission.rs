@@ -1,0 +1,385 @@
+//! Exact admission of one request (CONTRACT §4), as a short sequence of prepared, row-locked statements.
+//!
+//! Exactness: every counter is changed under its row lock with the limit re-checked on the newest row version
+//! (READ COMMITTED re-evaluates the WHERE clause after waiting), so with rpm_limit N at most N requests are
+//! admitted per window whatever the concurrency, and reserved + spend never exceeds max_budget.
+//! All-or-nothing: what an admission reserved before a refusal is undone under the same locks before it returns.
+//! Lock order, the same everywhere (admission, settle, release, expiry), so callers cannot deadlock:
+//! keys → team_members → teams → organizations → users → end_users → rate_windows sorted by (scope, subject).
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use pgrx::AnyNumeric;
+
+use crate::spi_util::{self, BOOL, INT8, NUMERIC, TEXT, TEXT_ARRAY};
+
+/// What applies to one request (from the principal's cached policy).
+#[derive(Debug, Default)]
+pub struct AdmissionPlan {
+    /// Levels with a `max_budget`, in lock order, with their ids: (scope, id, second id for team_member).
+    pub budget_levels: Vec<(&'static str, String, Option<String>)>,
+    /// The key has `max_parallel_requests`.
+    pub parallel: bool,
+    /// Rate windows with a limit, sorted by (scope, subject): (scope, subject, rpm, tpm, report order).
+    pub windows: Vec<(&'static str, String, Option<i64>, Option<i64>, i32)>,
+}
+
+/// The request being admitted.
+pub struct Request<'a> {
+    pub key_hash: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub team_id: Option<&'a str>,
+    pub organization_id: Option<&'a str>,
+    pub end_user_id: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub requests: i64,
+    pub tokens: i64,
+    pub cost: AnyNumeric,
+    pub positive_cost: bool,
+}
+
+/// The outcome, as the `rbac.quota` columns.
+#[derive(Debug, Default)]
+pub struct Admission {
+    pub allowed: Option<bool>,
+    pub http_status: Option<i32>,
+    pub reason: Option<String>,
+    pub limit_scope: Option<String>,
+    pub reservation_id: Option<pgrx::Uuid>,
+    pub remaining_requests: Option<i64>,
+    pub remaining_tokens: Option<i64>,
+    pub reset_at: Option<TimestampWithTimeZone>,
+    pub retry_after_seconds: Option<i32>,
+    pub message: Option<String>,
+}
+
+fn refusal(reason: &str, scope: &str, reset_at: Option<TimestampWithTimeZone>, message: String) -> Admission {
+    let retry_after_seconds = match (reset_at, reason) {
+        (Some(at), _) => Some(seconds_until(at)),
+        (None, "parallel_limit_exceeded") => Some(1),
+        _ => None, // a budget frees only when spend is settled lower or its period ends
+    };
+    Admission {
+        allowed: Some(false),
+        http_status: Some(429),
+        reason: Some(reason.to_string()),
+        limit_scope: Some(scope.to_string()),
+        remaining_requests: Some(0),
+        reset_at,
+        retry_after_seconds,
+        message: Some(message),
+        ..Admission::default()
+    }
+}
+
+/// Whole seconds (at least 1) from the transaction start to `at`.
+fn seconds_until(at: TimestampWithTimeZone) -> i32 {
+    // SAFETY: reads the backend's transaction start timestamp
+    let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+    let micros = at.into_inner().saturating_sub(now);
+    i32::try_from((micros + 999_999).div_euclid(1_000_000)).unwrap_or(i32::MAX).max(1)
+}
+
+macro_rules! reserve_sql {
+    ($table:literal, $where:literal) => {
+        concat!(
+            "UPDATE rbac.", $table, " SET reserved = reserved + $1 WHERE ", $where,
+            " AND (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) + reserved + $1 <= max_budget"
+        )
+    };
+}
+
+macro_rules! unreserve_sql {
+    ($table:literal, $where:literal) => {
+        concat!("UPDATE rbac.", $table, " SET reserved = greatest(reserved - $1, 0) WHERE ", $where)
+    };
+}
+
+/// The conditional reserve and the refund of one budget level.
+fn budget_sql(scope: &str) -> (&'static str, &'static str) {
+    match scope {
+        "key" => (reserve_sql!("keys", "key_hash = $2"), unreserve_sql!("keys", "key_hash = $2")),
+        "team_member" => (
+            reserve_sql!("team_members", "team_id = $2 AND user_id = $3"),
+            unreserve_sql!("team_members", "team_id = $2 AND user_id = $3"),
+        ),
+        "team" => (reserve_sql!("teams", "team_id = $2"), unreserve_sql!("teams", "team_id = $2")),
+        "organization" => {
+            (reserve_sql!("organizations", "organization_id = $2"), unreserve_sql!("organizations", "organization_id = $2"))
+        }
+        "user" => (reserve_sql!("users", "user_id = $2"), unreserve_sql!("users", "user_id = $2")),
+        _ => (reserve_sql!("end_users", "end_user_id = $2"), unreserve_sql!("end_users", "end_user_id = $2")),
+    }
+}
+
+/// Runs a prepared write and returns how many rows it changed.
+fn write(client: &mut SpiClient<'_>, sql: &'static str, types: &[pgrx::pg_sys::PgOid], args: &[pgrx::datum::DatumWithOid<'_>]) -> usize {
+    let stmt = spi_util::statement(client, sql, types, true);
+    client.update(&*stmt, None, args).unwrap_or_else(|e| spi_util::spi_failed(e)).len()
+}
+
+/// Changes one budget level's `reserved` (conditionally when reserving). Returns whether it changed.
+fn change_reserved(client: &mut SpiClient<'_>, level: &(&'static str, String, Option<String>), cost: &AnyNumeric, reserve: bool) -> bool {
+    let (reserve_sql, unreserve_sql) = budget_sql(level.0);
+    let sql = if reserve { reserve_sql } else { unreserve_sql };
+    if level.0 == "team_member" {
+        let args = [cost.clone().into(), level.1.as_str().into(), level.2.as_deref().into()];
+        write(client, sql, &[NUMERIC, TEXT, TEXT], &args) > 0
+    } else {
+        write(client, sql, &[NUMERIC, TEXT], &[cost.clone().into(), level.1.as_str().into()]) > 0
+    }
+}
+
+/// Undoes what an admission took so far (budget levels reserved, the parallel slot), under the locks it holds.
+fn undo(client: &mut SpiClient<'_>, reserved: &[(&'static str, String, Option<String>)], cost: &AnyNumeric, slot: Option<&str>) {
+    for level in reserved {
+        change_reserved(client, level, cost, false);
+    }
+    if let Some(key_hash) = slot {
+        const FREE_SLOT: &str = "UPDATE rbac.keys SET in_flight = greatest(in_flight - 1, 0) WHERE key_hash = $1";
+        write(client, FREE_SLOT, &[TEXT], &[key_hash.into()]);
+    }
+}
+
+/// Releases the key's own reservations older than `rbac.reservation_ttl`; true if any was released.
+fn expire_key_reservations(client: &mut SpiClient<'_>, key_hash: Option<&str>) -> bool {
+    const EXPIRE: &str = "SELECT rbac._expire_key_reservations($1)";
+    let Some(key_hash) = key_hash else { return false };
+    let stmt = spi_util::statement(client, EXPIRE, &[TEXT], true);
+    let released = client
+        .update(&*stmt, Some(1), &[key_hash.into()])
+        .and_then(|t| t.first().get_one::<i32>())
+        .unwrap_or_else(|e| spi_util::spi_failed(e));
+    released.unwrap_or(0) > 0
+}
+
+/// State of one locked window: counts after this request and the window's end.
+struct Window {
+    used_requests: i64,
+    used_tokens: i64,
+    end: Option<TimestampWithTimeZone>,
+    start_after: Option<TimestampWithTimeZone>,
+}
+
+const LOCK_WINDOW: &str = "SELECT CASE WHEN window_start <= now() - interval '60 seconds' THEN 0 ELSE requests END, \
+     CASE WHEN window_start <= now() - interval '60 seconds' THEN 0 ELSE tokens END, \
+     CASE WHEN window_start <= now() - interval '60 seconds' THEN now() ELSE window_start END \
+     FROM rbac.rate_windows WHERE scope = $1 AND subject = $2 FOR UPDATE";
+const CREATE_WINDOW: &str =
+    "INSERT INTO rbac.rate_windows(scope, subject, window_start) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING";
+/// Locks, checks and counts a window in one statement (a fresh row is created counting this request).
+const COUNT_WINDOW_IF_FITS: &str = "INSERT INTO rbac.rate_windows AS w (scope, subject, window_start, requests, tokens) \
+     VALUES ($1, $2, now(), $3, $4) ON CONFLICT (scope, subject) DO UPDATE SET \
+       window_start = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN now() ELSE w.window_start END, \
+       requests = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.requests END + excluded.requests, \
+       tokens = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.tokens END + excluded.tokens \
+     WHERE ($5::bigint IS NULL OR CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.requests END \
+              + excluded.requests <= $5) \
+       AND ($6::bigint IS NULL OR CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.tokens END \
+              + excluded.tokens <= $6) \
+     RETURNING w.requests, w.tokens, w.window_start";
+const WINDOW_END: &str = "SELECT window_start + interval '60 seconds' FROM rbac.rate_windows WHERE scope = $1 AND subject = $2";
+const COUNT_WINDOW: &str = "UPDATE rbac.rate_windows SET \
+       window_start = CASE WHEN window_start <= now() - interval '60 seconds' THEN now() ELSE window_start END, \
+       requests = CASE WHEN window_start <= now() - interval '60 seconds' THEN 0 ELSE requests END + $3, \
+       tokens = CASE WHEN window_start <= now() - interval '60 seconds' THEN 0 ELSE tokens END + $4 \
+     WHERE scope = $1 AND subject = $2";
+
+/// Locks one window (creating it on first use) and returns its counts as they would be after this request.
+fn lock_window(client: &mut SpiClient<'_>, scope: &str, subject: &str, req: &Request<'_>) -> Window {
+    for _ in 0..2 {
+        let stmt = spi_util::statement(client, LOCK_WINDOW, &[TEXT, TEXT], true);
+        let table = client.update(&*stmt, Some(1), &[scope.into(), subject.into()]).unwrap_or_else(|e| spi_util::spi_failed(e));
+        if !table.is_empty() {
+            let row = table.first();
+            let get = |i| row.get::<i64>(i).unwrap_or_else(|e| spi_util::spi_failed(e)).unwrap_or(0);
+            let start: Option<TimestampWithTimeZone> = row.get(3).unwrap_or_else(|e| spi_util::spi_failed(e));
+            return Window {
+                used_requests: get(1) + req.requests,
+                used_tokens: get(2) + req.tokens,
+                end: start.map(plus_window),
+                start_after: start,
+            };
+        }
+        write(client, CREATE_WINDOW, &[TEXT, TEXT], &[scope.into(), subject.into()]);
+    }
+    spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("rate window {scope}/{subject} vanished"))
+}
+
+fn plus_window(start: TimestampWithTimeZone) -> TimestampWithTimeZone {
+    // SAFETY: a plain value; 60 s in microseconds added to a finite timestamptz
+    unsafe { TimestampWithTimeZone::from_datum(pg_sys::Datum::from(start.into_inner() + 60_000_000), false) }
+        .unwrap_or(start)
+}
+
+fn least(current: Option<i64>, candidate: Option<i64>) -> Option<i64> {
+    match (current, candidate) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Admits or refuses the request against the plan; on success the reservation that `settle`/`release` close.
+pub fn admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>) -> Admission {
+    for attempt in 0..2 {
+        match try_admit(client, plan, req) {
+            Err(Retryable(_)) if attempt == 0 && expire_key_reservations(client, req.key_hash) => continue,
+            Err(Retryable(refused)) | Err(Final(refused)) => return refused,
+            Ok(admitted) => return admitted,
+        }
+    }
+    unreachable!("the second attempt always returns")
+}
+
+/// The refusing window reported to the caller: the first in report order (key, user, team, …).
+type Failure = Option<(i32, &'static str, Option<TimestampWithTimeZone>)>;
+
+fn note(failed: &mut Failure, ord: i32, scope: &'static str, end: Option<TimestampWithTimeZone>) {
+    if failed.is_none_or(|(o, _, _)| ord < o) {
+        *failed = Some((ord, scope, end));
+    }
+}
+
+use Refused::{Final, Retryable};
+enum Refused {
+    /// Budget or parallel refusals: the key's own stale reservations may be holding what is missing.
+    Retryable(Admission),
+    Final(Admission),
+}
+
+fn try_admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>) -> Result<Admission, Refused> {
+    // 1. budget reservations, level by level in lock order
+    let mut reserved = Vec::new();
+    if req.positive_cost {
+        for level in &plan.budget_levels {
+            if !change_reserved(client, level, &req.cost, true) {
+                undo(client, &reserved, &req.cost, None);
+                let message = format!("reserving {} USD would take the {} budget past max_budget", req.cost, level.0);
+                return Err(Retryable(refusal("budget_exceeded", level.0, None, message)));
+            }
+            reserved.push(level.clone());
+        }
+    }
+    // 2. a parallel-request lease on the key (LiteLLM enforces max_parallel_requests for keys only, §12.15)
+    let slot = match (plan.parallel, req.key_hash) {
+        (true, Some(key_hash)) => {
+            const TAKE_SLOT: &str =
+                "UPDATE rbac.keys SET in_flight = in_flight + 1 WHERE key_hash = $1 AND in_flight < max_parallel_requests";
+            if write(client, TAKE_SLOT, &[TEXT], &[key_hash.into()]) == 0 {
+                undo(client, &reserved, &req.cost, None);
+                let message = "max_parallel_requests requests are already in flight for this key".to_string();
+                return Err(Retryable(refusal("parallel_limit_exceeded", "key", None, message)));
+            }
+            Some(key_hash)
+        }
+        _ => None,
+    };
+    // 3. rate windows: all but the last locked and checked; the last checked and counted in one statement;
+    //    then the others counted. A refusal has changed no window.
+    let mut remaining_requests = None;
+    let mut remaining_tokens = None;
+    let mut reset_at: Option<TimestampWithTimeZone> = None;
+    let mut failed: Failure = None;
+    let mut tpm_windows: Vec<(&'static str, String, Option<TimestampWithTimeZone>)> = Vec::new();
+    let count = plan.windows.len();
+    for (scope, _, rpm, tpm, ord) in &plan.windows {
+        if rpm.is_some_and(|l| req.requests > l) || tpm.is_some_and(|l| req.tokens > l) {
+            note(&mut failed, *ord, scope, None); // larger than a whole window
+        }
+    }
+    if failed.is_none() {
+        for (scope, subject, rpm, tpm, ord) in plan.windows.iter().take(count.saturating_sub(1)) {
+            let w = lock_window(client, scope, subject, req);
+            if rpm.is_some_and(|l| w.used_requests > l) || tpm.is_some_and(|l| w.used_tokens > l) {
+                note(&mut failed, *ord, scope, w.end);
+            }
+            remaining_requests = least(remaining_requests, rpm.map(|l| l - w.used_requests));
+            remaining_tokens = least(remaining_tokens, tpm.map(|l| l - w.used_tokens));
+            reset_at = [reset_at, w.end].into_iter().flatten().min_by_key(|t| t.into_inner());
+            if tpm.is_some() {
+                tpm_windows.push((scope, subject.clone(), w.start_after));
+            }
+        }
+    }
+    if let (None, Some((scope, subject, rpm, tpm, ord))) = (&failed, plan.windows.last()) {
+        let stmt = spi_util::statement(client, COUNT_WINDOW_IF_FITS, &[TEXT, TEXT, INT8, INT8, INT8, INT8], true);
+        let args = [(*scope).into(), subject.as_str().into(), req.requests.into(), req.tokens.into(), (*rpm).into(), (*tpm).into()];
+        let table = client.update(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e));
+        if table.is_empty() {
+            let stmt = spi_util::statement(client, WINDOW_END, &[TEXT, TEXT], false);
+            let end = client
+                .select(&*stmt, Some(1), &[(*scope).into(), subject.as_str().into()])
+                .and_then(|t| t.first().get_one::<TimestampWithTimeZone>())
+                .unwrap_or_else(|e| spi_util::spi_failed(e));
+            note(&mut failed, *ord, scope, end);
+        } else {
+            let row = table.first();
+            let requests = row.get::<i64>(1).unwrap_or_else(|e| spi_util::spi_failed(e)).unwrap_or(0);
+            let tokens = row.get::<i64>(2).unwrap_or_else(|e| spi_util::spi_failed(e)).unwrap_or(0);
+            let start: Option<TimestampWithTimeZone> = row.get(3).unwrap_or_else(|e| spi_util::spi_failed(e));
+            remaining_requests = least(remaining_requests, rpm.map(|l| l - requests));
+            remaining_tokens = least(remaining_tokens, tpm.map(|l| l - tokens));
+            reset_at = [reset_at, start.map(plus_window)].into_iter().flatten().min_by_key(|t| t.into_inner());
+            if tpm.is_some() {
+                tpm_windows.push((scope, subject.clone(), start));
+            }
+        }
+    }
+    if let Some((_, scope, end)) = failed {
+        undo(client, &reserved, &req.cost, slot);
+        let message = format!("rate limit exceeded for {scope} (limits per 60-second window)");
+        let mut refused = refusal("rate_limit_exceeded", scope, end, message);
+        if refused.reset_at.is_none() {
+            refused.retry_after_seconds = Some(60);
+        }
+        return Err(Final(refused));
+    }
+    for (scope, subject, _, _, _) in plan.windows.iter().take(count.saturating_sub(1)) {
+        let args = [(*scope).into(), subject.as_str().into(), req.requests.into(), req.tokens.into()];
+        write(client, COUNT_WINDOW, &[TEXT, TEXT, INT8, INT8], &args);
+    }
+    // 4. the reservation that settle/release will close (tpm windows kept for the token correction)
+    const RESERVE: &str = "INSERT INTO rbac.reservations(expires_at, key_hash, user_id, team_id, organization_id, end_user_id, \
+         model, requests, tokens, cost, budget_scopes, parallel_slot, rate_scopes, rate_subjects, rate_window_starts) \
+         VALUES (now() + rbac._reservation_ttl(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         RETURNING reservation_id";
+    let types = [TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, INT8, INT8, NUMERIC, TEXT_ARRAY, BOOL, TEXT_ARRAY, TEXT_ARRAY, TIMESTAMPTZ_ARRAY];
+    let held_cost = if reserved.is_empty() { AnyNumeric::from(0) } else { req.cost.clone() };
+    let budget_scopes: Vec<&str> = reserved.iter().map(|l| l.0).collect();
+    let rate_scopes: Vec<&str> = tpm_windows.iter().map(|w| w.0).collect();
+    let rate_subjects: Vec<&str> = tpm_windows.iter().map(|w| w.1.as_str()).collect();
+    let rate_starts: Vec<Option<TimestampWithTimeZone>> = tpm_windows.iter().map(|w| w.2).collect();
+    let args = [
+        req.key_hash.into(),
+        req.user_id.into(),
+        req.team_id.into(),
+        req.organization_id.into(),
+        req.end_user_id.into(),
+        req.model.into(),
+        req.requests.into(),
+        req.tokens.into(),
+        held_cost.into(),
+        budget_scopes.into(),
+        slot.is_some().into(),
+        rate_scopes.into(),
+        rate_subjects.into(),
+        rate_starts.into(),
+    ];
+    let stmt = spi_util::statement(client, RESERVE, &types, true);
+    let reservation_id = client
+        .update(&*stmt, Some(1), &args)
+        .and_then(|t| t.first().get_one::<pgrx::Uuid>())
+        .unwrap_or_else(|e| spi_util::spi_failed(e));
+    Ok(Admission {
+        allowed: Some(true),
+        http_status: Some(200),
+        reason: Some("ok".to_string()),
+        reservation_id,
+        remaining_requests,
+        remaining_tokens,
+        reset_at,
+        ..Admission::default()
+    })
+}
+
+const TIMESTAMPTZ_ARRAY: pgrx::pg_sys::PgOid = pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::BuiltinOid::TIMESTAMPTZARRAYOID);

@@ -176,6 +176,9 @@ DECLARE
   v_team_role text;
   v_mine      rbac.keys;
   v_ceiling   numeric;
+  v_rpm       bigint := key_generate.rpm_limit;
+  v_tpm       bigint := key_generate.tpm_limit;
+  v_parallel  bigint := key_generate.max_parallel_requests;
   v_routes    text[] := coalesce(key_generate.allowed_routes, '{}');
   v_bad       text;
   v_plain     text;
@@ -268,13 +271,45 @@ BEGIN
   -- An unset budget / empty model list would mean "unlimited", so it inherits the ceiling instead.
   IF NOT is_admin THEN
     v_mine := rbac._principal_key(fn);
-    v_ceiling := least(v_mine.max_budget, (SELECT u.max_budget FROM rbac.users u WHERE u.user_id = me.user_id));
+    -- the ceiling is what the caller has left, not its nominal budget: a spent key cannot mint a fresh budget
+    v_ceiling := least(v_mine.max_budget - v_mine.spend, (SELECT u.max_budget - u.spend FROM rbac.users u WHERE u.user_id = me.user_id));
+    IF v_ceiling < 0 THEN v_ceiling := 0; END IF;
     IF v_ceiling IS NOT NULL THEN
       IF v_budget IS NULL THEN
         v_budget := v_ceiling;
       ELSIF v_budget > v_ceiling THEN
-        RAISE EXCEPTION '%: max_budget % exceeds the caller''s own max_budget % (LiteLLM delegation ceiling)', fn, v_budget, v_ceiling
-          USING ERRCODE = '42501';
+        RAISE EXCEPTION '%: max_budget % exceeds what the caller has left of its own max_budget (%) (LiteLLM delegation ceiling)',
+          fn, v_budget, v_ceiling USING ERRCODE = '42501';
+      END IF;
+    END IF;
+    -- a one-time budget cannot mint a budget that renews every period
+    IF v_mine.max_budget IS NOT NULL AND v_mine.budget_duration IS NULL AND key_generate.budget_duration IS NOT NULL THEN
+      RAISE EXCEPTION '%: budget_duration is not allowed: the caller''s own budget does not renew', fn USING ERRCODE = '42501';
+    END IF;
+    -- limits and expiry are ceilings too: an unset value inherits the caller's, a larger one is refused
+    IF v_mine.rpm_limit IS NOT NULL THEN
+      IF v_rpm IS NULL THEN v_rpm := v_mine.rpm_limit;
+      ELSIF v_rpm > v_mine.rpm_limit THEN
+        RAISE EXCEPTION '%: rpm_limit % exceeds the caller''s own key rpm_limit %', fn, v_rpm, v_mine.rpm_limit USING ERRCODE = '42501';
+      END IF;
+    END IF;
+    IF v_mine.tpm_limit IS NOT NULL THEN
+      IF v_tpm IS NULL THEN v_tpm := v_mine.tpm_limit;
+      ELSIF v_tpm > v_mine.tpm_limit THEN
+        RAISE EXCEPTION '%: tpm_limit % exceeds the caller''s own key tpm_limit %', fn, v_tpm, v_mine.tpm_limit USING ERRCODE = '42501';
+      END IF;
+    END IF;
+    IF v_mine.max_parallel_requests IS NOT NULL THEN
+      IF v_parallel IS NULL THEN v_parallel := v_mine.max_parallel_requests;
+      ELSIF v_parallel > v_mine.max_parallel_requests THEN
+        RAISE EXCEPTION '%: max_parallel_requests % exceeds the caller''s own key max_parallel_requests %', fn, v_parallel,
+          v_mine.max_parallel_requests USING ERRCODE = '42501';
+      END IF;
+    END IF;
+    IF v_mine.expires IS NOT NULL THEN
+      IF v_expires IS NULL THEN v_expires := v_mine.expires;
+      ELSIF v_expires > v_mine.expires THEN
+        RAISE EXCEPTION '%: expires % is after the caller''s own key expiry %', fn, v_expires, v_mine.expires USING ERRCODE = '42501';
       END IF;
     END IF;
     IF cardinality(coalesce(v_mine.models, '{}')) > 0 THEN
@@ -310,8 +345,8 @@ BEGIN
                          budget_duration, rpm_limit, tpm_limit, max_parallel_requests, expires, allowed_routes,
                          permissions, metadata, created_by)
   VALUES (v_hash, v_name, key_generate.key_alias, v_user, key_generate.team_id, key_generate.organization_id, v_models,
-          v_budget, key_generate.budget_duration, key_generate.rpm_limit, key_generate.tpm_limit,
-          key_generate.max_parallel_requests, v_expires, v_routes,
+          v_budget, key_generate.budget_duration, v_rpm, v_tpm,
+          v_parallel, v_expires, v_routes,
           coalesce(key_generate.permissions, '{}'), coalesce(key_generate.metadata, '{}'), me.user_id);
 
   RETURN QUERY SELECT v_plain, v_hash, v_name, v_expires;
@@ -319,7 +354,7 @@ END $$;
 COMMENT ON FUNCTION rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb) IS
 $c$Creates a virtual key and returns (key, key_hash, key_name, expires) once: `key` is the plaintext (sk- + 32 url-safe characters, or the custom `key`), the only time it is visible; only key_hash = sha256 hex is stored; key_name is 'sk-...' plus its last 4 characters. Call it in FROM: SELECT * FROM rbac.key_generate(team_id => 't1', models => ARRAY['gpt-4o']).
 Arguments (named after rbac.keys columns): user_id (owner; default: the principal's user), team_id, organization_id, models text[] (names, globs with *, access groups; empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, expires timestamptz or duration interval (not both), key_alias, allowed_routes text[] and permissions jsonb (proxy admin only), metadata jsonb (e.g. model_rpm_limit / model_tpm_limit), key (custom plaintext: sk-..., >= 16 characters).
-Rules (LiteLLM /key/generate, litellm-semantics §9.1): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= the caller's own key and user max_budget (unset = inherits it), models within the caller's key models (empty = inherits them); organization_id other than the team's requires membership. created_by = principal user. Team/organization model and limit containment is checked by the table triggers.
+Rules (LiteLLM /key/generate, litellm-semantics §9.1): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= what the caller's own key and user have left of their max_budget (unset = inherits it), no budget_duration when the caller's budget does not renew, rpm_limit/tpm_limit/max_parallel_requests/expires no larger than the caller's key's (unset = inherits them), models within the caller's key models (empty = inherits them); organization_id other than the team's requires membership. created_by = principal user. Team/organization model and limit containment is checked by the table triggers.
 Errors: 42501 refusals (message names the rule); 22023 unknown team/user/organization, bad expiry or custom key; 23505 key already exists; 23514 invalid values (negative budget, bad budget_duration, models outside the team's).$c$;
 
 CREATE FUNCTION rbac.key_regenerate(key text, grace_period interval DEFAULT interval '0')

@@ -167,3 +167,22 @@ SELECT pg_temp.expect_eq('rbac_admin: audited with its role', (SELECT db_user FR
 SELECT pg_temp.expect_error('rbac_admin: audit stays append-only', $$DELETE FROM rbac.audit_log$$, '42501');
 SELECT pg_temp.expect_error('rbac_admin: audit rows cannot be forged', $$INSERT INTO rbac.audit_log(action, table_name) VALUES ('x', 'keys')$$, '42501');
 RESET ROLE;
+
+-- delegation ceilings beyond LiteLLM's: limits, expiry, renewal and the budget actually left (adversarial review)
+RESET ROLE;
+INSERT INTO rbac.users(user_id, user_role, max_budget) VALUES ('u-ceil', 'internal_user', NULL);
+INSERT INTO rbac.keys(key_hash, user_id, max_budget, spend, rpm_limit, tpm_limit, max_parallel_requests, expires)
+  VALUES (pg_temp.h('sk-case-ceiling-0001'), 'u-ceil', 10, 9, 10, 1000, 2, now() + interval '1 day');
+SET LOCAL ROLE rbac_api;
+SELECT pg_temp.expect_eq('ceiling principal', (SELECT allowed FROM rbac.authenticate('sk-case-ceiling-0001')), true);
+SELECT pg_temp.expect_error('more budget than is left', $$SELECT * FROM rbac.key_generate(max_budget => 5)$$, '42501');
+SELECT pg_temp.expect_error('higher rpm', $$SELECT * FROM rbac.key_generate(rpm_limit => 11)$$, '42501');
+SELECT pg_temp.expect_error('higher tpm', $$SELECT * FROM rbac.key_generate(tpm_limit => 1001)$$, '42501');
+SELECT pg_temp.expect_error('more parallel', $$SELECT * FROM rbac.key_generate(max_parallel_requests => 3)$$, '42501');
+SELECT pg_temp.expect_error('later expiry', $$SELECT * FROM rbac.key_generate(expires => now() + interval '2 days')$$, '42501');
+SELECT pg_temp.expect_error('renewing budget from a one-time one', $$SELECT * FROM rbac.key_generate(budget_duration => '1d')$$, '42501');
+CREATE TEMP TABLE ceil_key AS SELECT * FROM rbac.key_generate(key_alias => 'inherits');
+RESET ROLE;
+SELECT pg_temp.expect_eq('unset values inherit the ceilings',
+  (SELECT (max_budget, rpm_limit, tpm_limit, max_parallel_requests, expires = (SELECT expires FROM rbac.keys WHERE key_hash = pg_temp.h('sk-case-ceiling-0001')))::text
+     FROM rbac.keys WHERE key_hash = (SELECT key_hash FROM pg_temp.ceil_key)), '(1,10,1000,2,t)');

@@ -145,6 +145,21 @@ COMMENT ON FUNCTION rbac._principal_team_may(text, text) IS
 ---------------------------------------------------------------------------------------------------------------
 -- Keys
 ---------------------------------------------------------------------------------------------------------------
+-- A delegated value against its ceiling (the caller's own key, or the organization an org admin hands out
+-- from): an unset value inherits the ceiling (unset would mean "unlimited"), a larger one is refused with 42501.
+CREATE FUNCTION rbac._within_ceiling(fn text, field text, v numeric, ceiling numeric, whose text) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF ceiling IS NULL THEN RETURN v; END IF;
+  IF v IS NULL THEN RETURN ceiling; END IF;
+  IF v > ceiling THEN
+    RAISE EXCEPTION '%: % % exceeds % % %', fn, field, v, whose, field, ceiling USING ERRCODE = '42501';
+  END IF;
+  RETURN v;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION rbac._within_ceiling(text, text, numeric, numeric, text) FROM PUBLIC;
+
 CREATE FUNCTION rbac.key_generate(
   user_id               text DEFAULT NULL,
   team_id               text DEFAULT NULL,
@@ -274,38 +289,15 @@ BEGIN
     -- the ceiling is what the caller has left, not its nominal budget: a spent key cannot mint a fresh budget
     v_ceiling := least(v_mine.max_budget - v_mine.spend, (SELECT u.max_budget - u.spend FROM rbac.users u WHERE u.user_id = me.user_id));
     IF v_ceiling < 0 THEN v_ceiling := 0; END IF;
-    IF v_ceiling IS NOT NULL THEN
-      IF v_budget IS NULL THEN
-        v_budget := v_ceiling;
-      ELSIF v_budget > v_ceiling THEN
-        RAISE EXCEPTION '%: max_budget % exceeds what the caller has left of its own max_budget (%) (LiteLLM delegation ceiling)',
-          fn, v_budget, v_ceiling USING ERRCODE = '42501';
-      END IF;
-    END IF;
+    v_budget := rbac._within_ceiling(fn, 'max_budget', v_budget, v_ceiling, 'what the caller has left of its own (LiteLLM delegation ceiling)');
     -- a one-time budget cannot mint a budget that renews every period
     IF v_mine.max_budget IS NOT NULL AND v_mine.budget_duration IS NULL AND key_generate.budget_duration IS NOT NULL THEN
       RAISE EXCEPTION '%: budget_duration is not allowed: the caller''s own budget does not renew', fn USING ERRCODE = '42501';
     END IF;
-    -- limits and expiry are ceilings too: an unset value inherits the caller's, a larger one is refused
-    IF v_mine.rpm_limit IS NOT NULL THEN
-      IF v_rpm IS NULL THEN v_rpm := v_mine.rpm_limit;
-      ELSIF v_rpm > v_mine.rpm_limit THEN
-        RAISE EXCEPTION '%: rpm_limit % exceeds the caller''s own key rpm_limit %', fn, v_rpm, v_mine.rpm_limit USING ERRCODE = '42501';
-      END IF;
-    END IF;
-    IF v_mine.tpm_limit IS NOT NULL THEN
-      IF v_tpm IS NULL THEN v_tpm := v_mine.tpm_limit;
-      ELSIF v_tpm > v_mine.tpm_limit THEN
-        RAISE EXCEPTION '%: tpm_limit % exceeds the caller''s own key tpm_limit %', fn, v_tpm, v_mine.tpm_limit USING ERRCODE = '42501';
-      END IF;
-    END IF;
-    IF v_mine.max_parallel_requests IS NOT NULL THEN
-      IF v_parallel IS NULL THEN v_parallel := v_mine.max_parallel_requests;
-      ELSIF v_parallel > v_mine.max_parallel_requests THEN
-        RAISE EXCEPTION '%: max_parallel_requests % exceeds the caller''s own key max_parallel_requests %', fn, v_parallel,
-          v_mine.max_parallel_requests USING ERRCODE = '42501';
-      END IF;
-    END IF;
+    -- limits and expiry are ceilings too
+    v_rpm := rbac._within_ceiling(fn, 'rpm_limit', v_rpm, v_mine.rpm_limit, 'the caller''s own key');
+    v_tpm := rbac._within_ceiling(fn, 'tpm_limit', v_tpm, v_mine.tpm_limit, 'the caller''s own key');
+    v_parallel := rbac._within_ceiling(fn, 'max_parallel_requests', v_parallel, v_mine.max_parallel_requests, 'the caller''s own key');
     IF v_mine.expires IS NOT NULL THEN
       IF v_expires IS NULL THEN v_expires := v_mine.expires;
       ELSIF v_expires > v_mine.expires THEN
@@ -820,27 +812,9 @@ BEGIN
         END IF;
       END IF;
     END IF;
-    IF o.max_budget IS NOT NULL THEN
-      IF v_budget IS NULL THEN v_budget := o.max_budget;
-      ELSIF v_budget > o.max_budget THEN
-        RAISE EXCEPTION '%: max_budget % exceeds organization "%" max_budget %', fn, v_budget, o.organization_id, o.max_budget
-          USING ERRCODE = '42501';
-      END IF;
-    END IF;
-    IF o.rpm_limit IS NOT NULL THEN
-      IF v_rpm IS NULL THEN v_rpm := o.rpm_limit;
-      ELSIF v_rpm > o.rpm_limit THEN
-        RAISE EXCEPTION '%: rpm_limit % exceeds organization "%" rpm_limit %', fn, v_rpm, o.organization_id, o.rpm_limit
-          USING ERRCODE = '42501';
-      END IF;
-    END IF;
-    IF o.tpm_limit IS NOT NULL THEN
-      IF v_tpm IS NULL THEN v_tpm := o.tpm_limit;
-      ELSIF v_tpm > o.tpm_limit THEN
-        RAISE EXCEPTION '%: tpm_limit % exceeds organization "%" tpm_limit %', fn, v_tpm, o.organization_id, o.tpm_limit
-          USING ERRCODE = '42501';
-      END IF;
-    END IF;
+    v_budget := rbac._within_ceiling(fn, 'max_budget', v_budget, o.max_budget, format('organization "%s"', o.organization_id));
+    v_rpm := rbac._within_ceiling(fn, 'rpm_limit', v_rpm, o.rpm_limit, format('organization "%s"', o.organization_id));
+    v_tpm := rbac._within_ceiling(fn, 'tpm_limit', v_tpm, o.tpm_limit, format('organization "%s"', o.organization_id));
   ELSIF user_new.organization_id IS NOT NULL AND o.organization_id IS NULL THEN
     RAISE EXCEPTION '%: organization "%" does not exist', fn, user_new.organization_id USING ERRCODE = '22023';
   END IF;

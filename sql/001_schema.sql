@@ -124,11 +124,14 @@ CREATE TABLE rbac.keys (
   metadata              jsonb DEFAULT '{}',
   created_at            timestamptz NOT NULL DEFAULT now(),
   created_by            text,
+  -- the key that created this one (rbac.key_generate), whose delegation ceiling it counts against
+  created_by_key        text REFERENCES rbac.keys (key_hash) ON UPDATE CASCADE ON DELETE SET NULL,
   updated_at            timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX keys_user_id_idx ON rbac.keys (user_id);
 CREATE INDEX keys_team_id_idx ON rbac.keys (team_id);
 CREATE INDEX keys_organization_id_idx ON rbac.keys (organization_id);
+CREATE INDEX keys_created_by_key_idx ON rbac.keys (created_by_key) WHERE created_by_key IS NOT NULL;
 
 -- Regenerated keys inside their grace period authenticate as the active key (LiteLLM DeprecatedVerificationToken).
 CREATE TABLE rbac.deprecated_keys (

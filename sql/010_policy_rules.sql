@@ -351,8 +351,10 @@ BEGIN
       act := CASE WHEN (after_row ->> 'blocked')::boolean THEN 'blocked' ELSE 'unblocked' END;
     END IF;
   END IF;
-  INSERT INTO rbac.audit_log(actor, action, table_name, object_id, before, after)
-  VALUES (rbac.current_principal_user_id(), act, TG_TABLE_NAME, object_id, before_row, after_row);
+  -- db_user: the effective role behind the change (src/caller.rs), not this trigger's owner rights
+  INSERT INTO rbac.audit_log(db_user, actor, action, table_name, object_id, before, after)
+  VALUES (coalesce(rbac._acting_db_user(), session_user), rbac.current_principal_user_id(), act, TG_TABLE_NAME, object_id,
+          before_row, after_row);
   RETURN NULL;
 END $$;
 
@@ -382,6 +384,37 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.models FOR EACH RO
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.role_permissions FOR EACH ROW EXECUTE FUNCTION rbac._audit('role');
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.jwt_issuers FOR EACH ROW EXECUTE FUNCTION rbac._audit('issuer');
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.route_groups FOR EACH ROW EXECUTE FUNCTION rbac._audit('group_name', 'pattern');
+
+-- Every audited table notes the effective role of each statement before its rows change, for audit_log.db_user.
+DO $$
+DECLARE t regclass;
+BEGIN
+  FOR t IN SELECT DISTINCT tg.tgrelid::regclass FROM pg_catalog.pg_trigger tg
+           WHERE tg.tgfoid = 'rbac._audit()'::regprocedure ORDER BY 1 LOOP
+    EXECUTE format('CREATE TRIGGER note_dml_role BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH STATEMENT '
+                   'EXECUTE FUNCTION rbac._note_dml_role()', t);
+  END LOOP;
+END $$;
+
+-- Custom route groups (rows a proxy admin or DBA adds) never extend a built-in group: a row ('llm_api_routes',
+-- '/key/generate') would hand every LLM-only key a management route. Built-in rows come only from the
+-- extension's own seed (route_groups.sql), loaded before this trigger exists.
+CREATE FUNCTION rbac._validate_route_group() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF NEW.builtin AND (TG_OP = 'INSERT' OR NOT OLD.builtin OR NEW.group_name IS DISTINCT FROM OLD.group_name
+                      OR NEW.pattern IS DISTINCT FROM OLD.pattern) THEN
+    RAISE EXCEPTION 'route_groups.builtin: built-in route groups come from the extension and cannot be added or changed'
+      USING ERRCODE = '23514';
+  END IF;
+  IF NOT NEW.builtin AND EXISTS (SELECT 1 FROM rbac.route_groups g WHERE g.group_name = NEW.group_name AND g.builtin) THEN
+    RAISE EXCEPTION 'route_groups.group_name: "%" is a built-in route group; custom rows must use a group name of their own',
+      NEW.group_name USING ERRCODE = '23514';
+  END IF;
+  RETURN NULL;
+END $$;
+-- AFTER, so that a caller whose row-level security already refuses the row hears 42501 first.
+CREATE TRIGGER validate AFTER INSERT OR UPDATE ON rbac.route_groups FOR EACH ROW EXECUTE FUNCTION rbac._validate_route_group();
 
 -- The audit log is append-only, for everyone including its owner (TRUNCATE too).
 CREATE FUNCTION rbac._audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -28,52 +28,56 @@ BEGIN
 END $$;
 
 ---------------------------------------------------------------------------------------------------------------
--- Who is calling. Inside a SECURITY DEFINER function current_user is the function's owner, so the acting
--- database role is taken from the `role` setting (what SET ROLE chose; SECURITY DEFINER does not change it, and
--- SET ROLE checks membership, so it cannot name a role the session may not assume), else the session user.
+-- Who is calling (src/caller.rs). Management functions decide "administrator without a principal" from the
+-- *effective* role of the code that calls them, captured by the default of their trailing `_caller` argument
+-- (rbac._caller(), evaluated before the switch to the owner's rights) and claimed once by the function. The
+-- audit trail records the same effective role (rbac._acting_db_user()), never the login or SET ROLE target,
+-- which stay unchanged while another role's definer function, trigger or index expression runs.
 ---------------------------------------------------------------------------------------------------------------
-CREATE FUNCTION rbac._invoking_role() RETURNS name LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
-  SELECT CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user
-              ELSE pg_catalog.current_setting('role')::name END
-$$;
-COMMENT ON FUNCTION rbac._invoking_role() IS
-  'The database role acting in this session: the SET ROLE target, else session_user (unchanged inside SECURITY DEFINER '
-  'functions, unlike current_user). Recorded as rbac.audit_log.db_user; management functions called without a principal '
-  'require it to be a member of rbac_admin or a superuser.';
-
-CREATE FUNCTION rbac._invoker_is_rbac_admin() RETURNS boolean LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
-  SELECT pg_catalog.pg_has_role(r, 'rbac_admin', 'MEMBER')
-         OR coalesce((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = r), false)
-  FROM (SELECT rbac._invoking_role() AS r) s
-$$;
-COMMENT ON FUNCTION rbac._invoker_is_rbac_admin() IS
-  'True when the acting database role (rbac._invoking_role()) is a superuser or a member of rbac_admin.';
-
--- The audit trigger runs as the table owner (SECURITY DEFINER, below), so `current_user` would always name the
--- owner: record the acting role instead.
-ALTER TABLE rbac.audit_log ALTER COLUMN db_user SET DEFAULT rbac._invoking_role();
+COMMENT ON FUNCTION rbac._caller() IS
+  'Internal: the default of every management function''s trailing _caller argument. Records the effective role '
+  '(current_user where the call is written), whether it is a superuser or rbac_admin member, and whether it runs inside a '
+  'security-restricted operation, under a random one-time token that it returns. A token only describes the role that '
+  'obtained it, so passing one by hand grants nothing. See docs/secure-deployment.md.';
+COMMENT ON FUNCTION rbac._caller_claim(text, text) IS
+  'Internal (management functions only): takes back, once, the caller recorded under token for function fn and returns '
+  'true when that role is a superuser or rbac_admin member; notes the role as audit_log.db_user. 42501 for an unknown or '
+  'used token, and inside a security-restricted operation (ANALYZE, VACUUM, CREATE INDEX, REFRESH MATERIALIZED VIEW).';
+COMMENT ON FUNCTION rbac._acting_db_user() IS
+  'Internal: the effective database role behind the changes being made (the caller of the management function, or the '
+  'role that ran the plain DML), recorded as rbac.audit_log.db_user; NULL when none was noted in this transaction.';
+COMMENT ON FUNCTION rbac._note_dml_role() IS
+  'Internal statement trigger on every audited table: notes the effective role of plain DML for rbac.audit_log.db_user '
+  '(statements of pg_rbac''s own definer-rights code keep the role of the call that caused them).';
 
 ---------------------------------------------------------------------------------------------------------------
 -- Principal helpers for the policies. All fail closed: without a principal they return false / empty arrays.
+-- Every one pins its search_path: an unpinned SQL function is inlined into the caller's query and its
+-- operators (`=`, `= ANY`) are then resolved through the caller's search_path, where a planted operator could
+-- answer "proxy admin" for anyone. Pinning stops inlining; the policies wrap each call in a sub-select, so it
+-- still runs once per statement.
 -- The membership helpers are SECURITY DEFINER so that a policy on a membership table can consult membership
 -- without recursing into its own policy, and STABLE so a policy evaluates them once per statement when wrapped in
 -- a scalar sub-select.
 ---------------------------------------------------------------------------------------------------------------
-CREATE FUNCTION rbac._has_principal() RETURNS boolean LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
+CREATE FUNCTION rbac._has_principal() RETURNS boolean LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp AS $$
   SELECT p.user_id IS NOT NULL OR p.role IS NOT NULL OR p.key_hash IS NOT NULL OR p.team_id IS NOT NULL
   FROM rbac.current_principal() p
 $$;
 COMMENT ON FUNCTION rbac._has_principal() IS
   'True when rbac.authenticate set a principal for this transaction.';
 
-CREATE FUNCTION rbac._principal_is(VARIADIC roles text[]) RETURNS boolean LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
+CREATE FUNCTION rbac._principal_is(VARIADIC roles text[]) RETURNS boolean LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce((rbac.current_principal()).role = ANY (roles), false)
 $$;
 COMMENT ON FUNCTION rbac._principal_is(text[]) IS
   'True when the principal''s role is one of the given roles (proxy_admin, proxy_admin_viewer, org_admin, internal_user, '
   'internal_user_viewer, team, customer); false without a principal.';
 
-CREATE FUNCTION rbac._principal_can_write() RETURNS boolean LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
+CREATE FUNCTION rbac._principal_can_write() RETURNS boolean LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp AS $$
   SELECT rbac._principal_is('proxy_admin', 'org_admin', 'internal_user')
 $$;
 COMMENT ON FUNCTION rbac._principal_can_write() IS
@@ -156,9 +160,11 @@ BEGIN
   END IF;
   SELECT k.allowed_routes INTO routes FROM rbac.keys k WHERE k.key_hash = h;
   IF NOT FOUND THEN
+    -- an old key inside its regeneration grace period only keeps serving traffic: it may have leaked (that is
+    -- why it was rotated), so it must not mint keys or rotate its owner out (LLM routes only)
     SELECT k.allowed_routes INTO routes FROM rbac.deprecated_keys d JOIN rbac.keys k ON k.key_hash = d.active_key_hash
     WHERE d.key_hash = h;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT coalesce(rbac.route_allowed_by(route, ARRAY['llm_api_routes']), false) THEN
       RETURN false;
     END IF;
   END IF;
@@ -166,7 +172,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rbac._key_allows(text) IS
   'True unless the principal authenticated with a virtual key whose allowed_routes (non-empty) do not allow route '
-  '(LiteLLM is_virtual_key_allowed_to_call_route); false when that key no longer exists. Used by the policies '
+  '(LiteLLM is_virtual_key_allowed_to_call_route); false when that key no longer exists, and for a key inside its '
+  'regeneration grace period unless route is an LLM route (llm_api_routes). Used by the policies '
   '(/key/info for reads, /key/update for writes) and by the management functions (their own route).';
 
 ---------------------------------------------------------------------------------------------------------------
@@ -182,6 +189,7 @@ ALTER FUNCTION rbac._validate_key() SECURITY DEFINER SET search_path = pg_catalo
 ALTER FUNCTION rbac._validate_end_user() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION rbac._validate_model() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION rbac._validate_jwt_issuer() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION rbac._validate_route_group() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION rbac._audit() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION rbac._policy_changed() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
@@ -249,15 +257,19 @@ GRANT INSERT (group_name, pattern), UPDATE (group_name, pattern), DELETE ON rbac
 
 -- Functions: the schema is not usable by PUBLIC, so only rbac_api / rbac_admin (and superusers) reach any of them.
 -- Internal SECURITY DEFINER helpers are closed to PUBLIC; the policies' helpers must be callable by both roles.
-REVOKE ALL ON FUNCTION rbac._key_allows(text), rbac._invoking_role(), rbac._invoker_is_rbac_admin(), rbac._has_principal(),
+REVOKE ALL ON FUNCTION rbac._key_allows(text), rbac._has_principal(),
   rbac._principal_is(text[]), rbac._principal_can_write(), rbac._principal_orgs(), rbac._principal_admin_orgs(),
   rbac._principal_org_admin_of(text), rbac._principal_teams(), rbac._principal_admin_teams(),
   rbac._principal_team_admin_of(text), rbac._principal_org_teams(), rbac._principal_managed_users() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rbac._key_allows(text), rbac._invoking_role(), rbac._invoker_is_rbac_admin(), rbac._has_principal(),
+GRANT EXECUTE ON FUNCTION rbac._key_allows(text), rbac._has_principal(),
   rbac._principal_is(text[]), rbac._principal_can_write(), rbac._principal_orgs(), rbac._principal_admin_orgs(),
   rbac._principal_org_admin_of(text), rbac._principal_teams(), rbac._principal_admin_teams(),
   rbac._principal_team_admin_of(text), rbac._principal_org_teams(), rbac._principal_managed_users()
   TO rbac_admin, rbac_api;
+-- The caller capture runs in the caller's context (argument default), so both roles execute it; claiming a
+-- token and reading the acting role are for pg_rbac's own definer-rights code.
+REVOKE ALL ON FUNCTION rbac._caller(), rbac._caller_claim(text, text), rbac._acting_db_user(), rbac._note_dml_role() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rbac._caller() TO rbac_admin, rbac_api;
 -- (the other public functions are granted at the end of 040_management.sql, when every file's functions exist)
 GRANT EXECUTE ON FUNCTION rbac.authenticate(text), rbac.rbac_check(text, text, text, text), rbac.current_principal(),
   rbac.current_principal_user_id() TO rbac_admin, rbac_api;

@@ -6,8 +6,12 @@
 --   * other principals: LiteLLM's rules for that action (team admin, org admin, key owner, ...); viewers
 --     (proxy_admin_viewer, internal_user_viewer), JWT team/customer principals and keys without a user are
 --     read-only;
---   * no principal: only a database role that is a superuser or a member of rbac_admin (the role acting in the
---     session: the SET ROLE target, else session_user; see rbac._invoking_role), which acts as a proxy admin.
+--   * no principal: only an effective caller (current_user where the call was written, captured by the
+--     trailing `_caller` argument's default rbac._caller(); see src/caller.rs) that is a superuser or a member of
+--     rbac_admin, which acts as a proxy admin. The login or SET ROLE target does not count: code of another
+--     role running in an administrator's session (a definer function, a trigger, an index expression) is
+--     that other role. Management inside a security-restricted operation (ANALYZE, VACUUM, CREATE INDEX,
+--     REFRESH MATERIALIZED VIEW) is always refused.
 -- If a principal is set, its rules apply even to an rbac_admin session (authenticate as an admin to act as one).
 -- A principal's virtual key with allowed_routes may only call the functions whose LiteLLM route they allow
 -- (key_generate = /key/generate, team_new = /team/new, ...), proxy admins included.
@@ -30,9 +34,9 @@ COMMENT ON TYPE rbac.regenerated_key IS
 ---------------------------------------------------------------------------------------------------------------
 
 -- True when the caller acts as a proxy admin; false for any other principal; 42501 without a principal
--- unless the acting database role is a superuser or a member of rbac_admin.
+-- unless the effective caller (claimed from the `caller` token) is a superuser or a member of rbac_admin.
 -- Also applies the principal key's allowed_routes to the LiteLLM route the function stands for.
-CREATE FUNCTION rbac._mgmt_is_admin(fn text) RETURNS boolean LANGUAGE plpgsql STABLE
+CREATE FUNCTION rbac._mgmt_is_admin(fn text, caller text) RETURNS boolean LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   route text := CASE fn
@@ -45,16 +49,19 @@ DECLARE
     WHEN 'rbac.user_new' THEN '/user/new'                     WHEN 'rbac.access_group_new' THEN '/access_group/new'
     WHEN 'rbac.access_group_update' THEN '/access_group/update' WHEN 'rbac.access_group_delete' THEN '/access_group/delete'
   END;
+  caller_administers boolean;
 BEGIN
+  -- claimed first, so that every management call consumes its caller token and names its db_user for the audit
+  caller_administers := rbac._caller_claim(fn, caller);
   IF NOT rbac._has_principal() THEN
-    IF rbac._invoker_is_rbac_admin() THEN
+    IF caller_administers THEN
       RETURN true;
     END IF;
-    RAISE EXCEPTION '%: no principal: call rbac.authenticate(token) in this transaction first (without a principal only superusers and members of rbac_admin may manage)', fn
+    RAISE EXCEPTION '%: no principal: call rbac.authenticate(token) in this transaction first (without a principal only superusers and members of rbac_admin may manage, as the role whose code calls the function)', fn
       USING ERRCODE = '42501';
   END IF;
   IF route IS NULL OR NOT rbac._key_allows(route) THEN
-    RAISE EXCEPTION '%: the principal''s virtual key may not call % (its allowed_routes, LiteLLM virtual-key route check)', fn,
+    RAISE EXCEPTION '%: the principal''s virtual key may not call % (its allowed_routes, LiteLLM virtual-key route check; a key in its regeneration grace period has LLM routes only)', fn,
       coalesce(route, fn) USING ERRCODE = '42501';
   END IF;
   RETURN rbac._principal_is('proxy_admin');
@@ -115,6 +122,20 @@ BEGIN
   RETURN k;
 END $$;
 
+-- An id the caller asked for is taken. Proxy admins see every row, so they learn 23505; anyone else gets the
+-- same 42501 as for any object they may not touch, so management calls cannot probe other tenants' ids.
+CREATE FUNCTION rbac._refuse_existing(fn text, is_admin boolean, what text) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF is_admin THEN
+    RAISE EXCEPTION '%: % already exists', fn, what USING ERRCODE = '23505';
+  END IF;
+  RAISE EXCEPTION '%: % cannot be created by this caller (the id is not available)', fn, what USING ERRCODE = '42501';
+END $$;
+REVOKE ALL ON FUNCTION rbac._refuse_existing(text, boolean, text) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._refuse_existing(text, boolean, text) IS
+  'Raises for an id that is already taken: 23505 for a proxy admin, 42501 for anyone else (no existence oracle).';
+
 -- True when the principal's user is an admin of team_id, or a member and the team grants `permission`
 -- (LiteLLM team_member_permissions, e.g. '/key/generate', '/key/delete', '/key/regenerate').
 CREATE FUNCTION rbac._principal_team_may(team_id text, permission text) RETURNS boolean LANGUAGE sql STABLE
@@ -125,11 +146,12 @@ SET search_path = pg_catalog, pg_temp AS $$
       AND (tm.role = 'admin' OR _principal_team_may.permission = ANY (coalesce(t.team_member_permissions, '{}'))))
 $$;
 
-REVOKE ALL ON FUNCTION rbac._mgmt_is_admin(text), rbac._mgmt_require_writer(text, text), rbac._resolve_key(text),
+REVOKE ALL ON FUNCTION rbac._mgmt_is_admin(text, text), rbac._mgmt_require_writer(text, text), rbac._resolve_key(text),
   rbac._principal_key(text), rbac._principal_team_may(text, text) FROM PUBLIC;
-COMMENT ON FUNCTION rbac._mgmt_is_admin(text) IS
-  'Management-function prologue: true when the caller acts as a proxy admin (principal role proxy_admin, or no principal '
-  'and the acting database role is a superuser or rbac_admin member), false for any other principal; 42501 without a '
+COMMENT ON FUNCTION rbac._mgmt_is_admin(text, text) IS
+  'Management-function prologue: claims the caller token (rbac._caller_claim: 42501 when unknown or inside a '
+  'security-restricted operation); true when the caller acts as a proxy admin (principal role proxy_admin, or no principal '
+  'and the effective calling role is a superuser or rbac_admin member), false for any other principal; 42501 without a '
   'principal otherwise. fn names the calling function in messages.';
 COMMENT ON FUNCTION rbac._mgmt_require_writer(text, text) IS
   '42501 unless the principal may write (proxy_admin, org_admin, internal_user with a user id); action is used in the message.';
@@ -160,6 +182,21 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION rbac._within_ceiling(text, text, numeric, numeric, text) FROM PUBLIC;
 
+-- A key's model list with all-team-models replaced by what the team really allows (its models, else its
+-- organization's), so a delegation ceiling compares real models; '*' when the team allows every model.
+CREATE FUNCTION rbac._expand_team_models(models text[], team rbac.teams) RETURNS text[] LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+  SELECT CASE WHEN NOT 'all-team-models' = ANY (coalesce(models, '{}')) THEN models
+    ELSE array_remove(models, 'all-team-models') || coalesce(nullif(coalesce(team.models, '{}'), '{}'),
+      nullif((SELECT coalesce(o.models, '{}') FROM rbac.organizations o WHERE o.organization_id = team.organization_id), '{}'),
+      ARRAY['*'])
+  END
+$$;
+REVOKE EXECUTE ON FUNCTION rbac._expand_team_models(text[], rbac.teams) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._expand_team_models(text[], rbac.teams) IS
+  'A model list with all-team-models replaced by the team''s models (else its organization''s, else *): what such a key '
+  'can really call, for delegation ceilings.';
+
 CREATE FUNCTION rbac.key_generate(
   user_id               text DEFAULT NULL,
   team_id               text DEFAULT NULL,
@@ -176,12 +213,13 @@ CREATE FUNCTION rbac.key_generate(
   organization_id       text DEFAULT NULL,
   key                   text DEFAULT NULL,
   duration              interval DEFAULT NULL,
-  permissions           jsonb DEFAULT '{}')
+  permissions           jsonb DEFAULT '{}',
+  _caller               text DEFAULT rbac._caller())
 RETURNS SETOF rbac.generated_key
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn          constant text := 'rbac.key_generate';
-  is_admin    boolean := rbac._mgmt_is_admin(fn);
+  is_admin    boolean := rbac._mgmt_is_admin(fn, key_generate._caller);
   me          rbac.principal := rbac.current_principal();
   v_user      text := key_generate.user_id;
   v_models    text[] := coalesce(key_generate.models, '{}');
@@ -199,6 +237,8 @@ DECLARE
   v_plain     text;
   v_hash      text;
   v_name      text;
+  v_duration  text := key_generate.budget_duration;
+  v_delegated numeric;
 BEGIN
   IF NOT is_admin THEN
     PERFORM rbac._mgmt_require_writer(fn, 'generate keys');
@@ -246,6 +286,12 @@ BEGIN
     END IF;
   END IF;
 
+  -- all-team-models names the models of the key's team (LiteLLM); on a key without a team it would name every
+  -- model, so it is refused there for everyone.
+  IF 'all-team-models' = ANY (v_models) AND key_generate.team_id IS NULL THEN
+    RAISE EXCEPTION '%: models all-team-models names the models of the key''s team; give team_id', fn USING ERRCODE = '22023';
+  END IF;
+
   -- LiteLLM §9.1.5: a non-admin creates keys for themselves; a team admin may create team keys for members.
   IF NOT is_admin THEN
     IF v_user IS NULL THEN
@@ -288,11 +334,28 @@ BEGIN
     v_mine := rbac._principal_key(fn);
     -- the ceiling is what the caller has left, not its nominal budget: a spent key cannot mint a fresh budget
     v_ceiling := least(v_mine.max_budget - v_mine.spend, (SELECT u.max_budget - u.spend FROM rbac.users u WHERE u.user_id = me.user_id));
+    -- what a key hands out in total: the budgets of the live keys it created, less their spend, count against what
+    -- it has left, so it cannot mint any number of keys that each carry its whole budget
+    IF v_mine.max_budget IS NOT NULL THEN
+      v_delegated := (SELECT coalesce(sum(greatest(c.max_budget - c.spend, 0)), 0) FROM rbac.keys c
+                      WHERE c.created_by_key = v_mine.key_hash AND c.max_budget IS NOT NULL
+                        AND (c.expires IS NULL OR c.expires > now()));
+      v_ceiling := v_ceiling - v_delegated;
+    END IF;
     IF v_ceiling < 0 THEN v_ceiling := 0; END IF;
-    v_budget := rbac._within_ceiling(fn, 'max_budget', v_budget, v_ceiling, 'what the caller has left of its own (LiteLLM delegation ceiling)');
-    -- a one-time budget cannot mint a budget that renews every period
+    v_budget := rbac._within_ceiling(fn, 'max_budget', v_budget, v_ceiling,
+      'what the caller has left of its own, less the unspent budgets of the keys it already created (LiteLLM delegation ceiling)');
+    -- a one-time budget cannot mint a budget that renews every period, nor one that renews faster than its own
     IF v_mine.max_budget IS NOT NULL AND v_mine.budget_duration IS NULL AND key_generate.budget_duration IS NOT NULL THEN
       RAISE EXCEPTION '%: budget_duration is not allowed: the caller''s own budget does not renew', fn USING ERRCODE = '42501';
+    END IF;
+    IF v_mine.max_budget IS NOT NULL AND v_mine.budget_duration IS NOT NULL THEN
+      IF key_generate.budget_duration IS NULL AND v_budget IS NOT NULL THEN
+        v_duration := v_mine.budget_duration;   -- unset inherits the caller's period (unset would never renew)
+      ELSIF rbac.next_budget_reset(key_generate.budget_duration, now()) < rbac.next_budget_reset(v_mine.budget_duration, now()) THEN
+        RAISE EXCEPTION '%: budget_duration % renews sooner than the caller''s own budget (%); a delegated budget may not renew faster',
+          fn, key_generate.budget_duration, v_mine.budget_duration USING ERRCODE = '42501';
+      END IF;
     END IF;
     -- limits and expiry are ceilings too
     v_rpm := rbac._within_ceiling(fn, 'rpm_limit', v_rpm, v_mine.rpm_limit, 'the caller''s own key');
@@ -308,7 +371,7 @@ BEGIN
       IF cardinality(v_models) = 0 THEN
         v_models := v_mine.models;
       ELSE
-        v_bad := rbac.models_within(v_models, v_mine.models);
+        v_bad := rbac.models_within(rbac._expand_team_models(v_models, v_team), v_mine.models);
         IF v_bad IS NOT NULL THEN
           RAISE EXCEPTION '%: model "%" is not within the caller''s own key models % (no key may be wider than the key that creates it)',
             fn, v_bad, v_mine.models USING ERRCODE = '42501';
@@ -329,32 +392,32 @@ BEGIN
   v_hash := rbac.hash_key(v_plain);
   IF EXISTS (SELECT 1 FROM rbac.keys k WHERE k.key_hash = v_hash)
      OR EXISTS (SELECT 1 FROM rbac.deprecated_keys d WHERE d.key_hash = v_hash) THEN
-    RAISE EXCEPTION '%: this key already exists', fn USING ERRCODE = '23505';
+    PERFORM rbac._refuse_existing(fn, is_admin, 'this key');
   END IF;
   v_name := 'sk-...' || right(v_plain, 4);
 
   INSERT INTO rbac.keys (key_hash, key_name, key_alias, user_id, team_id, organization_id, models, max_budget,
                          budget_duration, rpm_limit, tpm_limit, max_parallel_requests, expires, allowed_routes,
-                         permissions, metadata, created_by)
+                         permissions, metadata, created_by, created_by_key)
   VALUES (v_hash, v_name, key_generate.key_alias, v_user, key_generate.team_id, key_generate.organization_id, v_models,
-          v_budget, key_generate.budget_duration, v_rpm, v_tpm,
+          v_budget, v_duration, v_rpm, v_tpm,
           v_parallel, v_expires, v_routes,
-          coalesce(key_generate.permissions, '{}'), coalesce(key_generate.metadata, '{}'), me.user_id);
+          coalesce(key_generate.permissions, '{}'), coalesce(key_generate.metadata, '{}'), me.user_id, me.key_hash);
 
   RETURN QUERY SELECT v_plain, v_hash, v_name, v_expires;
 END $$;
-COMMENT ON FUNCTION rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb) IS
+COMMENT ON FUNCTION rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb, text) IS
 $c$Creates a virtual key and returns (key, key_hash, key_name, expires) once: `key` is the plaintext (sk- + 32 url-safe characters, or the custom `key`), the only time it is visible; only key_hash = sha256 hex is stored; key_name is 'sk-...' plus its last 4 characters. Call it in FROM: SELECT * FROM rbac.key_generate(team_id => 't1', models => ARRAY['gpt-4o']).
 Arguments (named after rbac.keys columns): user_id (owner; default: the principal's user), team_id, organization_id, models text[] (names, globs with *, access groups; empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, expires timestamptz or duration interval (not both), key_alias, allowed_routes text[] and permissions jsonb (proxy admin only), metadata jsonb (e.g. model_rpm_limit / model_tpm_limit), key (custom plaintext: sk-..., >= 16 characters).
-Rules (LiteLLM /key/generate, litellm-semantics §9.1): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= what the caller's own key and user have left of their max_budget (unset = inherits it), no budget_duration when the caller's budget does not renew, rpm_limit/tpm_limit/max_parallel_requests/expires no larger than the caller's key's (unset = inherits them), models within the caller's key models (empty = inherits them); organization_id other than the team's requires membership. created_by = principal user. Team/organization model and limit containment is checked by the table triggers.
-Errors: 42501 refusals (message names the rule); 22023 unknown team/user/organization, bad expiry or custom key; 23505 key already exists; 23514 invalid values (negative budget, bad budget_duration, models outside the team's).$c$;
+Rules (LiteLLM /key/generate, litellm-semantics §9.1): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= what the caller's own key and user have left of their max_budget, less the unspent max_budget of live keys the caller's key already created (unset = inherits it), no budget_duration when the caller's budget does not renew and none that renews sooner than the caller's (unset = the caller's), all-team-models counts as the team's real models, rpm_limit/tpm_limit/max_parallel_requests/expires no larger than the caller's key's (unset = inherits them), models within the caller's key models (empty = inherits them); organization_id other than the team's requires membership. created_by = principal user, created_by_key = principal key. Team/organization model and limit containment is checked by the table triggers.
+Errors: 42501 refusals (message names the rule; also a custom key that already exists, for callers other than proxy admins); 22023 unknown team/user/organization, bad expiry or custom key, all-team-models without team_id; 23505 key already exists (proxy admin); 23514 invalid values (negative budget, bad budget_duration, models outside the team's).$c$;
 
-CREATE FUNCTION rbac.key_regenerate(key text, grace_period interval DEFAULT interval '0')
+CREATE FUNCTION rbac.key_regenerate(key text, grace_period interval DEFAULT interval '0', _caller text DEFAULT rbac._caller())
 RETURNS SETOF rbac.regenerated_key
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn       constant text := 'rbac.key_regenerate';
-  is_admin boolean := rbac._mgmt_is_admin(fn);
+  is_admin boolean := rbac._mgmt_is_admin(fn, key_regenerate._caller);
   me       rbac.principal := rbac.current_principal();
   v_grace  interval := coalesce(key_regenerate.grace_period, interval '0');
   v_old    text := rbac._resolve_key(key_regenerate.key);
@@ -362,6 +425,7 @@ DECLARE
   v_plain  text;
   v_hash   text;
   v_name   text;
+  v_routes text[];
 BEGIN
   IF v_grace < interval '0' THEN
     RAISE EXCEPTION '%: grace_period must not be negative (got %)', fn, v_grace USING ERRCODE = '22023';
@@ -393,24 +457,44 @@ BEGIN
   v_plain := rbac.generate_key_plaintext();
   v_hash := rbac.hash_key(v_plain);
   v_name := 'sk-...' || right(v_plain, 4);
+  -- Someone other than the owner (a team admin, a member with /key/regenerate) receives a plaintext that
+  -- authenticates as the owner: it must carry no more than the caller administers, so the key keeps LLM routes
+  -- only (as key_generate's member keys, LiteLLM key_type llm_api).
+  IF NOT is_admin AND k.user_id IS DISTINCT FROM me.user_id
+     AND NOT rbac._routes_within_llm(k.allowed_routes) THEN
+    v_routes := ARRAY['llm_api_routes'];
+  ELSE
+    v_routes := k.allowed_routes;
+  END IF;
   -- the row moves to the new hash; deprecated keys that pointed at the old one follow (ON UPDATE CASCADE)
-  UPDATE rbac.keys kk SET key_hash = v_hash, key_name = v_name WHERE kk.key_hash = v_old;
+  UPDATE rbac.keys kk SET key_hash = v_hash, key_name = v_name, allowed_routes = v_routes WHERE kk.key_hash = v_old;
   IF v_grace > interval '0' THEN
     INSERT INTO rbac.deprecated_keys (key_hash, active_key_hash, revoke_at) VALUES (v_old, v_hash, now() + v_grace);
   END IF;
   RETURN QUERY SELECT v_plain, v_hash, v_name;
 END $$;
-COMMENT ON FUNCTION rbac.key_regenerate(text, interval) IS
+COMMENT ON FUNCTION rbac.key_regenerate(text, interval, text) IS
 $c$Rotates a key: returns (key, key_hash, key_name) with a new plaintext (shown once); the keys row (budgets, spend, limits) moves to the new hash. With grace_period > 0 the old key keeps authenticating, as the new key, until now() + grace_period (rbac.deprecated_keys); with 0 (default) it stops at once.
 `key` is the plaintext sk-... or its 64-hex hash (an old key inside its grace period names its successor).
 Who (LiteLLM /key/regenerate, can_modify_verification_token, litellm-semantics §9.2): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/regenerate', except (deliberately stricter than LiteLLM) keys of another user who is a proxy admin/viewer, an org admin or a team admin anywhere: the new plaintext would hand over that user's identity. Viewers never.
 Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, negative grace_period, or (proxy admin) unknown key.$c$;
 
+-- True when a key's allowed_routes reach LLM routes only (every entry is llm_api_routes or a path within it).
+CREATE FUNCTION rbac._routes_within_llm(routes text[]) RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+  SELECT cardinality(coalesce(routes, '{}')) > 0 AND NOT EXISTS (
+    SELECT 1 FROM unnest(routes) r
+    WHERE r IS DISTINCT FROM 'llm_api_routes' AND NOT coalesce(rbac.route_allowed_by(r, ARRAY['llm_api_routes']), false))
+$$;
+REVOKE EXECUTE ON FUNCTION rbac._routes_within_llm(text[]) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._routes_within_llm(text[]) IS
+  'True when an allowed_routes list is non-empty and reaches LLM routes only (llm_api_routes or paths within it).';
+
 -- Shared body of key_block / key_unblock.
-CREATE FUNCTION rbac._key_set_blocked(fn text, key text, v_blocked boolean) RETURNS void LANGUAGE plpgsql
+CREATE FUNCTION rbac._key_set_blocked(fn text, key text, v_blocked boolean, caller text) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  is_admin boolean := rbac._mgmt_is_admin(fn);
+  is_admin boolean := rbac._mgmt_is_admin(fn, caller);
   h        text := rbac._resolve_key(key);
   k        rbac.keys;
 BEGIN
@@ -432,31 +516,31 @@ BEGIN
   END IF;
   UPDATE rbac.keys kk SET blocked = v_blocked WHERE kk.key_hash = h;
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_set_blocked(text, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rbac._key_set_blocked(text, text, boolean, text) FROM PUBLIC;
 
-CREATE FUNCTION rbac.key_block(key text) RETURNS void
+CREATE FUNCTION rbac.key_block(key text, _caller text DEFAULT rbac._caller()) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 BEGIN
-  PERFORM rbac._key_set_blocked('rbac.key_block', key_block.key, true);
+  PERFORM rbac._key_set_blocked('rbac.key_block', key_block.key, true, key_block._caller);
 END $$;
-COMMENT ON FUNCTION rbac.key_block(text) IS
+COMMENT ON FUNCTION rbac.key_block(text, text) IS
 $c$Blocks a key (keys.blocked = true): rbac_check then answers key_blocked (401). `key` is the plaintext sk-... or its 64-hex hash.
 Who (LiteLLM /key/block, litellm-semantics §9.2): proxy admin; for team keys an admin of the key's team or an org admin of the team's organization; personal keys (no team): proxy admin only. Viewers never.
 Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, or (proxy admin) unknown key. Audited as action 'blocked'.$c$;
 
-CREATE FUNCTION rbac.key_unblock(key text) RETURNS void
+CREATE FUNCTION rbac.key_unblock(key text, _caller text DEFAULT rbac._caller()) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 BEGIN
-  PERFORM rbac._key_set_blocked('rbac.key_unblock', key_unblock.key, false);
+  PERFORM rbac._key_set_blocked('rbac.key_unblock', key_unblock.key, false, key_unblock._caller);
 END $$;
-COMMENT ON FUNCTION rbac.key_unblock(text) IS
+COMMENT ON FUNCTION rbac.key_unblock(text, text) IS
 $c$Unblocks a key (keys.blocked = false). Same rules and errors as rbac.key_block (LiteLLM /key/unblock). Audited as action 'unblocked'.$c$;
 
-CREATE FUNCTION rbac.key_delete(key text) RETURNS void
+CREATE FUNCTION rbac.key_delete(key text, _caller text DEFAULT rbac._caller()) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn       constant text := 'rbac.key_delete';
-  is_admin boolean := rbac._mgmt_is_admin(fn);
+  is_admin boolean := rbac._mgmt_is_admin(fn, key_delete._caller);
   me       rbac.principal := rbac.current_principal();
   h        text := rbac._resolve_key(key_delete.key);
   k        rbac.keys;
@@ -475,7 +559,7 @@ BEGIN
   END IF;
   DELETE FROM rbac.keys kk WHERE kk.key_hash = h;
 END $$;
-COMMENT ON FUNCTION rbac.key_delete(text) IS
+COMMENT ON FUNCTION rbac.key_delete(text, text) IS
 $c$Deletes a key (and its deprecated predecessors). `key` is the plaintext sk-... or its 64-hex hash.
 Who (LiteLLM /key/delete, can_modify_verification_token, litellm-semantics §9.2): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/delete'. Viewers never.
 Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, or (proxy admin) unknown key. Spend history stays in rbac.spend_log.$c$;
@@ -494,12 +578,13 @@ CREATE FUNCTION rbac.team_new(
   tpm_limit             bigint DEFAULT NULL,
   max_parallel_requests bigint DEFAULT NULL,
   metadata              jsonb DEFAULT '{}',
-  team_member_permissions text[] DEFAULT '{}')
+  team_member_permissions text[] DEFAULT '{}',
+  _caller               text DEFAULT rbac._caller())
 RETURNS rbac.teams
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn       constant text := 'rbac.team_new';
-  is_admin boolean := rbac._mgmt_is_admin(fn);
+  is_admin boolean := rbac._mgmt_is_admin(fn, team_new._caller);
   me       rbac.principal := rbac.current_principal();
   v_id     text := coalesce(nullif(btrim(team_new.team_id), ''), gen_random_uuid()::text);
   v_bad    text;
@@ -525,7 +610,7 @@ BEGIN
       coalesce(v_bad, 'NULL') USING ERRCODE = '22023';
   END IF;
   IF EXISTS (SELECT 1 FROM rbac.teams tt WHERE tt.team_id = v_id) THEN
-    RAISE EXCEPTION '%: team "%" already exists', fn, v_id USING ERRCODE = '23505';
+    PERFORM rbac._refuse_existing(fn, is_admin, format('team "%s"', v_id));
   END IF;
 
   INSERT INTO rbac.teams (team_id, team_alias, organization_id, models, max_budget, budget_duration, rpm_limit, tpm_limit,
@@ -540,16 +625,16 @@ BEGIN
   END IF;
   RETURN t;
 END $$;
-COMMENT ON FUNCTION rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]) IS
+COMMENT ON FUNCTION rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[], text) IS
 $c$Creates a team and returns its rbac.teams row. team_id NULL = a random uuid. models text[] (empty = all that the organization allows), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb, team_member_permissions text[] (key routes members with role user may call, e.g. '/key/generate').
 Who (LiteLLM /team/new, litellm-semantics §9.3): proxy admin; an org admin with an organization_id they administer; internal users and viewers cannot. The creator (when the principal has a rbac.users row) becomes team admin.
-Errors: 42501 refused; 22023 unknown organization (proxy admin), reserved team_id, bad team_member_permissions; 23505 team exists; 23514 models/max_budget/limits beyond the organization's, negative budget, bad budget_duration.$c$;
+Errors: 42501 refused (also a team_id that is taken, for callers other than proxy admins: no existence oracle); 22023 unknown organization (proxy admin), reserved team_id, bad team_member_permissions; 23505 team exists (proxy admin); 23514 models/max_budget/limits beyond the organization's, negative budget, bad budget_duration.$c$;
 
 -- Shared authorization of member add / delete: proxy admin, team admin, org admin of the team's organization.
-CREATE FUNCTION rbac._team_member_manager(fn text, team_id text) RETURNS boolean LANGUAGE plpgsql
+CREATE FUNCTION rbac._team_member_manager(fn text, team_id text, caller text) RETURNS boolean LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  is_admin boolean := rbac._mgmt_is_admin(fn);
+  is_admin boolean := rbac._mgmt_is_admin(fn, caller);
   t        rbac.teams;
 BEGIN
   SELECT * INTO t FROM rbac.teams tt WHERE tt.team_id = _team_member_manager.team_id;
@@ -566,7 +651,7 @@ BEGIN
   END IF;
   RETURN false;
 END $$;
-REVOKE ALL ON FUNCTION rbac._team_member_manager(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rbac._team_member_manager(text, text, text) FROM PUBLIC;
 
 CREATE FUNCTION rbac.team_member_add(
   team_id         text,
@@ -576,14 +661,15 @@ CREATE FUNCTION rbac.team_member_add(
   rpm_limit       bigint DEFAULT NULL,
   tpm_limit       bigint DEFAULT NULL,
   allowed_models  text[] DEFAULT '{}',
-  budget_duration text DEFAULT NULL)
+  budget_duration text DEFAULT NULL,
+  _caller               text DEFAULT rbac._caller())
 RETURNS rbac.team_members
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn constant text := 'rbac.team_member_add';
   m  rbac.team_members;
 BEGIN
-  PERFORM rbac._team_member_manager(fn, team_member_add.team_id);
+  PERFORM rbac._team_member_manager(fn, team_member_add.team_id, team_member_add._caller);
   IF team_member_add.role IS NULL OR team_member_add.role NOT IN ('admin', 'user') THEN
     RAISE EXCEPTION '%: role must be admin or user (got %)', fn, coalesce(team_member_add.role, 'NULL') USING ERRCODE = '22023';
   END IF;
@@ -602,16 +688,16 @@ BEGIN
   RETURNING * INTO m;
   RETURN m;
 END $$;
-COMMENT ON FUNCTION rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text) IS
+COMMENT ON FUNCTION rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text, text) IS
 $c$Adds an existing user to a team and returns the rbac.team_members row. role 'admin' or 'user'; optional per-member max_budget numeric USD (within the team), budget_duration, rpm_limit requests per minute, tpm_limit tokens per minute, allowed_models text[] (must lie within the team's models).
 Who (LiteLLM /team/member_add, litellm-semantics §9.3): proxy admin; an admin of the team; an org admin of the team's organization. Self-join ("available teams") is not supported; users are never created implicitly.
 Errors: 42501 refused (also for a team the caller cannot see); 22023 unknown team (proxy admin) or user, bad role; 23505 already a member; 23514 invalid budget/limits or allowed_models outside the team's models.$c$;
 
-CREATE FUNCTION rbac.team_member_delete(team_id text, user_id text) RETURNS void
+CREATE FUNCTION rbac.team_member_delete(team_id text, user_id text, _caller text DEFAULT rbac._caller()) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE fn constant text := 'rbac.team_member_delete';
 BEGIN
-  PERFORM rbac._team_member_manager(fn, team_member_delete.team_id);
+  PERFORM rbac._team_member_manager(fn, team_member_delete.team_id, team_member_delete._caller);
   IF NOT EXISTS (SELECT 1 FROM rbac.team_members tm
                  WHERE tm.team_id = team_member_delete.team_id AND tm.user_id = team_member_delete.user_id) THEN
     RAISE EXCEPTION '%: user "%" is not a member of team "%"', fn, team_member_delete.user_id, team_member_delete.team_id
@@ -621,7 +707,7 @@ BEGIN
   DELETE FROM rbac.keys k WHERE k.team_id = team_member_delete.team_id AND k.user_id = team_member_delete.user_id;
   DELETE FROM rbac.team_members tm WHERE tm.team_id = team_member_delete.team_id AND tm.user_id = team_member_delete.user_id;
 END $$;
-COMMENT ON FUNCTION rbac.team_member_delete(text, text) IS
+COMMENT ON FUNCTION rbac.team_member_delete(text, text, text) IS
 $c$Removes a user from a team, together with that user's keys of the team (LiteLLM /team/member_delete).
 Who: proxy admin; an admin of the team; an org admin of the team's organization.
 Errors: 42501 refused; 22023 unknown team (proxy admin) or not a member.$c$;
@@ -638,12 +724,13 @@ CREATE FUNCTION rbac.organization_new(
   rpm_limit             bigint DEFAULT NULL,
   tpm_limit             bigint DEFAULT NULL,
   max_parallel_requests bigint DEFAULT NULL,
-  metadata              jsonb DEFAULT '{}')
+  metadata              jsonb DEFAULT '{}',
+  _caller               text DEFAULT rbac._caller())
 RETURNS rbac.organizations
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn       constant text := 'rbac.organization_new';
-  is_admin boolean := rbac._mgmt_is_admin(fn);
+  is_admin boolean := rbac._mgmt_is_admin(fn, organization_new._caller);
   v_id     text := coalesce(nullif(btrim(organization_new.organization_id), ''), gen_random_uuid()::text);
   v_models text[] := coalesce(organization_new.models, '{}');
   v_mine   rbac.keys;
@@ -676,15 +763,15 @@ BEGIN
   RETURNING * INTO o;
   RETURN o;
 END $$;
-COMMENT ON FUNCTION rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb) IS
+COMMENT ON FUNCTION rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text) IS
 $c$Creates an organization and returns its rbac.organizations row. organization_id NULL = a random uuid; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb.
 Who (LiteLLM /organization/new, litellm-semantics §9.4): proxy admin only (or rbac_admin members without a principal). A proxy admin whose key is limited to some models must list models within them.
 Errors: 42501 refused; 23505 organization exists; 23514 negative budget/limits, bad budget_duration.$c$;
 
 -- Shared authorization of organization member changes: proxy admin or org admin of that organization.
-CREATE FUNCTION rbac._org_member_manager(fn text, organization_id text, target_user text) RETURNS boolean LANGUAGE plpgsql
+CREATE FUNCTION rbac._org_member_manager(fn text, organization_id text, target_user text, caller text) RETURNS boolean LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
-DECLARE is_admin boolean := rbac._mgmt_is_admin(fn);
+DECLARE is_admin boolean := rbac._mgmt_is_admin(fn, caller);
 BEGIN
   IF is_admin THEN
     IF NOT EXISTS (SELECT 1 FROM rbac.organizations o WHERE o.organization_id = _org_member_manager.organization_id) THEN
@@ -703,16 +790,17 @@ BEGIN
   END IF;
   RETURN false;
 END $$;
-REVOKE ALL ON FUNCTION rbac._org_member_manager(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rbac._org_member_manager(text, text, text, text) FROM PUBLIC;
 
-CREATE FUNCTION rbac.organization_member_add(organization_id text, user_id text, user_role text DEFAULT 'internal_user')
+CREATE FUNCTION rbac.organization_member_add(organization_id text, user_id text, user_role text DEFAULT 'internal_user', _caller text DEFAULT rbac._caller())
 RETURNS rbac.organization_members
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn constant text := 'rbac.organization_member_add';
   m  rbac.organization_members;
 BEGIN
-  PERFORM rbac._org_member_manager(fn, organization_member_add.organization_id, organization_member_add.user_id);
+  PERFORM rbac._org_member_manager(fn, organization_member_add.organization_id, organization_member_add.user_id,
+    organization_member_add._caller);
   IF organization_member_add.user_role IS NULL
      OR organization_member_add.user_role NOT IN ('org_admin', 'internal_user', 'internal_user_viewer') THEN
     RAISE EXCEPTION '%: user_role must be org_admin, internal_user or internal_user_viewer (got %)', fn,
@@ -733,16 +821,17 @@ BEGIN
   RETURNING * INTO m;
   RETURN m;
 END $$;
-COMMENT ON FUNCTION rbac.organization_member_add(text, text, text) IS
+COMMENT ON FUNCTION rbac.organization_member_add(text, text, text, text) IS
 $c$Adds an existing user to an organization with user_role org_admin, internal_user (default) or internal_user_viewer; returns the rbac.organization_members row.
 Who (LiteLLM /organization/member_add, verify_org_access, litellm-semantics §9.4): proxy admin; an org admin of that organization, who may also appoint other org admins of it (as in LiteLLM), but may not change the organization role of a proxy_admin / proxy_admin_viewer user.
 Errors: 42501 refused; 22023 unknown organization (proxy admin) or user, bad user_role; 23505 already a member.$c$;
 
-CREATE FUNCTION rbac.organization_member_delete(organization_id text, user_id text) RETURNS void
+CREATE FUNCTION rbac.organization_member_delete(organization_id text, user_id text, _caller text DEFAULT rbac._caller()) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE fn constant text := 'rbac.organization_member_delete';
 BEGIN
-  PERFORM rbac._org_member_manager(fn, organization_member_delete.organization_id, organization_member_delete.user_id);
+  PERFORM rbac._org_member_manager(fn, organization_member_delete.organization_id, organization_member_delete.user_id,
+    organization_member_delete._caller);
   DELETE FROM rbac.organization_members om
   WHERE om.organization_id = organization_member_delete.organization_id AND om.user_id = organization_member_delete.user_id;
   IF NOT FOUND THEN
@@ -750,7 +839,7 @@ BEGIN
       organization_member_delete.organization_id USING ERRCODE = '22023';
   END IF;
 END $$;
-COMMENT ON FUNCTION rbac.organization_member_delete(text, text) IS
+COMMENT ON FUNCTION rbac.organization_member_delete(text, text, text) IS
 $c$Removes a user from an organization (LiteLLM /organization/member_delete). Same rules as rbac.organization_member_add.
 Errors: 42501 refused; 22023 unknown organization (proxy admin) or not a member.$c$;
 
@@ -768,12 +857,13 @@ CREATE FUNCTION rbac.user_new(
   tpm_limit       bigint DEFAULT NULL,
   organization_id text DEFAULT NULL,
   user_alias      text DEFAULT NULL,
-  metadata        jsonb DEFAULT '{}')
+  metadata        jsonb DEFAULT '{}',
+  _caller               text DEFAULT rbac._caller())
 RETURNS rbac.users
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn       constant text := 'rbac.user_new';
-  is_admin boolean := rbac._mgmt_is_admin(fn);
+  is_admin boolean := rbac._mgmt_is_admin(fn, user_new._caller);
   v_id     text := coalesce(nullif(btrim(user_new.user_id), ''), gen_random_uuid()::text);
   v_role   text := coalesce(user_new.user_role, 'internal_user');
   v_models text[] := coalesce(user_new.models, '{}');
@@ -819,7 +909,7 @@ BEGIN
     RAISE EXCEPTION '%: organization "%" does not exist', fn, user_new.organization_id USING ERRCODE = '22023';
   END IF;
   IF EXISTS (SELECT 1 FROM rbac.users uu WHERE uu.user_id = v_id) THEN
-    RAISE EXCEPTION '%: user "%" already exists', fn, v_id USING ERRCODE = '23505';
+    PERFORM rbac._refuse_existing(fn, is_admin, format('user "%s"', v_id));
   END IF;
 
   INSERT INTO rbac.users (user_id, user_alias, user_email, user_role, models, max_budget, budget_duration, rpm_limit,
@@ -834,20 +924,20 @@ BEGIN
   END IF;
   RETURN u;
 END $$;
-COMMENT ON FUNCTION rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb) IS
+COMMENT ON FUNCTION rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb, text) IS
 $c$Creates a user and returns its rbac.users row. user_id NULL = a random uuid; user_role one of proxy_admin, proxy_admin_viewer, org_admin, internal_user (default), internal_user_viewer, team, customer; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute; organization_id: the user also joins that organization (org role internal_user, or internal_user_viewer for such users).
 Who (LiteLLM /user/new, litellm-semantics §9.6): proxy admin; an org admin only with an organization_id they administer, only for roles internal_user / internal_user_viewer (never proxy_admin, proxy_admin_viewer, org_admin), and within the organization: models within its models (empty = its models), max_budget / rpm_limit / tpm_limit not above its own (unset = its own).
-Errors: 42501 refused; 22023 unknown user_role or (proxy admin) unknown organization; 23505 user exists; 23514 negative budget/limits, bad budget_duration.$c$;
+Errors: 42501 refused (also a user_id that is taken, for callers other than proxy admins); 22023 unknown user_role or (proxy admin) unknown organization; 23505 user exists (proxy admin); 23514 negative budget/limits, bad budget_duration.$c$;
 
 ---------------------------------------------------------------------------------------------------------------
 -- Model access groups (litellm-semantics §4.4, §9.5): tags in rbac.models.access_groups
 ---------------------------------------------------------------------------------------------------------------
 -- Validates the arguments shared by access_group_new / _update and returns the de-duplicated model names.
-CREATE FUNCTION rbac._access_group_models(fn text, access_group text, model_names text[]) RETURNS text[] LANGUAGE plpgsql STABLE
+CREATE FUNCTION rbac._access_group_models(fn text, access_group text, model_names text[], caller text) RETURNS text[] LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_names text[]; v_missing text;
 BEGIN
-  IF NOT rbac._mgmt_is_admin(fn) THEN
+  IF NOT rbac._mgmt_is_admin(fn, caller) THEN
     RAISE EXCEPTION '%: only a proxy admin may manage model access groups (LiteLLM /access_group/*)', fn USING ERRCODE = '42501';
   END IF;
   IF access_group IS NULL OR btrim(access_group) = '' THEN
@@ -864,13 +954,14 @@ BEGIN
   END IF;
   RETURN v_names;
 END $$;
-REVOKE ALL ON FUNCTION rbac._access_group_models(text, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rbac._access_group_models(text, text, text[], text) FROM PUBLIC;
 
-CREATE FUNCTION rbac.access_group_new(access_group text, model_names text[]) RETURNS text[]
+CREATE FUNCTION rbac.access_group_new(access_group text, model_names text[], _caller text DEFAULT rbac._caller()) RETURNS text[]
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn      constant text := 'rbac.access_group_new';
-  v_names text[] := rbac._access_group_models(fn, access_group_new.access_group, access_group_new.model_names);
+  v_names text[] := rbac._access_group_models(fn, access_group_new.access_group, access_group_new.model_names,
+                                                            access_group_new._caller);
 BEGIN
   IF EXISTS (SELECT 1 FROM rbac.models m WHERE access_group_new.access_group = ANY (m.access_groups)) THEN
     RAISE EXCEPTION '%: access group "%" already exists (LiteLLM 409)', fn, access_group_new.access_group USING ERRCODE = '23505';
@@ -879,16 +970,17 @@ BEGIN
   WHERE m.model_name = ANY (v_names);
   RETURN v_names;
 END $$;
-COMMENT ON FUNCTION rbac.access_group_new(text, text[]) IS
+COMMENT ON FUNCTION rbac.access_group_new(text, text[], text) IS
 $c$Creates model access group `access_group` by tagging the named models (rbac.models.model_name) with it; returns the sorted model names in the group. Key/team/user model lists may then name the group (litellm-semantics §4.4); rbac_check sees the change at once (cache epoch).
 Who (LiteLLM /access_group/new, §9.5): proxy admin only.
 Errors: 42501 refused; 22023 empty name, no models, unknown model names; 23505 the group already exists (LiteLLM 409).$c$;
 
-CREATE FUNCTION rbac.access_group_update(access_group text, model_names text[]) RETURNS text[]
+CREATE FUNCTION rbac.access_group_update(access_group text, model_names text[], _caller text DEFAULT rbac._caller()) RETURNS text[]
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn      constant text := 'rbac.access_group_update';
-  v_names text[] := rbac._access_group_models(fn, access_group_update.access_group, access_group_update.model_names);
+  v_names text[] := rbac._access_group_models(fn, access_group_update.access_group, access_group_update.model_names,
+                                                            access_group_update._caller);
   g       text := access_group_update.access_group;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM rbac.models m WHERE g = ANY (m.access_groups)) THEN
@@ -900,19 +992,19 @@ BEGIN
   WHERE m.model_name = ANY (v_names) AND NOT g = ANY (coalesce(m.access_groups, '{}'));
   RETURN v_names;
 END $$;
-COMMENT ON FUNCTION rbac.access_group_update(text, text[]) IS
+COMMENT ON FUNCTION rbac.access_group_update(text, text[], text) IS
 $c$Replaces the membership of model access group `access_group`: exactly the named models carry it afterwards; returns them sorted.
 Who (LiteLLM /access_group/{name}/update, §9.5): proxy admin only.
 Errors: 42501 refused; 22023 unknown group, empty name, no models, unknown model names.$c$;
 
-CREATE FUNCTION rbac.access_group_delete(access_group text) RETURNS integer
+CREATE FUNCTION rbac.access_group_delete(access_group text, _caller text DEFAULT rbac._caller()) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn constant text := 'rbac.access_group_delete';
   g  text := access_group_delete.access_group;
   n  integer;
 BEGIN
-  IF NOT rbac._mgmt_is_admin(fn) THEN
+  IF NOT rbac._mgmt_is_admin(fn, access_group_delete._caller) THEN
     RAISE EXCEPTION '%: only a proxy admin may manage model access groups (LiteLLM /access_group/*)', fn USING ERRCODE = '42501';
   END IF;
   UPDATE rbac.models m SET access_groups = array_remove(m.access_groups, g) WHERE g = ANY (m.access_groups);
@@ -922,7 +1014,7 @@ BEGIN
   END IF;
   RETURN n;
 END $$;
-COMMENT ON FUNCTION rbac.access_group_delete(text) IS
+COMMENT ON FUNCTION rbac.access_group_delete(text, text) IS
 $c$Deletes model access group `access_group` (removes the tag from every model); returns the number of models untagged. Lists that still name the group then match nothing through it.
 Who (LiteLLM /access_group/{name}/delete, §9.5): proxy admin only.
 Errors: 42501 refused; 22023 unknown group.$c$;
@@ -931,24 +1023,24 @@ Errors: 42501 refused; 22023 unknown group.$c$;
 -- Privileges of the management functions: the API and admin roles only.
 ---------------------------------------------------------------------------------------------------------------
 REVOKE ALL ON FUNCTION
-  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb),
-  rbac.key_regenerate(text, interval), rbac.key_block(text), rbac.key_unblock(text), rbac.key_delete(text),
-  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]),
-  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text), rbac.team_member_delete(text, text),
-  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb),
-  rbac.organization_member_add(text, text, text), rbac.organization_member_delete(text, text),
-  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb),
-  rbac.access_group_new(text, text[]), rbac.access_group_update(text, text[]), rbac.access_group_delete(text)
+  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb, text),
+  rbac.key_regenerate(text, interval, text), rbac.key_block(text, text), rbac.key_unblock(text, text), rbac.key_delete(text, text),
+  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[], text),
+  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text, text), rbac.team_member_delete(text, text, text),
+  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text),
+  rbac.organization_member_add(text, text, text, text), rbac.organization_member_delete(text, text, text),
+  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb, text),
+  rbac.access_group_new(text, text[], text), rbac.access_group_update(text, text[], text), rbac.access_group_delete(text, text)
   FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
-  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb),
-  rbac.key_regenerate(text, interval), rbac.key_block(text), rbac.key_unblock(text), rbac.key_delete(text),
-  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]),
-  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text), rbac.team_member_delete(text, text),
-  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb),
-  rbac.organization_member_add(text, text, text), rbac.organization_member_delete(text, text),
-  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb),
-  rbac.access_group_new(text, text[]), rbac.access_group_update(text, text[]), rbac.access_group_delete(text)
+  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb, text),
+  rbac.key_regenerate(text, interval, text), rbac.key_block(text, text), rbac.key_unblock(text, text), rbac.key_delete(text, text),
+  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[], text),
+  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text, text), rbac.team_member_delete(text, text, text),
+  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text),
+  rbac.organization_member_add(text, text, text, text), rbac.organization_member_delete(text, text, text),
+  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb, text),
+  rbac.access_group_new(text, text[], text), rbac.access_group_update(text, text[], text), rbac.access_group_delete(text, text)
   TO rbac_api, rbac_admin;
 
 ---------------------------------------------------------------------------------------------------------------
@@ -961,12 +1053,14 @@ ALTER FUNCTION rbac.model_allowed(text, text[]) SECURITY DEFINER SET search_path
 ALTER FUNCTION rbac.models_within(text[], text[]) SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp;
 ALTER FUNCTION rbac.route_allowed_by(text, text[]) SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp;
 
--- Every SECURITY DEFINER function of the schema gets a fixed search_path if it has none; new tables get RLS.
+-- Every function of the schema gets a fixed search_path if it has none, definer or not: an unpinned function
+-- resolves its operators and functions through the caller's search_path (inlined SQL functions inside the
+-- caller's query, PL/pgSQL when it plans), where a planted `=` or `now()` would decide for us. New tables get RLS.
 DO $$
 DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
-           WHERE p.pronamespace = 'rbac'::regnamespace AND p.prosecdef
+           WHERE p.pronamespace = 'rbac'::regnamespace AND p.prokind IN ('f', 'p')
              AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c LIKE 'search_path=%') LOOP
     EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, rbac, pg_temp', f);
   END LOOP;

@@ -5,6 +5,7 @@ use pgrx::prelude::*;
 
 pub mod access;
 pub mod auth;
+pub mod caller;
 pub mod catalogue;
 pub mod check;
 pub mod context;
@@ -64,14 +65,24 @@ extension_sql_file!(
         "quota_schema",
         access::sql_api::models_within,
         principal::current_principal_user_id,
-        invalidation::_signal_policy_change
+        invalidation::_signal_policy_change,
+        caller::acting_db_user,
+        caller::_note_dml_role
     ]
 );
 extension_sql_file!("../sql/020_quota.sql", name = "quota", requires = ["policy_rules", quota::consume_quota]);
 extension_sql_file!(
     "../sql/030_security.sql",
     name = "security",
-    requires = ["policy_rules", "quota", check::rbac_check_sql, principal::authenticate, principal::current_principal]
+    requires = [
+        "policy_rules",
+        "quota",
+        check::rbac_check_sql,
+        principal::authenticate,
+        principal::current_principal,
+        caller::caller_token,
+        caller::caller_claim
+    ]
 );
 extension_sql_file!(
     "../sql/050_functions.sql",

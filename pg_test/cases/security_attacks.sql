@@ -79,9 +79,9 @@ SELECT pg_temp.expect_error('no principal: access_group_update', $$SELECT rbac.a
 SELECT pg_temp.expect_error('no principal: access_group_delete', $$SELECT rbac.access_group_delete('grp-x')$$, '42501');
 
 -- 3. internals stay closed to the API role
-SELECT pg_temp.expect_error('internal: admin test', $$SELECT rbac._mgmt_is_admin('x')$$, '42501');
-SELECT pg_temp.expect_error('internal: block helper', $$SELECT rbac._key_set_blocked('x', 'sk-atk-a-000000001', true)$$, '42501');
-SELECT pg_temp.expect_error('internal: member helper', $$SELECT rbac._team_member_manager('x', 't1')$$, '42501');
+SELECT pg_temp.expect_error('internal: admin test', $$SELECT rbac._mgmt_is_admin('x', rbac._caller())$$, '42501');
+SELECT pg_temp.expect_error('internal: block helper', $$SELECT rbac._key_set_blocked('x', 'sk-atk-a-000000001', true, rbac._caller())$$, '42501');
+SELECT pg_temp.expect_error('internal: member helper', $$SELECT rbac._team_member_manager('x', 't1', rbac._caller())$$, '42501');
 SELECT pg_temp.expect_error('internal: table securing', $$SELECT rbac._secure_tables()$$, '42501');
 SELECT pg_temp.expect_error('internal: key resolver', $$SELECT rbac._resolve_key('sk-atk-a-000000001')$$, '42501');
 
@@ -141,12 +141,14 @@ SELECT pg_temp.expect_error('mint for own team without /key/generate', $$SELECT 
 SELECT pg_temp.expect_error('mint for a foreign org', $$SELECT * FROM rbac.key_generate(organization_id => 'o2')$$, '42501');
 SELECT pg_temp.expect_error('mint for a non-existent team (no probing)', $$SELECT * FROM rbac.key_generate(team_id => 't-nope')$$, '42501');
 -- an unbounded request inherits the ceiling instead of escaping it
-SELECT set_config('cases.k1', (SELECT key_hash FROM rbac.key_generate()), true);
-SELECT pg_temp.expect_eq('default key inherits ceiling',
-  (SELECT k.max_budget::text || ' ' || k.models::text FROM rbac.keys k WHERE k.key_hash = current_setting('cases.k1')), '5 {gpt-4o}');
+-- (what a key already delegated counts against what it has left: the narrower key first, then the default one
+-- inherits the remaining 4 of the caller's 5)
 SELECT set_config('cases.k2', (SELECT key_hash FROM rbac.key_generate(models => ARRAY['gpt-4o'], max_budget => 1)), true);
 SELECT pg_temp.expect_eq('narrower key allowed',
   (SELECT k.max_budget::text || ' ' || k.models::text FROM rbac.keys k WHERE k.key_hash = current_setting('cases.k2')), '1 {gpt-4o}');
+SELECT set_config('cases.k1', (SELECT key_hash FROM rbac.key_generate()), true);
+SELECT pg_temp.expect_eq('default key inherits ceiling',
+  (SELECT k.max_budget::text || ' ' || k.models::text FROM rbac.keys k WHERE k.key_hash = current_setting('cases.k1')), '4 {gpt-4o}');
 -- other tenants' objects through management functions
 SELECT pg_temp.expect_error('block another user''s key', $$SELECT rbac.key_block('sk-atk-b-000000001')$$, '42501');
 SELECT pg_temp.expect_error('block a foreign team key', $$SELECT rbac.key_block('sk-atk-b-team00001')$$, '42501');

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs every pg_rbac test: Rust unit tests and #[pg_test]s (cargo pgrx test), then the SQL scenario suites
-# (the shared contract cases listed in pg_test/shared_cases.txt and our own pg_test/cases/*.sql) and the
-# multi-connection client tests against a throwaway PostgreSQL 15 cluster. Installs what is missing first.
+# Runs every pg_rbac test: Rust unit tests and #[pg_test]s (cargo pgrx test), then the SQL scenario cases
+# (pg_test/cases/*.sql, contract_* included, run by pg_test/runner.sh) and the multi-connection client tests
+# against a throwaway PostgreSQL 15 cluster. Installs what is missing first. Everything needed is in the repository;
+# if an external copy of the shared conformance cases is present (PG_RBAC_SHARED, by default a directory
+# `shared` next to the repository), they are run as well, as an extra cross-check.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-shared=${PG_RBAC_SHARED:-$root/../shared}
+shared=${PG_RBAC_SHARED:-"$(dirname "$root")/shared"}
 
 bash scripts/setup.sh || exit 1
 # One run at a time on a machine: the run installs into the system PostgreSQL and uses fixed ports and paths.
@@ -28,14 +30,18 @@ cluster_start "$cluster_dir" 55433
 trap 'cluster_stop "$cluster_dir"' EXIT
 psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION pg_rbac" || exit 1
 
-mapfile -t shared_cases < <(grep -v '^\s*#' pg_test/shared_cases.txt | sed '/^\s*$/d' | sed "s#^#$shared/cases/#")
-echo "== shared contract cases: ${#shared_cases[@]} files"
-bash "$shared/cases/run.sh" -k "${shared_cases[@]}"
-record $? "shared contract cases"
-
-echo "== pg_rbac scenario cases (pg_test/cases)"
-bash "$shared/cases/run.sh" -k pg_test/cases/[0-9a-z]*.sql
+echo "== pg_rbac scenario cases (pg_test/cases, contract_* included)"
+bash pg_test/runner.sh -k pg_test/cases/[0-9a-z]*.sql
 record $? "pg_rbac scenario cases"
+
+# Optional cross-check: the external shared conformance cases, run by their own runner, when a copy exists.
+if [ -f "$shared/cases/run.sh" ]; then
+  echo "== cross-check: external shared conformance cases ($shared/cases)"
+  bash "$shared/cases/run.sh" -k "$shared"/cases/[0-9]*.sql
+  record $? "cross-check: external shared conformance cases"
+else
+  echo "== cross-check: external shared conformance cases: skipped (no $shared/cases/run.sh; not needed)"
+fi
 
 for t in pg_test/client/*.sh; do
   [ -e "$t" ] || continue

@@ -6,7 +6,8 @@
 
 -- One fixed 60-second window per (scope, subject), anchored at the first request after the previous window
 -- ended (LiteLLM v3 limiter). scope: key, user, team, team_member, organization, end_user, model_per_key,
--- model_per_team, model_per_organization; subject: the id (`team:user`, `key:model` for compound scopes).
+-- model_per_team, model_per_organization; subject: the id, or for compound scopes the first id's length and both
+-- ids (`7:team-a1:alice`, `64:<key hash>:gpt-4o`), so ids containing ':' can never share another pair's window.
 CREATE UNLOGGED TABLE rbac.rate_windows (
   scope                 text NOT NULL,
   subject               text NOT NULL,

@@ -113,7 +113,8 @@ BEGIN
   PERFORM 1 FROM rbac.rate_windows w
     JOIN unnest(r.rate_scopes, r.rate_subjects) v(s, j) ON w.scope = v.s AND w.subject = v.j
     ORDER BY w.scope, w.subject FOR UPDATE OF w;
-  UPDATE rbac.rate_windows w SET tokens = greatest(w.tokens + p_delta, 0)
+  -- numeric sum, clamped to bigint: a correction never overflows a window another request shares
+  UPDATE rbac.rate_windows w SET tokens = least(greatest(w.tokens::numeric + p_delta, 0), 9223372036854775807)::bigint
     FROM unnest(r.rate_scopes, r.rate_subjects, r.rate_window_starts) v(s, j, ws)
     WHERE w.scope = v.s AND w.subject = v.j AND w.window_start = v.ws;
 END $$;
@@ -136,6 +137,11 @@ RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
   IF p_prompt_tokens IS NULL OR p_completion_tokens IS NULL OR p_prompt_tokens < 0 OR p_completion_tokens < 0 THEN
     RAISE EXCEPTION 'prompt_tokens and completion_tokens must be non-NULL and >= 0' USING ERRCODE = '22023';
+  END IF;
+  -- the same bound as consume_quota's token estimate (10^12 per request)
+  IF p_prompt_tokens > 1000000000000 OR p_completion_tokens > 1000000000000 THEN
+    RAISE EXCEPTION 'prompt_tokens and completion_tokens must be at most 10^12 each (got %, %)', p_prompt_tokens,
+      p_completion_tokens USING ERRCODE = '22023';
   END IF;
   IF p_spend IS NULL OR p_spend::text IN ('NaN', 'Infinity', '-Infinity') OR p_spend < 0 THEN
     RAISE EXCEPTION 'spend must be a finite amount in USD >= 0 (got %)', p_spend USING ERRCODE = '22023';
@@ -180,7 +186,7 @@ COMMENT ON FUNCTION rbac.settle(uuid, bigint, bigint, numeric) IS
   'the tpm windows are corrected from the estimate to prompt_tokens + completion_tokens, and the reservation and parallel '
   'slot are released. Idempotent: returns true when it settled now, false when the reservation was already settled or '
   'released. A reservation that expired (rbac.reservation_ttl) still records its spend. Errors: 22023 for an unknown '
-  'reservation or negative/non-finite values. LiteLLM: update_spend + the v3 limiter''s post-call token reconciliation.';
+  'reservation or negative/non-finite values, or token counts above 10^12. LiteLLM: update_spend + the v3 limiter''s post-call token reconciliation.';
 
 CREATE FUNCTION rbac.release(reservation_id uuid) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$

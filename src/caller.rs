@@ -59,8 +59,16 @@ pub fn forget_subtransaction(subtransaction: pg_sys::SubTransactionId) {
 }
 
 /// Hands the captures of a released subtransaction to its parent (so the parent's abort drops them).
-pub fn release_subtransaction(subtransaction: pg_sys::SubTransactionId, parent: pg_sys::SubTransactionId) {
-    PENDING.with(|p| p.borrow_mut().iter_mut().filter(|(_, _, sub)| *sub == subtransaction).for_each(|(_, _, sub)| *sub = parent));
+pub fn release_subtransaction(
+    subtransaction: pg_sys::SubTransactionId,
+    parent: pg_sys::SubTransactionId,
+) {
+    PENDING.with(|p| {
+        p.borrow_mut()
+            .iter_mut()
+            .filter(|(_, _, sub)| *sub == subtransaction)
+            .for_each(|(_, _, sub)| *sub = parent)
+    });
 }
 
 /// The name of a role by oid.
@@ -68,7 +76,9 @@ fn role_name(role: pg_sys::Oid) -> String {
     // SAFETY: GetUserNameFromId returns a palloc'd C string for an existing role (errors otherwise)
     unsafe {
         let name = pg_sys::GetUserNameFromId(role, false);
-        std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned()
+        std::ffi::CStr::from_ptr(name)
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
@@ -97,7 +107,10 @@ fn in_security_restricted_operation() -> bool {
 fn new_token() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).unwrap_or_else(|e| {
-        crate::spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("no randomness available: {e}"))
+        crate::spi_util::raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("no randomness available: {e}"),
+        )
     });
     hex::encode(bytes)
 }
@@ -108,7 +121,11 @@ fn new_token() -> String {
 #[pg_extern(volatile, parallel_restricted, name = "_caller")]
 pub fn caller_token() -> String {
     let role = effective_role();
-    let caller = Caller { role: role_name(role), administers: administers(role), restricted: in_security_restricted_operation() };
+    let caller = Caller {
+        role: role_name(role),
+        administers: administers(role),
+        restricted: in_security_restricted_operation(),
+    };
     let token = new_token();
     // SAFETY: reads the backend's current subtransaction id
     let subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };

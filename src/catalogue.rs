@@ -53,14 +53,21 @@ pub fn current(client: &SpiClient<'_>) -> Rc<Catalogue> {
 }
 
 fn load(client: &SpiClient<'_>, generation: u64) -> Catalogue {
-    let mut catalogue = Catalogue { generation, ..Default::default() };
+    let mut catalogue = Catalogue {
+        generation,
+        ..Default::default()
+    };
     let sentinel = client
         .select("SELECT 'rbac.cache_epoch'::regclass::oid", None, &[])
         .and_then(|t| t.first().get_one::<pgrx::pg_sys::Oid>())
         .unwrap_or_else(|e| spi_util::spi_failed(e));
     invalidation::set_sentinel(sentinel.unwrap_or(pgrx::pg_sys::InvalidOid));
     let routes = client
-        .select("SELECT group_name, pattern FROM rbac.route_groups", None, &[])
+        .select(
+            "SELECT group_name, pattern FROM rbac.route_groups",
+            None,
+            &[],
+        )
         .unwrap_or_else(|e| spi_util::spi_failed(e));
     for row in routes {
         if let (Ok(Some(group)), Ok(Some(pattern))) = (row.get::<String>(1), row.get::<String>(2)) {
@@ -68,10 +75,16 @@ fn load(client: &SpiClient<'_>, generation: u64) -> Catalogue {
         }
     }
     let models = client
-        .select("SELECT model_name, provider, access_groups FROM rbac.models", None, &[])
+        .select(
+            "SELECT model_name, provider, access_groups FROM rbac.models",
+            None,
+            &[],
+        )
         .unwrap_or_else(|e| spi_util::spi_failed(e));
     for row in models {
-        let Ok(Some(name)) = row.get::<String>(1) else { continue };
+        let Ok(Some(name)) = row.get::<String>(1) else {
+            continue;
+        };
         let info = ModelInfo {
             provider: row.get::<String>(2).ok().flatten(),
             access_groups: text_list(row.get::<Vec<Option<String>>>(3).ok().flatten()),
@@ -79,10 +92,16 @@ fn load(client: &SpiClient<'_>, generation: u64) -> Catalogue {
         catalogue.models.add(name, info);
     }
     let permissions = client
-        .select("SELECT role::text, models, routes FROM rbac.role_permissions", None, &[])
+        .select(
+            "SELECT role::text, models, routes FROM rbac.role_permissions",
+            None,
+            &[],
+        )
         .unwrap_or_else(|e| spi_util::spi_failed(e));
     for row in permissions {
-        let Ok(Some(role)) = row.get::<String>(1) else { continue };
+        let Ok(Some(role)) = row.get::<String>(1) else {
+            continue;
+        };
         let permission = RolePermission {
             models: text_list(row.get::<Vec<Option<String>>>(2).ok().flatten()),
             routes: text_list(row.get::<Vec<Option<String>>>(3).ok().flatten()),
@@ -97,12 +116,20 @@ fn load(client: &SpiClient<'_>, generation: u64) -> Catalogue {
 /// nothing) rather than failing every decision; the write-time trigger rejects most such rows anyway.
 fn load_issuers(client: &SpiClient<'_>) -> HashMap<String, Rc<Issuer>> {
     let rows = client
-        .select("SELECT to_jsonb(i)::text FROM rbac.jwt_issuers i", None, &[])
+        .select(
+            "SELECT to_jsonb(i)::text FROM rbac.jwt_issuers i",
+            None,
+            &[],
+        )
         .unwrap_or_else(|e| spi_util::spi_failed(e));
     let mut issuers = HashMap::new();
     for row in rows {
-        let Ok(Some(text)) = row.get::<String>(1) else { continue };
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+        let Ok(Some(text)) = row.get::<String>(1) else {
+            continue;
+        };
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
         match Issuer::from_row(&value) {
             Ok(issuer) => {
                 issuers.insert(issuer.issuer.clone(), Rc::new(issuer));

@@ -28,7 +28,7 @@ use crate::spi_util;
 ///
 /// Returns an `rbac.decision` (allowed, http_status, reason, message, user_id, team_id, organization_id, role,
 /// key_hash, limit_scope); a bad token or a denial is a decision, never an error. Errors: `22023` when `route`
-/// is NULL or empty. Semantics: LiteLLM's `user_api_key_auth` + `common_checks` (litellm-semantics §2–§7) with
+/// is NULL or empty, or `end_user_id` is longer than 1024 characters. Semantics: LiteLLM's `user_api_key_auth` + `common_checks` (litellm-semantics §2–§7) with
 /// the deliberate fixes of CONTRACT §6. A budget period that has lapsed is reset by the check that sees it.
 #[pg_extern(volatile, security_definer, name = "rbac_check")]
 pub fn rbac_check_sql(
@@ -38,7 +38,25 @@ pub fn rbac_check_sql(
     end_user_id: default!(Option<&str>, "NULL"),
 ) -> pgrx::composite_type!('static, "decision") {
     let route = require_route(route);
-    decide(token, route, model, end_user_id).decision.into_composite()
+    let end_user_id = require_end_user(end_user_id);
+    decide(token, route, model, end_user_id)
+        .decision
+        .into_composite()
+}
+
+/// The longest customer id accepted (characters). Ids come from request bodies: an unbounded one would be
+/// stored in windows, reservations and spend_log rows at the client's choice.
+pub const MAX_END_USER_ID_CHARS: usize = 1024;
+
+/// Validates the end-user argument: `22023` above [`MAX_END_USER_ID_CHARS`]; an empty id means none.
+pub fn require_end_user(end_user_id: Option<&str>) -> Option<&str> {
+    let end_user_id = end_user_id.filter(|e| !e.is_empty());
+    if end_user_id.is_some_and(|e| e.chars().count() > MAX_END_USER_ID_CHARS) {
+        spi_util::invalid_parameter(format!(
+            "end_user_id must be at most {MAX_END_USER_ID_CHARS} characters"
+        ));
+    }
+    end_user_id
 }
 
 /// Validates and normalises the route argument: `22023` for NULL/empty; the query string is dropped.
@@ -46,7 +64,9 @@ pub fn require_route(route: Option<&str>) -> &str {
     let route = route.map(str::trim).unwrap_or("");
     let route = route.split('?').next().unwrap_or("");
     if route.is_empty() {
-        spi_util::invalid_parameter("route must be a non-empty request path such as /chat/completions");
+        spi_util::invalid_parameter(
+            "route must be a non-empty request path such as /chat/completions",
+        );
     }
     route
 }
@@ -60,7 +80,11 @@ pub struct Outcome {
 
 impl Outcome {
     fn bare(decision: Decision) -> Outcome {
-        Outcome { decision, context: None, catalogue: None }
+        Outcome {
+            decision,
+            context: None,
+            catalogue: None,
+        }
     }
 }
 
@@ -69,9 +93,13 @@ pub fn decide_authentication(token: Option<&str>) -> Outcome {
     decide_inner(token, None, None, None)
 }
 
-
 /// Runs the whole check and performs due budget resets (unless the transaction is read-only).
-pub fn decide(token: Option<&str>, route: &str, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+pub fn decide(
+    token: Option<&str>,
+    route: &str,
+    model: Option<&str>,
+    end_user_id: Option<&str>,
+) -> Outcome {
     let outcome = decide_inner(token, Some(route), model, end_user_id);
     if let Some(ctx) = &outcome.context {
         reset_due_budgets(ctx);
@@ -82,25 +110,46 @@ pub fn decide(token: Option<&str>, route: &str, model: Option<&str>, end_user_id
 /// The same decision without performing the resets, for `consume_quota`: its admission counts a lapsed period
 /// as spend 0 and `settle` resets the period when it records spend, so every row it locks is locked in the one
 /// order all admissions use (a reset here would lock a team or organization before the key).
-pub fn decide_without_resets(token: Option<&str>, route: &str, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+pub fn decide_without_resets(
+    token: Option<&str>,
+    route: &str,
+    model: Option<&str>,
+    end_user_id: Option<&str>,
+) -> Outcome {
     decide_inner(token, Some(route), model, end_user_id)
 }
 
-fn decide_inner(token: Option<&str>, route: Option<&str>, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+fn decide_inner(
+    token: Option<&str>,
+    route: Option<&str>,
+    model: Option<&str>,
+    end_user_id: Option<&str>,
+) -> Outcome {
     let model = model.filter(|m| !m.is_empty());
     let end_user_id = end_user_id.filter(|e| !e.is_empty());
     Spi::connect(|client| match auth::classify(token) {
-        TokenKind::Missing => Outcome::bare(Decision::deny(Reason::MissingToken, "no credential was presented")),
+        TokenKind::Missing => Outcome::bare(Decision::deny(
+            Reason::MissingToken,
+            "no credential was presented",
+        )),
         TokenKind::Unrecognised => Outcome::bare(Decision::deny(
             Reason::InvalidToken,
             "the credential is neither a virtual key (sk-...) nor a JWT",
         )),
-        TokenKind::VirtualKey(plaintext) => decide_for_key(client, plaintext, route, model, end_user_id),
+        TokenKind::VirtualKey(plaintext) => {
+            decide_for_key(client, plaintext, route, model, end_user_id)
+        }
         TokenKind::Jwt(token) => decide_for_jwt(client, token, route, model, end_user_id),
     })
 }
 
-fn decide_for_key(client: &SpiClient<'_>, plaintext: &str, route: Option<&str>, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+fn decide_for_key(
+    client: &SpiClient<'_>,
+    plaintext: &str,
+    route: Option<&str>,
+    model: Option<&str>,
+    end_user_id: Option<&str>,
+) -> Outcome {
     let key_hash = keys::hash_key(plaintext);
     let Some(ctx) = context::load_for_key(client, &key_hash, end_user_id) else {
         return Outcome::bare(Decision::deny(Reason::InvalidToken, "unknown virtual key"));
@@ -118,14 +167,23 @@ fn decide_for_key(client: &SpiClient<'_>, plaintext: &str, route: Option<&str>, 
         limit_scope: None,
     };
     if key.expired {
-        return finish(decision.with(Reason::TokenExpired, "the virtual key has expired"), ctx, cat);
+        return finish(
+            decision.with(Reason::TokenExpired, "the virtual key has expired"),
+            ctx,
+            cat,
+        );
     }
     let subject = RouteSubject {
         role: ctx.user_role.as_deref(),
         is_org_admin: ctx.is_org_admin,
         key_allowed_routes: &key.allowed_routes,
         key_may_read_global_spend: key.may_read_global_spend,
-        required_lists: vec![],
+        // an old key inside its regeneration grace period only keeps serving traffic (it may have leaked)
+        required_lists: if key.in_grace_period {
+            vec![LLM_ROUTES_ONLY.as_slice()]
+        } else {
+            vec![]
+        },
     };
     if let Some((reason, message)) = gates(&cat, &ctx, &subject, route, model, &[]) {
         decision = decision.with(reason, message);
@@ -136,8 +194,16 @@ fn decide_for_key(client: &SpiClient<'_>, plaintext: &str, route: Option<&str>, 
     finish(decision, ctx, cat)
 }
 
+/// The route list of a key in its regeneration grace period: LLM routes only.
+static LLM_ROUTES_ONLY: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| vec!["llm_api_routes".to_string()]);
+
 fn finish(decision: Decision, ctx: Context, cat: Rc<Catalogue>) -> Outcome {
-    Outcome { decision, context: Some(ctx), catalogue: Some(cat) }
+    Outcome {
+        decision,
+        context: Some(ctx),
+        catalogue: Some(cat),
+    }
 }
 
 impl Decision {
@@ -164,7 +230,10 @@ fn gates(
     let Some(route) = route else { return None };
     if !routes::route_allowed(&cat.routes, subject, route) {
         let role = subject.role.unwrap_or("none");
-        return Some((Reason::RouteNotAllowed, format!("route {route} is not allowed for role {role}")));
+        return Some((
+            Reason::RouteNotAllowed,
+            format!("route {route} is not allowed for role {role}"),
+        ));
     }
     if let Some(model) = model {
         if let Some(denial) = model_gate(cat, ctx, model, role_models) {
@@ -173,7 +242,13 @@ fn gates(
     }
     if cat.routes.is_budget_checked(route) {
         if let Some(scope) = budget::first_exhausted(&budget_levels(ctx)) {
-            return Some((Reason::BudgetExceeded, format!("budget exceeded at {} level: spend >= max_budget", scope.name())));
+            return Some((
+                Reason::BudgetExceeded,
+                format!(
+                    "budget exceeded at {} level: spend >= max_budget",
+                    scope.name()
+                ),
+            ));
         }
     }
     None
@@ -187,18 +262,30 @@ fn blocked_gate(ctx: &Context) -> Option<(Reason, String)> {
         return Some((Reason::TeamBlocked, format!("team {} is blocked", team.id)));
     }
     if let Some(org) = ctx.organization.as_ref().filter(|o| o.blocked) {
-        return Some((Reason::OrganizationBlocked, format!("organization {} is blocked", org.id)));
+        return Some((
+            Reason::OrganizationBlocked,
+            format!("organization {} is blocked", org.id),
+        ));
     }
     if let Some(end_user) = ctx.end_user.as_ref().filter(|e| e.blocked) {
-        return Some((Reason::EndUserBlocked, format!("customer {} is blocked", end_user.id)));
+        return Some((
+            Reason::EndUserBlocked,
+            format!("customer {} is blocked", end_user.id),
+        ));
     }
     None
 }
 
 /// The model gate: the intersection of every level that applies (CONTRACT §3, litellm-semantics §4.6).
-fn model_gate(cat: &Catalogue, ctx: &Context, model: &str, role_models: &[String]) -> Option<(Reason, String)> {
+fn model_gate(
+    cat: &Catalogue,
+    ctx: &Context,
+    model: &str,
+    role_models: &[String],
+) -> Option<(Reason, String)> {
     let allowed = |list: &[String]| models::model_allowed(&cat.models, model, list);
-    let denied = |reason: Reason, level: &str| Some((reason, format!("{level} may not call model {model}")));
+    let denied =
+        |reason: Reason, level: &str| Some((reason, format!("{level} may not call model {model}")));
     if let Some(key) = &ctx.key {
         // `all-team-models` hands the decision to the team check (LiteLLM §4.5)
         let inherits = key.models.iter().any(|m| m == special::ALL_TEAM_MODELS);
@@ -214,12 +301,18 @@ fn model_gate(cat: &Catalogue, ctx: &Context, model: &str, role_models: &[String
     }
     if let Some(member) = ctx.member.as_ref().filter(|m| !m.models.is_empty()) {
         if !allowed(&member.models) {
-            return denied(Reason::TeamModelAccessDenied, &format!("team member {}", member.id));
+            return denied(
+                Reason::TeamModelAccessDenied,
+                &format!("team member {}", member.id),
+            );
         }
     }
     if let Some(org) = &ctx.organization {
         if !allowed(&org.models) {
-            return denied(Reason::OrgModelAccessDenied, &format!("organization {}", org.id));
+            return denied(
+                Reason::OrgModelAccessDenied,
+                &format!("organization {}", org.id),
+            );
         }
     }
     if let (None, Some(user)) = (&ctx.team, &ctx.user) {
@@ -230,7 +323,10 @@ fn model_gate(cat: &Catalogue, ctx: &Context, model: &str, role_models: &[String
     }
     if let Some(end_user) = &ctx.end_user {
         if !allowed(&end_user.models) {
-            return denied(Reason::CustomerModelAccessDenied, &format!("customer {}", end_user.id));
+            return denied(
+                Reason::CustomerModelAccessDenied,
+                &format!("customer {}", end_user.id),
+            );
         }
     }
     // JWT role_permissions.models: exact membership, as LiteLLM (litellm-semantics §12.10)
@@ -271,10 +367,18 @@ fn reset_due_budgets(ctx: &Context) {
     if let Some(k) = ctx.key.as_ref().filter(|k| k.budget.reset_due) {
         due.push((Scope::Key, k.key_hash.clone(), None));
     }
-    if let (Some(m), Some(t)) = (ctx.member.as_ref().filter(|m| m.budget.reset_due), &ctx.team) {
+    if let (Some(m), Some(t)) = (
+        ctx.member.as_ref().filter(|m| m.budget.reset_due),
+        &ctx.team,
+    ) {
         due.push((Scope::TeamMember, t.id.clone(), Some(m.id.clone())));
     }
-    for (scope, level) in [(Scope::Team, &ctx.team), (Scope::Organization, &ctx.organization), (Scope::User, &ctx.user), (Scope::EndUser, &ctx.end_user)] {
+    for (scope, level) in [
+        (Scope::Team, &ctx.team),
+        (Scope::Organization, &ctx.organization),
+        (Scope::User, &ctx.user),
+        (Scope::EndUser, &ctx.end_user),
+    ] {
         if let Some(l) = level.as_ref().filter(|l| l.budget.reset_due) {
             due.push((scope, l.id.clone(), None));
         }
@@ -290,7 +394,13 @@ fn reset_due_budgets(ctx: &Context) {
 }
 
 /// JWT path: verify, derive the role, pick the team, then the same gates as keys.
-fn decide_for_jwt(client: &SpiClient<'_>, token: &str, route: Option<&str>, model: Option<&str>, end_user_id: Option<&str>) -> Outcome {
+fn decide_for_jwt(
+    client: &SpiClient<'_>,
+    token: &str,
+    route: Option<&str>,
+    model: Option<&str>,
+    end_user_id: Option<&str>,
+) -> Outcome {
     let cat = catalogue::current(client);
     jwt::set_cache_capacity(usize::try_from(crate::JWT_CACHE_SIZE.get()).unwrap_or(0));
     let principal = match jwt::verify(token, &cat.issuers, unix_now()) {
@@ -315,7 +425,9 @@ fn jwt_error_message(e: &jwt::JwtError) -> String {
         jwt::JwtError::Malformed(m) => format!("malformed JWT: {m}"),
         jwt::JwtError::BadSignature(m) => format!("JWT signature not verified: {m}"),
         jwt::JwtError::UntrustedIssuer => "the JWT issuer is not trusted (rbac.jwt_issuers)".into(),
-        jwt::JwtError::AudienceMismatch => "the JWT audience is not one of the issuer's audiences".into(),
+        jwt::JwtError::AudienceMismatch => {
+            "the JWT audience is not one of the issuer's audiences".into()
+        }
         jwt::JwtError::Expired => "the JWT has expired".into(),
         jwt::JwtError::NotYetValid => "the JWT is not valid yet (nbf)".into(),
     }

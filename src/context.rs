@@ -52,6 +52,8 @@ pub struct KeyRow {
     /// `expires <= now()` at the transaction start.
     pub expired: bool,
     pub allowed_routes: Vec<String>,
+    /// Reached through an old hash inside its regeneration grace period (LLM routes only).
+    pub in_grace_period: bool,
     pub may_read_global_spend: bool,
     pub budgeted: bool,
     pub budget: BudgetState,
@@ -106,7 +108,10 @@ fn with_cache<R>(f: impl FnOnce(&mut EntityCache) -> R) -> R {
         let mut cache = c.borrow_mut();
         let generation = invalidation::generation();
         if cache.generation != generation {
-            *cache = EntityCache { generation, ..Default::default() };
+            *cache = EntityCache {
+                generation,
+                ..Default::default()
+            };
         }
         f(&mut cache)
     })
@@ -124,13 +129,51 @@ fn insert_bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, v
 macro_rules! level_columns {
     ($p:literal, $id:literal, $models:literal, $blocked:literal, $meta:literal) => {
         concat!(
-            $p, ".", $id, " AS ", $p, "_id, ", $p, ".", $models, " AS ", $p, "_models, ",
-            $blocked, " AS ", $p, "_blocked, ",
-            "(", $p, ".max_budget IS NOT NULL OR ", $p, ".budget_duration IS NOT NULL) AS ", $p, "_budgeted, ",
-            $p, ".max_budget IS NOT NULL AS ", $p, "_has_max_budget, ",
-            $p, ".rpm_limit AS ", $p, "_rpm, ", $p, ".tpm_limit AS ", $p, "_tpm, ",
-            "(", $meta, " -> 'model_rpm_limit')::text AS ", $p, "_model_rpm, ",
-            "(", $meta, " -> 'model_tpm_limit')::text AS ", $p, "_model_tpm"
+            $p,
+            ".",
+            $id,
+            " AS ",
+            $p,
+            "_id, ",
+            $p,
+            ".",
+            $models,
+            " AS ",
+            $p,
+            "_models, ",
+            $blocked,
+            " AS ",
+            $p,
+            "_blocked, ",
+            "(",
+            $p,
+            ".max_budget IS NOT NULL OR ",
+            $p,
+            ".budget_duration IS NOT NULL) AS ",
+            $p,
+            "_budgeted, ",
+            $p,
+            ".max_budget IS NOT NULL AS ",
+            $p,
+            "_has_max_budget, ",
+            $p,
+            ".rpm_limit AS ",
+            $p,
+            "_rpm, ",
+            $p,
+            ".tpm_limit AS ",
+            $p,
+            "_tpm, ",
+            "(",
+            $meta,
+            " -> 'model_rpm_limit')::text AS ",
+            $p,
+            "_model_rpm, ",
+            "(",
+            $meta,
+            " -> 'model_tpm_limit')::text AS ",
+            $p,
+            "_model_tpm"
         )
     };
 }
@@ -184,12 +227,22 @@ const PRINCIPAL_CONTEXT_SQL: &str = concat!(
 
 const END_USER_SQL: &str = concat!(
     "SELECT ",
-    level_columns!("e", "end_user_id", "models", "coalesce(e.blocked, false)", "e.metadata"),
+    level_columns!(
+        "e",
+        "end_user_id",
+        "models",
+        "coalesce(e.blocked, false)",
+        "e.metadata"
+    ),
     " FROM rbac.end_users e WHERE e.end_user_id = $1"
 );
 
 /// The context of a virtual key by its hash; None when no such key (or grace-period alias) is usable now.
-pub fn load_for_key(client: &SpiClient<'_>, key_hash: &str, end_user_id: Option<&str>) -> Option<Context> {
+pub fn load_for_key(
+    client: &SpiClient<'_>,
+    key_hash: &str,
+    end_user_id: Option<&str>,
+) -> Option<Context> {
     let cached = with_cache(|c| c.keys.get(key_hash).cloned());
     let entry = match cached {
         Some(entry) => entry,
@@ -206,6 +259,7 @@ pub fn load_for_key(client: &SpiClient<'_>, key_hash: &str, end_user_id: Option<
     let mut ctx = entry.context.clone();
     if let Some(key) = ctx.key.as_mut() {
         key.expired = entry.expires_at.is_some_and(|expires| expires <= now);
+        key.in_grace_period = entry.revoke_at.is_some();
     }
     ctx.end_user = end_user(client, end_user_id);
     read_budgets(client, &mut ctx);
@@ -220,7 +274,11 @@ pub fn load_for_principal(
     organization_id: Option<&str>,
     end_user_id: Option<&str>,
 ) -> Context {
-    let ids = (user_id.map(str::to_string), team_id.map(str::to_string), organization_id.map(str::to_string));
+    let ids = (
+        user_id.map(str::to_string),
+        team_id.map(str::to_string),
+        organization_id.map(str::to_string),
+    );
     let cached = with_cache(|c| c.principals.get(&ids).cloned());
     let policy = match cached {
         Some(policy) => policy,
@@ -238,7 +296,9 @@ pub fn load_for_principal(
 
 fn fetch_key(client: &SpiClient<'_>, key_hash: &str) -> Option<CachedKey> {
     let stmt = spi_util::statement(client, KEY_CONTEXT_SQL, &[TEXT], false);
-    let table = client.select(&*stmt, Some(1), &[key_hash.into()]).unwrap_or_else(|e| spi_util::spi_failed(e));
+    let table = client
+        .select(&*stmt, Some(1), &[key_hash.into()])
+        .unwrap_or_else(|e| spi_util::spi_failed(e));
     if table.is_empty() {
         return None;
     }
@@ -251,11 +311,15 @@ fn fetch_key(client: &SpiClient<'_>, key_hash: &str) -> Option<CachedKey> {
         models: key_level.models,
         blocked: key_level.blocked,
         expired: false,
+        in_grace_period: false,
         allowed_routes: text_list(by_name(&table, "k_allowed_routes")),
         may_read_global_spend: by_name(&table, "k_global_spend").unwrap_or(false),
         budgeted: key_level.budgeted,
         budget: BudgetState::default(),
-        limits: Limits { max_parallel_requests: by_name(&table, "k_parallel"), ..key_level.limits },
+        limits: Limits {
+            max_parallel_requests: by_name(&table, "k_parallel"),
+            ..key_level.limits
+        },
     });
     Some(CachedKey {
         context,
@@ -264,10 +328,18 @@ fn fetch_key(client: &SpiClient<'_>, key_hash: &str) -> Option<CachedKey> {
     })
 }
 
-fn fetch_principal(client: &SpiClient<'_>, user_id: Option<&str>, team_id: Option<&str>, org_id: Option<&str>) -> Context {
+fn fetch_principal(
+    client: &SpiClient<'_>,
+    user_id: Option<&str>,
+    team_id: Option<&str>,
+    org_id: Option<&str>,
+) -> Context {
     let stmt = spi_util::statement(client, PRINCIPAL_CONTEXT_SQL, &[TEXT, TEXT, TEXT], false);
     let args = [user_id.into(), team_id.into(), org_id.into()];
-    let table = client.select(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e)).first();
+    let table = client
+        .select(&*stmt, Some(1), &args)
+        .unwrap_or_else(|e| spi_util::spi_failed(e))
+        .first();
     read_entities(&table)
 }
 
@@ -279,8 +351,14 @@ fn end_user(client: &SpiClient<'_>, end_user_id: Option<&str>) -> Option<Level> 
         Some(entry) => entry,
         None => {
             let stmt = spi_util::statement(client, END_USER_SQL, &[TEXT], false);
-            let table = client.select(&*stmt, Some(1), &[id.into()]).unwrap_or_else(|e| spi_util::spi_failed(e));
-            let entry = if table.is_empty() { None } else { read_level(&table.first(), "e").map(Rc::new) };
+            let table = client
+                .select(&*stmt, Some(1), &[id.into()])
+                .unwrap_or_else(|e| spi_util::spi_failed(e));
+            let entry = if table.is_empty() {
+                None
+            } else {
+                read_level(&table.first(), "e").map(Rc::new)
+            };
             with_cache(|c| insert_bounded(&mut c.end_users, id.to_string(), entry.clone()));
             entry
         }
@@ -295,18 +373,37 @@ fn read_budgets(client: &SpiClient<'_>, ctx: &mut Context) {
     // the user's budget gates only keys without a team (LiteLLM §7.1); settle resets its period otherwise
     let has_team = ctx.team.is_some();
     let budgeted = |l: &Option<Level>| l.as_ref().filter(|l| l.budgeted).map(|l| l.id.clone());
-    let key = ctx.key.as_ref().filter(|k| k.budgeted).map(|k| k.key_hash.clone());
+    let key = ctx
+        .key
+        .as_ref()
+        .filter(|k| k.budgeted)
+        .map(|k| k.key_hash.clone());
     let member = budgeted(&ctx.member).zip(ctx.team.as_ref().map(|t| t.id.clone()));
     let team = budgeted(&ctx.team);
     let org = budgeted(&ctx.organization);
     let user = if has_team { None } else { budgeted(&ctx.user) };
     let end_user = budgeted(&ctx.end_user);
-    if key.is_none() && member.is_none() && team.is_none() && org.is_none() && user.is_none() && end_user.is_none() {
+    if key.is_none()
+        && member.is_none()
+        && team.is_none()
+        && org.is_none()
+        && user.is_none()
+        && end_user.is_none()
+    {
         return;
     }
     // one statement per combination of budgeted levels (at most 64), so no unneeded lookup is even initialised
-    let (member_user, member_team) = member.clone().map_or((None, None), |(u, t)| (Some(u), Some(t)));
-    let wanted = [key.is_some(), member.is_some(), team.is_some(), org.is_some(), user.is_some(), end_user.is_some()];
+    let (member_user, member_team) = member
+        .clone()
+        .map_or((None, None), |(u, t)| (Some(u), Some(t)));
+    let wanted = [
+        key.is_some(),
+        member.is_some(),
+        team.is_some(),
+        org.is_some(),
+        user.is_some(),
+        end_user.is_some(),
+    ];
     let mut args: Vec<pgrx::datum::DatumWithOid> = Vec::with_capacity(7);
     let mut types = Vec::with_capacity(7);
     for (level, ids) in [
@@ -328,7 +425,10 @@ fn read_budgets(client: &SpiClient<'_>, ctx: &mut Context) {
         }
     }
     let stmt = spi_util::statement(client, budgets_sql(wanted), &types, false);
-    let table = client.select(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e)).first();
+    let table = client
+        .select(&*stmt, Some(1), &args)
+        .unwrap_or_else(|e| spi_util::spi_failed(e))
+        .first();
     let mut next = 0usize;
     let mut state = |asked: bool| -> BudgetState {
         if !asked {
@@ -336,14 +436,29 @@ fn read_budgets(client: &SpiClient<'_>, ctx: &mut Context) {
         }
         next += 1;
         let flags: Option<i32> = col(&table, next);
-        flags.map_or_else(BudgetState::default, |f| BudgetState { exhausted: f & 1 != 0, reset_due: f & 2 != 0 })
+        flags.map_or_else(BudgetState::default, |f| BudgetState {
+            exhausted: f & 1 != 0,
+            reset_due: f & 2 != 0,
+        })
     };
-    let (k, m, t, o, u, e) = (state(wanted[0]), state(wanted[1]), state(wanted[2]), state(wanted[3]), state(wanted[4]), state(wanted[5]));
+    let (k, m, t, o, u, e) = (
+        state(wanted[0]),
+        state(wanted[1]),
+        state(wanted[2]),
+        state(wanted[3]),
+        state(wanted[4]),
+        state(wanted[5]),
+    );
     if let Some(level) = ctx.key.as_mut().filter(|_| wanted[0]) {
         level.budget = k;
     }
-    for (level, asked, st) in [(&mut ctx.member, wanted[1], m), (&mut ctx.team, wanted[2], t), (&mut ctx.organization, wanted[3], o),
-                               (&mut ctx.user, wanted[4], u), (&mut ctx.end_user, wanted[5], e)] {
+    for (level, asked, st) in [
+        (&mut ctx.member, wanted[1], m),
+        (&mut ctx.team, wanted[2], t),
+        (&mut ctx.organization, wanted[3], o),
+        (&mut ctx.user, wanted[4], u),
+        (&mut ctx.end_user, wanted[5], e),
+    ] {
         if let Some(level) = level.as_mut().filter(|_| asked) {
             level.budget = st;
         }
@@ -373,7 +488,10 @@ fn budgets_sql(wanted: [bool; 6]) -> &'static str {
         }
         let (table, cond) = match level {
             0 => ("keys", format!("key_hash = ${}", param())),
-            1 => ("team_members", format!("team_id = ${} AND user_id = ${}", param(), param())),
+            1 => (
+                "team_members",
+                format!("team_id = ${} AND user_id = ${}", param(), param()),
+            ),
             2 => ("teams", format!("team_id = ${}", param())),
             3 => ("organizations", format!("organization_id = ${}", param())),
             4 => ("users", format!("user_id = ${}", param())),
@@ -402,20 +520,34 @@ fn micros(ts: TimestampWithTimeZone) -> i64 {
 }
 
 fn col<T: FromDatum + IntoDatum>(table: &SpiTupleTable<'_>, ordinal: usize) -> Option<T> {
-    table.get::<T>(ordinal).unwrap_or_else(|e| spi_util::spi_failed(e))
+    table
+        .get::<T>(ordinal)
+        .unwrap_or_else(|e| spi_util::spi_failed(e))
 }
 
 /// Reads a column by name (only when a cache entry is filled, so the name lookup costs nothing per call).
 fn by_name<T: FromDatum + IntoDatum>(table: &SpiTupleTable<'_>, name: &str) -> Option<T> {
-    table.get_by_name::<T, _>(name).unwrap_or_else(|e| spi_util::spi_failed(e))
+    table
+        .get_by_name::<T, _>(name)
+        .unwrap_or_else(|e| spi_util::spi_failed(e))
 }
 
 /// Per-model limits from `metadata.model_rpm_limit` (a JSON object of model → number); anything else is ignored.
 fn model_limits(json: Option<String>) -> HashMap<String, i64> {
-    let Some(text) = json else { return HashMap::new() };
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text) else { return HashMap::new() };
+    let Some(text) = json else {
+        return HashMap::new();
+    };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text)
+    else {
+        return HashMap::new();
+    };
     map.into_iter()
-        .filter_map(|(model, limit)| limit.as_f64().filter(|v| v.is_finite() && *v >= 0.0).map(|v| (model, v.floor() as i64)))
+        .filter_map(|(model, limit)| {
+            limit
+                .as_f64()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(|v| (model, v.floor() as i64))
+        })
         .collect()
 }
 

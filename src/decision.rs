@@ -133,22 +133,35 @@ thread_local! {
 /// step from its attribute datums, in attribute order. (Setting attributes one by one re-forms the tuple each
 /// time.) The type's oid is resolved by name once per backend — name resolution parses the name under an error
 /// trap, microseconds per call — and again if the type was dropped and re-created since.
-pub fn composite(type_name: &'static str, datums: Vec<Option<pg_sys::Datum>>) -> PgHeapTuple<'static, AllocatedByRust> {
+pub fn composite(
+    type_name: &'static str,
+    datums: Vec<Option<pg_sys::Datum>>,
+) -> PgHeapTuple<'static, AllocatedByRust> {
     let cached = TYPE_OIDS.with(|m| m.borrow().get(type_name).copied());
     // SAFETY: a syscache lookup; an unknown oid yields InvalidOid
     let oid = match cached {
         Some(oid) if unsafe { pg_sys::get_typ_typrelid(oid) } != pg_sys::InvalidOid => oid,
         _ => {
-            let oid = pgrx::PgTupleDesc::for_composite_type(type_name).map(|d| d.oid()).unwrap_or_else(|| {
-                crate::spi_util::raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("type {type_name} is missing"))
-            });
+            let oid = pgrx::PgTupleDesc::for_composite_type(type_name)
+                .map(|d| d.oid())
+                .unwrap_or_else(|| {
+                    crate::spi_util::raise(
+                        PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                        format!("type {type_name} is missing"),
+                    )
+                });
             TYPE_OIDS.with(|m| m.borrow_mut().insert(type_name, oid));
             oid
         }
     };
-    let tupdesc = pgrx::PgTupleDesc::for_composite_type_by_oid(oid)
-        .unwrap_or_else(|| crate::spi_util::raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("type {type_name} is missing")));
+    let tupdesc = pgrx::PgTupleDesc::for_composite_type_by_oid(oid).unwrap_or_else(|| {
+        crate::spi_util::raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("type {type_name} is missing"),
+        )
+    });
     // SAFETY: every datum was produced by `IntoDatum` for the attribute's own type, in attribute order
-    unsafe { PgHeapTuple::from_datums(tupdesc, datums) }
-        .unwrap_or_else(|e| crate::spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string()))
+    unsafe { PgHeapTuple::from_datums(tupdesc, datums) }.unwrap_or_else(|e| {
+        crate::spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string())
+    })
 }

@@ -40,7 +40,12 @@ unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid:
 /// Registers the callback; called once per backend from `_PG_init`.
 pub fn register() {
     // SAFETY: registration at library load; the callback only touches thread-local cells
-    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0usize)) };
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(
+            Some(on_relcache_invalidation),
+            pg_sys::Datum::from(0usize),
+        )
+    };
 }
 
 /// Queues an invalidation of every backend's policy caches, delivered with the calling transaction (called

@@ -21,7 +21,8 @@ mod tests;
 ::pgrx::pg_module_magic!(name, version);
 
 /// `rbac.jwt_cache_size`: verified JWTs cached per backend (default 4096, 0 = verify every token).
-pub static JWT_CACHE_SIZE: pgrx::GucSetting<i32> = pgrx::GucSetting::<i32>::new(auth::jwt::VERIFIED_CACHE_CAPACITY as i32);
+pub static JWT_CACHE_SIZE: pgrx::GucSetting<i32> =
+    pgrx::GucSetting::<i32>::new(auth::jwt::VERIFIED_CACHE_CAPACITY as i32);
 
 /// `rbac.reservation_ttl`: seconds an unsettled `consume_quota` reservation holds its budget and parallel slot
 /// (default 600, at least 1). Superuser-only, so a caller cannot shorten it to defeat the limits.
@@ -30,6 +31,11 @@ pub static RESERVATION_TTL: pgrx::GucSetting<i32> = pgrx::GucSetting::<i32>::new
 /// Library load: registers pg_rbac's settings. Runs on first use in each backend (no preload needed).
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // A release build never puts Rust backtraces (with build paths) into an error's DETAIL, whatever
+    // RUST_BACKTRACE the server inherited: std reads RUST_LIB_BACKTRACE first and caches the answer, and this
+    // runs at library load, before any error can capture one.
+    #[cfg(not(debug_assertions))]
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
     pgrx::GucRegistry::define_int_guc(
         c"rbac.jwt_cache_size",
         c"Verified JWTs cached per backend (0 disables the cache).",
@@ -55,8 +61,16 @@ pub extern "C-unwind" fn _PG_init() {
 }
 
 extension_sql_file!("../sql/001_schema.sql", name = "schema", bootstrap);
-extension_sql_file!("../sql/002_quota_schema.sql", name = "quota_schema", requires = ["schema"]);
-extension_sql_file!("../sql/route_groups.sql", name = "route_groups", requires = ["schema"]);
+extension_sql_file!(
+    "../sql/002_quota_schema.sql",
+    name = "quota_schema",
+    requires = ["schema"]
+);
+extension_sql_file!(
+    "../sql/route_groups.sql",
+    name = "route_groups",
+    requires = ["schema"]
+);
 extension_sql_file!(
     "../sql/010_policy_rules.sql",
     name = "policy_rules",
@@ -70,7 +84,11 @@ extension_sql_file!(
         caller::_note_dml_role
     ]
 );
-extension_sql_file!("../sql/020_quota.sql", name = "quota", requires = ["policy_rules", quota::consume_quota]);
+extension_sql_file!(
+    "../sql/020_quota.sql",
+    name = "quota",
+    requires = ["policy_rules", quota::consume_quota]
+);
 extension_sql_file!(
     "../sql/030_security.sql",
     name = "security",

@@ -85,7 +85,10 @@ unsafe extern "C-unwind" fn on_subtransaction(
             if parent == TOP_SUBTRANSACTION || parent_has_state {
                 saved.retain(|(id, _)| *id != subtransaction);
             } else {
-                saved.iter_mut().filter(|(id, _)| *id == subtransaction).for_each(|(id, _)| *id = parent);
+                saved
+                    .iter_mut()
+                    .filter(|(id, _)| *id == subtransaction)
+                    .for_each(|(id, _)| *id = parent);
             }
         });
     }
@@ -118,9 +121,23 @@ fn clear_at_transaction_end() {
 /// Use inside an explicit transaction: the principal ends with it. Never raises for a bad token.
 #[pg_extern(volatile, security_definer)]
 pub fn authenticate(token: Option<&str>) -> pgrx::composite_type!('static, "decision") {
-    let Outcome { decision, .. } = check::decide_authentication(token);
+    let Outcome {
+        decision, context, ..
+    } = check::decide_authentication(token);
     if decision.allowed() {
-        set_for_transaction(principal_of(&decision));
+        let mut principal = principal_of(&decision);
+        // An old key inside its regeneration grace period keeps its own (old) hash as the principal's key, so
+        // that management and row-level security see it for what it is: LLM routes only (rbac._key_allows).
+        if context
+            .as_ref()
+            .and_then(|c| c.key.as_ref())
+            .is_some_and(|k| k.in_grace_period)
+        {
+            if let crate::auth::TokenKind::VirtualKey(plaintext) = crate::auth::classify(token) {
+                principal.key_hash = Some(crate::auth::keys::hash_key(plaintext));
+            }
+        }
+        set_for_transaction(principal);
     } else {
         restore_on_savepoint_rollback();
         CURRENT.with(|c| *c.borrow_mut() = None);
@@ -146,7 +163,13 @@ pub fn current_principal() -> pgrx::composite_type!('static, "principal") {
     let p = current().unwrap_or_default();
     composite(
         "rbac.principal",
-        vec![p.user_id.into_datum(), p.team_id.into_datum(), p.organization_id.into_datum(), p.role.into_datum(), p.key_hash.into_datum()],
+        vec![
+            p.user_id.into_datum(),
+            p.team_id.into_datum(),
+            p.organization_id.into_datum(),
+            p.role.into_datum(),
+            p.key_hash.into_datum(),
+        ],
     )
 }
 

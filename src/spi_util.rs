@@ -27,7 +27,10 @@ pub fn insufficient_privilege(message: impl Into<String>) -> ! {
 
 /// Turns an SPI failure into an internal error (a bug or a broken installation, never user input).
 pub fn spi_failed(err: pgrx::spi::SpiError) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_rbac: SPI failed: {err}"))
+    raise(
+        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+        format!("pg_rbac: SPI failed: {err}"),
+    )
 }
 
 thread_local! {
@@ -36,11 +39,20 @@ thread_local! {
 
 /// Returns the backend's prepared plan for `sql`, preparing (and keeping) it on first use.
 /// `mutating` statements run with a fresh snapshot and may write.
-pub fn statement(client: &SpiClient<'_>, sql: &'static str, args: &[PgOid], mutating: bool) -> Rc<OwnedPreparedStatement> {
+pub fn statement(
+    client: &SpiClient<'_>,
+    sql: &'static str,
+    args: &[PgOid],
+    mutating: bool,
+) -> Rc<OwnedPreparedStatement> {
     if let Some(found) = STATEMENTS.with(|s| s.borrow().get(sql).cloned()) {
         return found;
     }
-    let prepared = if mutating { client.prepare_mut(sql, args) } else { client.prepare(sql, args) };
+    let prepared = if mutating {
+        client.prepare_mut(sql, args)
+    } else {
+        client.prepare(sql, args)
+    };
     let kept = Rc::new(prepared.unwrap_or_else(|e| spi_failed(e)).keep());
     STATEMENTS.with(|s| s.borrow_mut().insert(sql, kept.clone()));
     kept
@@ -65,7 +77,9 @@ pub const UUID: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::UUIDOID);
 
 /// Reads a nullable `text[]` column as a list of its non-NULL entries (NULL array = empty list).
 pub fn text_list(value: Option<Vec<Option<String>>>) -> Vec<String> {
-    value.map(|v| v.into_iter().flatten().collect()).unwrap_or_default()
+    value
+        .map(|v| v.into_iter().flatten().collect())
+        .unwrap_or_default()
 }
 
 /// True when the current transaction may not write (a hot standby or `SET TRANSACTION READ ONLY`).

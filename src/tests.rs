@@ -12,7 +12,10 @@ mod tests {
             "SELECT allowed, reason FROM rbac.rbac_check({token}, '{route}', {model})"
         ))
         .expect("rbac_check runs");
-        (allowed.expect("allowed is never NULL"), reason.expect("reason is never NULL"))
+        (
+            allowed.expect("allowed is never NULL"),
+            reason.expect("reason is never NULL"),
+        )
     }
 
     fn denied(reason: &str) -> (bool, String) {
@@ -33,31 +36,77 @@ mod tests {
 
     #[pg_test]
     fn litellm_hash_is_compatible() {
-        assert_eq!(one::<String>("SELECT rbac.hash_key('sk-1234')"), "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b");
+        assert_eq!(
+            one::<String>("SELECT rbac.hash_key('sk-1234')"),
+            "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"
+        );
         run("INSERT INTO rbac.keys(key_hash) VALUES (rbac.hash_key('sk-1234'))");
         assert_eq!(check("'sk-1234'", "/chat/completions", "'gpt-4o'"), ok());
-        assert_eq!(check("'sk-12345'", "/chat/completions", "'gpt-4o'"), denied("invalid_token"));
+        assert_eq!(
+            check("'sk-12345'", "/chat/completions", "'gpt-4o'"),
+            denied("invalid_token")
+        );
     }
 
     #[pg_test]
     fn empty_and_null_tokens_are_decisions() {
-        assert_eq!(check("NULL", "/chat/completions", "'gpt-4o'"), denied("missing_token"));
-        assert_eq!(check("''", "/chat/completions", "'gpt-4o'"), denied("missing_token"));
-        assert_eq!(check("'   '", "/chat/completions", "'gpt-4o'"), denied("missing_token"));
-        assert_eq!(check("'Bearer '", "/chat/completions", "'gpt-4o'"), denied("missing_token"));
-        assert_eq!(check("'sk-'", "/chat/completions", "'gpt-4o'"), denied("invalid_token"));
-        assert_eq!(check("'x.y'", "/chat/completions", "'gpt-4o'"), denied("invalid_token"));
-        assert_eq!(check("'a.b.c'", "/chat/completions", "'gpt-4o'"), denied("invalid_token"));
-        assert_eq!(check("repeat('A', 100000)", "/chat/completions", "'gpt-4o'"), denied("invalid_token"));
-        assert_eq!(check("E'sk-\\u00e9\\u4e2d'", "/chat/completions", "'gpt-4o'"), denied("invalid_token"));
-        assert_eq!(one::<i32>("SELECT http_status FROM rbac.rbac_check(NULL, '/chat/completions', NULL)"), 401);
+        assert_eq!(
+            check("NULL", "/chat/completions", "'gpt-4o'"),
+            denied("missing_token")
+        );
+        assert_eq!(
+            check("''", "/chat/completions", "'gpt-4o'"),
+            denied("missing_token")
+        );
+        assert_eq!(
+            check("'   '", "/chat/completions", "'gpt-4o'"),
+            denied("missing_token")
+        );
+        assert_eq!(
+            check("'Bearer '", "/chat/completions", "'gpt-4o'"),
+            denied("missing_token")
+        );
+        assert_eq!(
+            check("'sk-'", "/chat/completions", "'gpt-4o'"),
+            denied("invalid_token")
+        );
+        assert_eq!(
+            check("'x.y'", "/chat/completions", "'gpt-4o'"),
+            denied("invalid_token")
+        );
+        assert_eq!(
+            check("'a.b.c'", "/chat/completions", "'gpt-4o'"),
+            denied("invalid_token")
+        );
+        assert_eq!(
+            check("repeat('A', 100000)", "/chat/completions", "'gpt-4o'"),
+            denied("invalid_token")
+        );
+        assert_eq!(
+            check("E'sk-\\u00e9\\u4e2d'", "/chat/completions", "'gpt-4o'"),
+            denied("invalid_token")
+        );
+        assert_eq!(
+            one::<i32>("SELECT http_status FROM rbac.rbac_check(NULL, '/chat/completions', NULL)"),
+            401
+        );
     }
 
     #[pg_test]
     fn bearer_prefix_and_query_string_are_ignored() {
         run("INSERT INTO rbac.keys(key_hash, allowed_routes) VALUES (rbac.hash_key('sk-edge-bearer-01'), ARRAY['/chat/completions'])");
-        assert_eq!(check("'Bearer sk-edge-bearer-01'", "/chat/completions?x=1", "'gpt-4o'"), ok());
-        assert_eq!(check("' sk-edge-bearer-01 '", "/chat/completions", "'gpt-4o'"), ok());
+        assert_eq!(
+            check(
+                "'Bearer sk-edge-bearer-01'",
+                "/chat/completions?x=1",
+                "'gpt-4o'"
+            ),
+            ok()
+        );
+        assert_eq!(
+            check("' sk-edge-bearer-01 '", "/chat/completions", "'gpt-4o'"),
+            ok()
+        );
     }
 
     #[pg_test(error = "route must be a non-empty request path such as /chat/completions")]
@@ -75,7 +124,10 @@ mod tests {
         run("INSERT INTO rbac.keys(key_hash, models) VALUES (rbac.hash_key('sk-edge-models-001'), ARRAY['gpt-4o'])");
         assert_eq!(check("'sk-edge-models-001'", "/key/info", "NULL"), ok());
         assert_eq!(check("'sk-edge-models-001'", "/key/info", "''"), ok());
-        assert_eq!(check("'sk-edge-models-001'", "/chat/completions", "'gpt-4o-mini'"), denied("key_model_access_denied"));
+        assert_eq!(
+            check("'sk-edge-models-001'", "/chat/completions", "'gpt-4o-mini'"),
+            denied("key_model_access_denied")
+        );
     }
 
     #[pg_test]
@@ -83,8 +135,14 @@ mod tests {
         // now() is the transaction start, the instant rbac_check compares with
         run("INSERT INTO rbac.keys(key_hash, expires) VALUES (rbac.hash_key('sk-edge-exp-now-01'), now()),
                                                       (rbac.hash_key('sk-edge-exp-next-1'), now() + interval '1 microsecond')");
-        assert_eq!(check("'sk-edge-exp-now-01'", "/chat/completions", "'gpt-4o'"), denied("token_expired"));
-        assert_eq!(check("'sk-edge-exp-next-1'", "/chat/completions", "'gpt-4o'"), ok());
+        assert_eq!(
+            check("'sk-edge-exp-now-01'", "/chat/completions", "'gpt-4o'"),
+            denied("token_expired")
+        );
+        assert_eq!(
+            check("'sk-edge-exp-next-1'", "/chat/completions", "'gpt-4o'"),
+            ok()
+        );
     }
 
     #[pg_test]
@@ -94,9 +152,16 @@ mod tests {
         run("INSERT INTO rbac.users(user_id, max_budget, spend) VALUES ('u-edge', 5, 5)");
         run("INSERT INTO rbac.keys(key_hash, team_id, max_budget, spend) VALUES (rbac.hash_key('sk-edge-budget-001'), 't-edge', 1, 0.999999)");
         run("INSERT INTO rbac.keys(key_hash, user_id) VALUES (rbac.hash_key('sk-edge-user-full1'), 'u-edge')");
-        assert_eq!(check("'sk-edge-budget-001'", "/chat/completions", "'gpt-4o'"), ok(), "just below every budget");
+        assert_eq!(
+            check("'sk-edge-budget-001'", "/chat/completions", "'gpt-4o'"),
+            ok(),
+            "just below every budget"
+        );
         run("UPDATE rbac.keys SET spend = 1 WHERE key_hash = rbac.hash_key('sk-edge-budget-001')");
-        assert_eq!(check("'sk-edge-budget-001'", "/chat/completions", "'gpt-4o'"), denied("budget_exceeded"));
+        assert_eq!(
+            check("'sk-edge-budget-001'", "/chat/completions", "'gpt-4o'"),
+            denied("budget_exceeded")
+        );
         assert_eq!(
             one::<String>("SELECT limit_scope FROM rbac.rbac_check('sk-edge-budget-001', '/chat/completions', 'gpt-4o')"),
             "key"
@@ -117,18 +182,30 @@ mod tests {
         assert_eq!(check("'sk-edge-user-full1'", "/v1/models", "NULL"), ok());
         // proxy admins are budgeted too
         run("UPDATE rbac.users SET user_role = 'proxy_admin' WHERE user_id = 'u-edge'");
-        assert_eq!(check("'sk-edge-user-full1'", "/chat/completions", "'gpt-4o'"), denied("budget_exceeded"));
+        assert_eq!(
+            check("'sk-edge-user-full1'", "/chat/completions", "'gpt-4o'"),
+            denied("budget_exceeded")
+        );
     }
 
     #[pg_test]
     fn lapsed_period_resets_exactly_once() {
         run("INSERT INTO rbac.keys(key_hash, max_budget, spend, budget_duration, budget_reset_at)
              VALUES (rbac.hash_key('sk-edge-reset-0001'), 10, 10, '1d', now() - interval '1 second')");
-        assert_eq!(check("'sk-edge-reset-0001'", "/chat/completions", "'gpt-4o'"), ok());
+        assert_eq!(
+            check("'sk-edge-reset-0001'", "/chat/completions", "'gpt-4o'"),
+            ok()
+        );
         let first = one::<String>("SELECT budget_reset_at::text FROM rbac.keys WHERE key_hash = rbac.hash_key('sk-edge-reset-0001')");
-        assert_eq!(check("'sk-edge-reset-0001'", "/chat/completions", "'gpt-4o'"), ok());
+        assert_eq!(
+            check("'sk-edge-reset-0001'", "/chat/completions", "'gpt-4o'"),
+            ok()
+        );
         let second = one::<String>("SELECT budget_reset_at::text FROM rbac.keys WHERE key_hash = rbac.hash_key('sk-edge-reset-0001')");
-        assert_eq!(first, second, "the second check must not move the period again");
+        assert_eq!(
+            first, second,
+            "the second check must not move the period again"
+        );
         assert_eq!(one::<bool>("SELECT budget_reset_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day'
                                 FROM rbac.keys WHERE key_hash = rbac.hash_key('sk-edge-reset-0001')"), true);
     }
@@ -138,12 +215,20 @@ mod tests {
         run("INSERT INTO rbac.keys(key_hash, max_budget, spend, budget_duration, budget_reset_at)
              VALUES (rbac.hash_key('sk-edge-ro-reset01'), 10, 10, '1d', now() - interval '1 second')");
         run("SET LOCAL transaction_read_only = on");
-        assert_eq!(check("'sk-edge-ro-reset01'", "/chat/completions", "'gpt-4o'"), ok(), "a lapsed period counts as spend 0");
+        assert_eq!(
+            check("'sk-edge-ro-reset01'", "/chat/completions", "'gpt-4o'"),
+            ok(),
+            "a lapsed period counts as spend 0"
+        );
     }
 
     #[pg_test]
     fn litellm_calendar_alignment() {
-        let at = |d: &str, ts: &str| one::<String>(&format!("SELECT rbac.next_budget_reset('{d}', '{ts}+00')::text"));
+        let at = |d: &str, ts: &str| {
+            one::<String>(&format!(
+                "SELECT rbac.next_budget_reset('{d}', '{ts}+00')::text"
+            ))
+        };
         // litellm-semantics §11.6
         assert_eq!(at("1d", "2023-05-15 10:30:00"), "2023-05-16 00:00:00+00");
         assert_eq!(at("7d", "2023-05-17 15:45:00"), "2023-05-22 00:00:00+00");
@@ -158,32 +243,55 @@ mod tests {
         assert_eq!(at("30m", "2023-05-15 23:50:00"), "2023-05-16 00:00:00+00");
         assert_eq!(at("5h", "2023-05-15 22:30:00"), "2023-05-16 01:00:00+00");
         assert_eq!(at("1mo", "2023-12-15 10:00:00"), "2024-01-01 00:00:00+00");
-        assert_eq!(at("1d", "2023-05-15 00:00:00"), "2023-05-16 00:00:00+00", "strictly after now");
+        assert_eq!(
+            at("1d", "2023-05-15 00:00:00"),
+            "2023-05-16 00:00:00+00",
+            "strictly after now"
+        );
     }
 
-    #[pg_test(error = "teams.budget_duration must be a positive whole number and one unit of s, m, h, d, w, mo such as 30d or 1mo (got \"1h30m\")")]
+    #[pg_test(
+        error = "teams.budget_duration must be a positive whole number and one unit of s, m, h, d, w, mo such as 30d or 1mo (got \"1h30m\")"
+    )]
     fn compound_durations_are_rejected() {
-        Spi::run("INSERT INTO rbac.teams(team_id, budget_duration) VALUES ('t-bad-duration', '1h30m')").unwrap();
+        Spi::run(
+            "INSERT INTO rbac.teams(team_id, budget_duration) VALUES ('t-bad-duration', '1h30m')",
+        )
+        .unwrap();
     }
 
     #[pg_test]
     fn model_lists_and_wildcards() {
         run("INSERT INTO rbac.models(model_name, provider, access_groups) VALUES
              ('gpt-4o', 'openai', ARRAY['g1']), ('claude-3', 'anthropic', '{}'), ('bedrock/*', 'bedrock', ARRAY['g-bedrock'])");
-        let allowed = |m: &str, list: &str| one::<bool>(&format!("SELECT rbac.model_allowed('{m}', {list})"));
+        let allowed =
+            |m: &str, list: &str| one::<bool>(&format!("SELECT rbac.model_allowed('{m}', {list})"));
         assert!(allowed("anything", "NULL"));
         assert!(allowed("anything", "'{}'"));
         assert!(allowed("anything", "ARRAY[NULL]::text[]"));
         assert!(allowed("gpt-4o", "ARRAY['openai/*']"));
         assert!(!allowed("claude-3", "ARRAY['openai/*']"));
         assert!(!allowed("bedrockz/claude", "ARRAY['bedrock/*']"));
-        assert!(allowed("bedrock/anything-new", "ARRAY['g-bedrock']"), "group of a wildcard deployment");
+        assert!(
+            allowed("bedrock/anything-new", "ARRAY['g-bedrock']"),
+            "group of a wildcard deployment"
+        );
         assert!(allowed("gpt-4o", "ARRAY['g1']"));
         assert!(!allowed("gpt-4o", "ARRAY['gpt-4O']"));
-        assert!(!allowed("gpt-4o", "ARRAY['all-team-models']"), "only special inside a key/team list");
-        assert_eq!(Spi::get_one::<String>("SELECT rbac.models_within(ARRAY['gpt-4o'], ARRAY['g1'])").unwrap(), None);
+        assert!(
+            !allowed("gpt-4o", "ARRAY['all-team-models']"),
+            "only special inside a key/team list"
+        );
         assert_eq!(
-            Spi::get_one::<String>("SELECT rbac.models_within(ARRAY['g1', 'claude-3'], ARRAY['gpt-4o'])").unwrap(),
+            Spi::get_one::<String>("SELECT rbac.models_within(ARRAY['gpt-4o'], ARRAY['g1'])")
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            Spi::get_one::<String>(
+                "SELECT rbac.models_within(ARRAY['g1', 'claude-3'], ARRAY['gpt-4o'])"
+            )
+            .unwrap(),
             Some("claude-3".to_string())
         );
     }
@@ -192,13 +300,39 @@ mod tests {
     fn route_templates_and_azure_paths() {
         run("INSERT INTO rbac.users(user_id, user_role) VALUES ('u-route', 'internal_user')");
         run("INSERT INTO rbac.keys(key_hash, user_id) VALUES (rbac.hash_key('sk-edge-routes-001'), 'u-route')");
-        assert_eq!(check("'sk-edge-routes-001'", "/openai/deployments/gpt-4o/chat/completions", "'gpt-4o'"), ok());
-        assert_eq!(check("'sk-edge-routes-001'", "/v1/threads/th_1", "NULL"), ok());
-        assert_eq!(check("'sk-edge-routes-001'", "/v1beta/models/gemini-2.0-flash:generateContent", "NULL"), ok());
-        assert_eq!(check("'sk-edge-routes-001'", "/config/update", "NULL"), denied("route_not_allowed"));
-        assert_eq!(check("'sk-edge-routes-001'", "/global/spend/logs", "NULL"), denied("route_not_allowed"));
+        assert_eq!(
+            check(
+                "'sk-edge-routes-001'",
+                "/openai/deployments/gpt-4o/chat/completions",
+                "'gpt-4o'"
+            ),
+            ok()
+        );
+        assert_eq!(
+            check("'sk-edge-routes-001'", "/v1/threads/th_1", "NULL"),
+            ok()
+        );
+        assert_eq!(
+            check(
+                "'sk-edge-routes-001'",
+                "/v1beta/models/gemini-2.0-flash:generateContent",
+                "NULL"
+            ),
+            ok()
+        );
+        assert_eq!(
+            check("'sk-edge-routes-001'", "/config/update", "NULL"),
+            denied("route_not_allowed")
+        );
+        assert_eq!(
+            check("'sk-edge-routes-001'", "/global/spend/logs", "NULL"),
+            denied("route_not_allowed")
+        );
         run("UPDATE rbac.keys SET permissions = '{\"get_spend_routes\": true}' WHERE key_hash = rbac.hash_key('sk-edge-routes-001')");
-        assert_eq!(check("'sk-edge-routes-001'", "/global/spend/logs", "NULL"), ok());
+        assert_eq!(
+            check("'sk-edge-routes-001'", "/global/spend/logs", "NULL"),
+            ok()
+        );
     }
 
     #[pg_test]
@@ -206,22 +340,31 @@ mod tests {
         run("INSERT INTO rbac.keys(key_hash) VALUES (rbac.hash_key('sk-edge-new-key-01'))");
         run("INSERT INTO rbac.deprecated_keys VALUES (rbac.hash_key('sk-edge-old-key-01'), rbac.hash_key('sk-edge-new-key-01'), now() + interval '1 hour'),
                                                    (rbac.hash_key('sk-edge-old-key-02'), rbac.hash_key('sk-edge-new-key-01'), now())");
-        assert_eq!(check("'sk-edge-old-key-01'", "/chat/completions", "'gpt-4o'"), ok());
+        assert_eq!(
+            check("'sk-edge-old-key-01'", "/chat/completions", "'gpt-4o'"),
+            ok()
+        );
         assert_eq!(
             one::<String>("SELECT key_hash FROM rbac.rbac_check('sk-edge-old-key-01', '/chat/completions', 'gpt-4o')"),
             one::<String>("SELECT rbac.hash_key('sk-edge-new-key-01')")
         );
-        assert_eq!(check("'sk-edge-old-key-02'", "/chat/completions", "'gpt-4o'"), denied("invalid_token"), "grace over at now");
+        assert_eq!(
+            check("'sk-edge-old-key-02'", "/chat/completions", "'gpt-4o'"),
+            denied("invalid_token"),
+            "grace over at now"
+        );
     }
 
     #[pg_test(error = "cost must be a finite amount in USD >= 0 (got -1)")]
     fn negative_cost_is_rejected() {
-        Spi::run("SELECT rbac.consume_quota('sk-x', '/chat/completions', 'gpt-4o', 1, 0, -1)").unwrap();
+        Spi::run("SELECT rbac.consume_quota('sk-x', '/chat/completions', 'gpt-4o', 1, 0, -1)")
+            .unwrap();
     }
 
     #[pg_test(error = "requests and tokens must be >= 0")]
     fn negative_tokens_are_rejected() {
-        Spi::run("SELECT rbac.consume_quota('sk-x', '/chat/completions', 'gpt-4o', 1, -5, 0)").unwrap();
+        Spi::run("SELECT rbac.consume_quota('sk-x', '/chat/completions', 'gpt-4o', 1, -5, 0)")
+            .unwrap();
     }
 
     #[pg_test]
@@ -239,21 +382,58 @@ mod tests {
         };
         assert_eq!(quota("gpt-4o", 10, "0.5"), (Some("ok".into()), None));
         assert_eq!(quota("gpt-4o", 10, "0.5"), (Some("ok".into()), None));
-        assert_eq!(quota("gpt-4o", 10, "0"), (Some("rate_limit_exceeded".into()), Some("model_per_team".into())));
-        assert_eq!(quota("claude-3", 10, "0.01"), (Some("budget_exceeded".into()), Some("organization".into())));
-        assert_eq!(quota("claude-3", 100, "0"), (Some("rate_limit_exceeded".into()), Some("team".into())), "tpm 100");
+        assert_eq!(
+            quota("gpt-4o", 10, "0"),
+            (
+                Some("rate_limit_exceeded".into()),
+                Some("model_per_team".into())
+            )
+        );
+        assert_eq!(
+            quota("claude-3", 10, "0.01"),
+            (Some("budget_exceeded".into()), Some("organization".into()))
+        );
+        assert_eq!(
+            quota("claude-3", 100, "0"),
+            (Some("rate_limit_exceeded".into()), Some("team".into())),
+            "tpm 100"
+        );
         assert_eq!(quota("claude-3", 10, "0"), (Some("ok".into()), None));
-        assert_eq!(quota("claude-3", 10, "0"), (Some("rate_limit_exceeded".into()), Some("organization".into())), "org rpm 3");
+        assert_eq!(
+            quota("claude-3", 10, "0"),
+            (
+                Some("rate_limit_exceeded".into()),
+                Some("organization".into())
+            ),
+            "org rpm 3"
+        );
         // settle records actual spend everywhere, once
         run("UPDATE rbac.organizations SET rpm_limit = NULL WHERE organization_id = 'o-q'");
         let id = one::<pgrx::Uuid>("SELECT rbac.reservations.reservation_id FROM rbac.reservations WHERE cost = 0.5 ORDER BY created_at LIMIT 1");
-        assert!(one::<bool>(&format!("SELECT rbac.settle('{id}', 7, 3, 0.25)")));
-        assert!(!one::<bool>(&format!("SELECT rbac.settle('{id}', 7, 3, 0.25)")), "idempotent");
-        assert!(!one::<bool>(&format!("SELECT rbac.release('{id}')")), "a settled reservation cannot be released");
+        assert!(one::<bool>(&format!(
+            "SELECT rbac.settle('{id}', 7, 3, 0.25)"
+        )));
+        assert!(
+            !one::<bool>(&format!("SELECT rbac.settle('{id}', 7, 3, 0.25)")),
+            "idempotent"
+        );
+        assert!(
+            !one::<bool>(&format!("SELECT rbac.release('{id}')")),
+            "a settled reservation cannot be released"
+        );
         assert_eq!(one::<String>("SELECT spend::text || '/' || reserved::text FROM rbac.organizations WHERE organization_id = 'o-q'"), "0.25/0.5");
-        assert_eq!(one::<String>("SELECT spend::text FROM rbac.teams WHERE team_id = 't-q'"), "0.25");
-        assert_eq!(one::<String>("SELECT spend::text FROM rbac.team_members WHERE team_id = 't-q'"), "0.25");
-        assert_eq!(one::<String>("SELECT spend::text FROM rbac.users WHERE user_id = 'u-q'"), "0.25");
+        assert_eq!(
+            one::<String>("SELECT spend::text FROM rbac.teams WHERE team_id = 't-q'"),
+            "0.25"
+        );
+        assert_eq!(
+            one::<String>("SELECT spend::text FROM rbac.team_members WHERE team_id = 't-q'"),
+            "0.25"
+        );
+        assert_eq!(
+            one::<String>("SELECT spend::text FROM rbac.users WHERE user_id = 'u-q'"),
+            "0.25"
+        );
         assert_eq!(one::<i64>(&format!("SELECT prompt_tokens + completion_tokens FROM rbac.spend_log WHERE request_id = '{id}'")), 10);
     }
 }

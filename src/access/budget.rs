@@ -43,7 +43,10 @@ pub struct BudgetState {
 
 /// The first exhausted level in gate order, if any.
 pub fn first_exhausted(levels: &[(Scope, BudgetState)]) -> Option<Scope> {
-    levels.iter().find(|(_, s)| s.exhausted).map(|(scope, _)| *scope)
+    levels
+        .iter()
+        .find(|(_, s)| s.exhausted)
+        .map(|(scope, _)| *scope)
 }
 
 /// Resets the spend of one due level and moves its period forward. Idempotent and exact: the WHERE clause

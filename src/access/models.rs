@@ -63,8 +63,18 @@ impl ModelCatalogue {
     /// Model names (exact rows and wildcard deployments) that belong to an access group.
     pub fn members_of(&self, group: &str) -> Vec<&str> {
         let has = |info: &ModelInfo| info.access_groups.iter().any(|g| g == group);
-        let mut names: Vec<&str> = self.exact.iter().filter(|(_, i)| has(i)).map(|(n, _)| n.as_str()).collect();
-        names.extend(self.wildcards.iter().filter(|(_, i)| has(i)).map(|(n, _)| n.as_str()));
+        let mut names: Vec<&str> = self
+            .exact
+            .iter()
+            .filter(|(_, i)| has(i))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        names.extend(
+            self.wildcards
+                .iter()
+                .filter(|(_, i)| has(i))
+                .map(|(n, _)| n.as_str()),
+        );
         names.sort_unstable();
         names
     }
@@ -74,9 +84,13 @@ impl ModelCatalogue {
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     let mut parts = pattern.split('*');
     let first = parts.next().unwrap_or("");
-    let Some(mut rest) = name.strip_prefix(first) else { return false };
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
     let pieces: Vec<&str> = parts.collect();
-    let Some((last, middle)) = pieces.split_last() else { return rest.is_empty() };
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty();
+    };
     for piece in middle {
         match rest.find(piece) {
             Some(at) => rest = &rest[at + piece.len()..],
@@ -88,7 +102,10 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 
 /// True when the list means "every model": empty (or only NULLs), `*` or `all-proxy-models`.
 pub fn allows_everything(list: &[String]) -> bool {
-    list.is_empty() || list.iter().any(|e| e == special::STAR || e == special::ALL_PROXY_MODELS)
+    list.is_empty()
+        || list
+            .iter()
+            .any(|e| e == special::STAR || e == special::ALL_PROXY_MODELS)
 }
 
 /// The core predicate: may `list` call `model`?
@@ -110,7 +127,9 @@ fn wildcard_allows(catalogue: &ModelCatalogue, pattern: &str, model: &str) -> bo
         return true;
     }
     !model.contains('/')
-        && catalogue.provider(model).is_some_and(|provider| glob_match(pattern, &format!("{provider}/{model}")))
+        && catalogue
+            .provider(model)
+            .is_some_and(|provider| glob_match(pattern, &format!("{provider}/{model}")))
 }
 
 /// Write-time containment: returns the first entry of `child` that `parent` does not cover, or None.
@@ -119,11 +138,18 @@ fn wildcard_allows(catalogue: &ModelCatalogue, pattern: &str, model: &str) -> bo
 /// An explicit `*`/`all-proxy-models` under a restricted parent is a widening and is reported. Access groups
 /// are resolved to their members; a glob is covered by the same glob or by a parent glob whose literal
 /// prefix it extends (`openai/gpt-4*` within `openai/*`).
-pub fn first_not_within<'a>(catalogue: &ModelCatalogue, child: &'a [String], parent: &[String]) -> Option<&'a str> {
+pub fn first_not_within<'a>(
+    catalogue: &ModelCatalogue,
+    child: &'a [String],
+    parent: &[String],
+) -> Option<&'a str> {
     if child.is_empty() || allows_everything(parent) {
         return None;
     }
-    child.iter().map(String::as_str).find(|entry| !entry_within(catalogue, entry, parent))
+    child
+        .iter()
+        .map(String::as_str)
+        .find(|entry| !entry_within(catalogue, entry, parent))
 }
 
 fn entry_within(catalogue: &ModelCatalogue, entry: &str, parent: &[String]) -> bool {
@@ -137,7 +163,10 @@ fn entry_within(catalogue: &ModelCatalogue, entry: &str, parent: &[String]) -> b
         return true;
     }
     if catalogue.is_access_group(entry) {
-        return catalogue.members_of(entry).into_iter().all(|m| entry_within(catalogue, m, parent));
+        return catalogue
+            .members_of(entry)
+            .into_iter()
+            .all(|m| entry_within(catalogue, m, parent));
     }
     if entry.contains('*') {
         return parent.iter().any(|p| glob_covers(p, entry));
@@ -166,11 +195,41 @@ mod tests {
 
     fn catalogue() -> ModelCatalogue {
         let mut c = ModelCatalogue::default();
-        c.add("gpt-4o".into(), ModelInfo { provider: Some("openai".into()), access_groups: list(&["beta"]) });
-        c.add("gpt-4x1-mini".into(), ModelInfo { provider: Some("acme".into()), access_groups: vec![] });
-        c.add("claude-3".into(), ModelInfo { provider: Some("anthropic".into()), access_groups: list(&["beta"]) });
-        c.add("openai/*".into(), ModelInfo { provider: Some("openai".into()), access_groups: list(&["public"]) });
-        c.add("openai/gpt-4o".into(), ModelInfo { provider: Some("openai".into()), access_groups: list(&["private"]) });
+        c.add(
+            "gpt-4o".into(),
+            ModelInfo {
+                provider: Some("openai".into()),
+                access_groups: list(&["beta"]),
+            },
+        );
+        c.add(
+            "gpt-4x1-mini".into(),
+            ModelInfo {
+                provider: Some("acme".into()),
+                access_groups: vec![],
+            },
+        );
+        c.add(
+            "claude-3".into(),
+            ModelInfo {
+                provider: Some("anthropic".into()),
+                access_groups: list(&["beta"]),
+            },
+        );
+        c.add(
+            "openai/*".into(),
+            ModelInfo {
+                provider: Some("openai".into()),
+                access_groups: list(&["public"]),
+            },
+        );
+        c.add(
+            "openai/gpt-4o".into(),
+            ModelInfo {
+                provider: Some("openai".into()),
+                access_groups: list(&["private"]),
+            },
+        );
         c
     }
 
@@ -192,13 +251,35 @@ mod tests {
         let c = catalogue();
         assert!(model_allowed(&c, "anything", &[]));
         assert!(model_allowed(&c, "anything", &list(&["*"])));
-        assert!(model_allowed(&c, "anything", &list(&["all-proxy-models", "x"])));
-        assert!(model_allowed(&c, "gpt-4o", &list(&["openai/*"])), "bare name through its provider");
-        assert!(!model_allowed(&c, "unknown-bare", &list(&["openai/*"])), "no guessed provider");
-        assert!(!model_allowed(&c, "GPT-4o", &list(&["gpt-4o"])), "case sensitive");
-        assert!(model_allowed(&c, "claude-3", &list(&["beta"])), "access group");
-        assert!(model_allowed(&c, "openai/gpt-4o-mini", &list(&["public"])), "wildcard deployment group");
-        assert!(!model_allowed(&c, "openai/gpt-4o", &list(&["public"])), "exact row shadows the wildcard");
+        assert!(model_allowed(
+            &c,
+            "anything",
+            &list(&["all-proxy-models", "x"])
+        ));
+        assert!(
+            model_allowed(&c, "gpt-4o", &list(&["openai/*"])),
+            "bare name through its provider"
+        );
+        assert!(
+            !model_allowed(&c, "unknown-bare", &list(&["openai/*"])),
+            "no guessed provider"
+        );
+        assert!(
+            !model_allowed(&c, "GPT-4o", &list(&["gpt-4o"])),
+            "case sensitive"
+        );
+        assert!(
+            model_allowed(&c, "claude-3", &list(&["beta"])),
+            "access group"
+        );
+        assert!(
+            model_allowed(&c, "openai/gpt-4o-mini", &list(&["public"])),
+            "wildcard deployment group"
+        );
+        assert!(
+            !model_allowed(&c, "openai/gpt-4o", &list(&["public"])),
+            "exact row shadows the wildcard"
+        );
         assert!(model_allowed(&c, "openai/gpt-4o", &list(&["private"])));
         assert!(!model_allowed(&c, "gpt-4x1-mini", &list(&["gpt-4.1*"])));
     }
@@ -208,12 +289,33 @@ mod tests {
         let c = catalogue();
         assert_eq!(first_not_within(&c, &[], &list(&["gpt-4o"])), None);
         assert_eq!(first_not_within(&c, &list(&["gpt-4o"]), &[]), None);
-        assert_eq!(first_not_within(&c, &list(&["gpt-4o", "claude-3"]), &list(&["gpt-4o"])), Some("claude-3"));
-        assert_eq!(first_not_within(&c, &list(&["beta"]), &list(&["gpt-4o", "claude-3"])), None);
-        assert_eq!(first_not_within(&c, &list(&["beta"]), &list(&["gpt-4o"])), Some("beta"));
-        assert_eq!(first_not_within(&c, &list(&["openai/gpt-4*"]), &list(&["openai/*"])), None);
-        assert_eq!(first_not_within(&c, &list(&["openai/*"]), &list(&["openai/gpt-4*"])), Some("openai/*"));
-        assert_eq!(first_not_within(&c, &list(&["*"]), &list(&["gpt-4o"])), Some("*"));
-        assert_eq!(first_not_within(&c, &list(&["all-team-models"]), &list(&["gpt-4o"])), None);
+        assert_eq!(
+            first_not_within(&c, &list(&["gpt-4o", "claude-3"]), &list(&["gpt-4o"])),
+            Some("claude-3")
+        );
+        assert_eq!(
+            first_not_within(&c, &list(&["beta"]), &list(&["gpt-4o", "claude-3"])),
+            None
+        );
+        assert_eq!(
+            first_not_within(&c, &list(&["beta"]), &list(&["gpt-4o"])),
+            Some("beta")
+        );
+        assert_eq!(
+            first_not_within(&c, &list(&["openai/gpt-4*"]), &list(&["openai/*"])),
+            None
+        );
+        assert_eq!(
+            first_not_within(&c, &list(&["openai/*"]), &list(&["openai/gpt-4*"])),
+            Some("openai/*")
+        );
+        assert_eq!(
+            first_not_within(&c, &list(&["*"]), &list(&["gpt-4o"])),
+            Some("*")
+        );
+        assert_eq!(
+            first_not_within(&c, &list(&["all-team-models"]), &list(&["gpt-4o"])),
+            None
+        );
     }
 }

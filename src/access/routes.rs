@@ -36,12 +36,18 @@ impl Pattern {
         let mut tokens = Vec::new();
         let mut rest = pattern;
         while let Some(open) = rest.find('{') {
-            let Some(close) = rest[open..].find('}').map(|c| open + c) else { break };
+            let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+                break;
+            };
             if open > 0 {
                 tokens.push(Token::Literal(rest[..open].to_string()));
             }
             let inner = &rest[open + 1..close];
-            tokens.push(if inner.ends_with(":path") { Token::Path } else { Token::Segment });
+            tokens.push(if inner.ends_with(":path") {
+                Token::Path
+            } else {
+                Token::Segment
+            });
             rest = &rest[close + 1..];
         }
         if !rest.is_empty() {
@@ -62,12 +68,22 @@ impl Pattern {
 
 /// Backtracking match of template tokens against the whole route (patterns are short: a handful of tokens).
 fn match_tokens(tokens: &[Token], route: &str) -> bool {
-    let Some((first, rest)) = tokens.split_first() else { return route.is_empty() };
+    let Some((first, rest)) = tokens.split_first() else {
+        return route.is_empty();
+    };
     match first {
-        Token::Literal(lit) => route.strip_prefix(lit.as_str()).is_some_and(|r| match_tokens(rest, r)),
+        Token::Literal(lit) => route
+            .strip_prefix(lit.as_str())
+            .is_some_and(|r| match_tokens(rest, r)),
         Token::Segment | Token::Path => {
-            let limit = if *first == Token::Segment { route.find('/').unwrap_or(route.len()) } else { route.len() };
-            (1..=limit).filter(|&n| route.is_char_boundary(n)).any(|n| match_tokens(rest, &route[n..]))
+            let limit = if *first == Token::Segment {
+                route.find('/').unwrap_or(route.len())
+            } else {
+                route.len()
+            };
+            (1..=limit)
+                .filter(|&n| route.is_char_boundary(n))
+                .any(|n| match_tokens(rest, &route[n..]))
         }
     }
 }
@@ -118,7 +134,10 @@ pub mod group {
 
 impl RouteGroups {
     pub fn add(&mut self, group: &str, pattern: &str) {
-        self.groups.entry(group.to_string()).or_default().add(pattern);
+        self.groups
+            .entry(group.to_string())
+            .or_default()
+            .add(pattern);
     }
 
     /// True when `route` is in the named group (an unknown group contains nothing).
@@ -135,7 +154,10 @@ impl RouteGroups {
             }
             match Pattern::parse(entry) {
                 Pattern::Exact(p) => {
-                    route == p || (route.len() > p.len() && route.starts_with(&p) && route.as_bytes()[p.len()] == b'/')
+                    route == p
+                        || (route.len() > p.len()
+                            && route.starts_with(&p)
+                            && route.as_bytes()[p.len()] == b'/')
                 }
                 other => other.matches(route),
             }
@@ -149,7 +171,8 @@ impl RouteGroups {
 
     /// Budgets gate LLM routes except model discovery, plus the health routes that call models (litellm-semantics §7.3).
     pub fn is_budget_checked(&self, route: &str) -> bool {
-        (self.is_llm_route(route) && !self.in_group(group::BUDGET_EXEMPT, route)) || self.in_group(group::BUDGET_CHECKED, route)
+        (self.is_llm_route(route) && !self.in_group(group::BUDGET_EXEMPT, route))
+            || self.in_group(group::BUDGET_CHECKED, route)
     }
 }
 
@@ -172,10 +195,16 @@ pub struct RouteSubject<'a> {
 /// The route gate: true when the subject may call `route` (litellm-semantics §2.3, §3.4).
 pub fn route_allowed(groups: &RouteGroups, subject: &RouteSubject<'_>, route: &str) -> bool {
     // A key's allowed_routes restrict every role, proxy admins included (§3.4).
-    if !subject.key_allowed_routes.is_empty() && !groups.list_allows(subject.key_allowed_routes, route) {
+    if !subject.key_allowed_routes.is_empty()
+        && !groups.list_allows(subject.key_allowed_routes, route)
+    {
         return false;
     }
-    if subject.required_lists.iter().any(|list| !list.is_empty() && !groups.list_allows(list, route)) {
+    if subject
+        .required_lists
+        .iter()
+        .any(|list| !list.is_empty() && !groups.list_allows(list, route))
+    {
         return false;
     }
     // Master-key-only routes: pg_rbac has no master key, so no token may call them (§11.2 #40).
@@ -215,10 +244,12 @@ fn role_grants_route(groups: &RouteGroups, subject: &RouteSubject<'_>, route: &s
     };
     by_role
         || (subject.is_org_admin && groups.in_group(group::ORG_ADMIN_ALLOWED, route))
-        || (subject.role != Some("proxy_admin_viewer") && groups.in_group(group::SELF_MANAGED, route))
+        || (subject.role != Some("proxy_admin_viewer")
+            && groups.in_group(group::SELF_MANAGED, route))
         || route.starts_with("/v1/mcp/")
         || route.starts_with("/mcp-rest/")
-        || (!subject.key_allowed_routes.is_empty() && groups.list_allows(subject.key_allowed_routes, route))
+        || (!subject.key_allowed_routes.is_empty()
+            && groups.list_allows(subject.key_allowed_routes, route))
 }
 
 #[cfg(test)]

@@ -22,7 +22,10 @@ pub fn model_allowed(model: Option<&str>, models: Option<Vec<Option<String>>>) -
 /// `parent` (access groups resolved; an empty child inherits the parent, CONTRACT §6.4). Used by the write-time
 /// validation triggers (CONTRACT §1).
 #[pg_extern(stable, parallel_restricted)]
-pub fn models_within(child: Option<Vec<Option<String>>>, parent: Option<Vec<Option<String>>>) -> Option<String> {
+pub fn models_within(
+    child: Option<Vec<Option<String>>>,
+    parent: Option<Vec<Option<String>>>,
+) -> Option<String> {
     let child = text_list(child);
     let parent = text_list(parent);
     if child.is_empty() || models::allows_everything(&parent) {
@@ -40,5 +43,7 @@ pub fn models_within(child: Option<Vec<Option<String>>>, parent: Option<Vec<Opti
 pub fn route_allowed_by(route: Option<&str>, routes: Option<Vec<Option<String>>>) -> Option<bool> {
     let route = route?;
     let list = text_list(routes);
-    Some(Spi::connect(|client| catalogue::current(client).routes.list_allows(&list, route)))
+    Some(Spi::connect(|client| {
+        catalogue::current(client).routes.list_allows(&list, route)
+    }))
 }

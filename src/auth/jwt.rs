@@ -27,12 +27,23 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// The internal roles in privilege order, most privileged first (CONTRACT §2; §6.5 ranks role mappings by it).
-pub const ROLE_PRIVILEGE_ORDER: [&str; 7] =
-    ["proxy_admin", "proxy_admin_viewer", "org_admin", "internal_user", "internal_user_viewer", "team", "customer"];
+pub const ROLE_PRIVILEGE_ORDER: [&str; 7] = [
+    "proxy_admin",
+    "proxy_admin_viewer",
+    "org_admin",
+    "internal_user",
+    "internal_user_viewer",
+    "team",
+    "customer",
+];
 
 /// LiteLLM's default `admin_allowed_routes` (litellm-semantics §5.6), used when the row's column is NULL.
-pub const DEFAULT_ADMIN_ALLOWED_ROUTES: [&str; 4] =
-    ["management_routes", "spend_tracking_routes", "global_spend_tracking_routes", "info_routes"];
+pub const DEFAULT_ADMIN_ALLOWED_ROUTES: [&str; 4] = [
+    "management_routes",
+    "spend_tracking_routes",
+    "global_spend_tracking_routes",
+    "info_routes",
+];
 
 /// Claim read for scopes when the issuer's `scope_claim` is NULL (OAuth 2.0 `scope`, RFC 8693 §4.2).
 pub const DEFAULT_SCOPE_CLAIM: &str = "scope";
@@ -44,7 +55,8 @@ pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
 /// `rbac.jwt_cache_size` changes it per session (0 disables the cache).
 pub const VERIFIED_CACHE_CAPACITY: usize = 4096;
 
-static CACHE_CAPACITY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(VERIFIED_CACHE_CAPACITY);
+static CACHE_CAPACITY: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(VERIFIED_CACHE_CAPACITY);
 
 /// Sets the verification cache bound (entries); 0 turns caching off. Shrinking takes effect on the next store.
 pub fn set_cache_capacity(entries: usize) {
@@ -164,22 +176,29 @@ impl Issuer {
     /// # Errors
     /// Only when the row itself is unusable: not a JSON object, or no non-empty `issuer` string.
     pub fn from_row(row: &Value) -> Result<Issuer, String> {
-        let obj = row.as_object().ok_or_else(|| "jwt_issuers row is not a JSON object".to_string())?;
+        let obj = row
+            .as_object()
+            .ok_or_else(|| "jwt_issuers row is not a JSON object".to_string())?;
         let issuer = match obj.get("issuer") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             _ => return Err("jwt_issuers row has no issuer".to_string()),
         };
         let audiences = match obj.get("audiences") {
-            Some(Value::Array(items)) => {
-                items.iter().filter_map(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string).collect()
-            }
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
             Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
             _ => Vec::new(),
         };
         let leeway_seconds = match obj.get("leeway_seconds") {
-            Some(Value::Number(n)) => {
-                n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).unwrap_or(0).clamp(0, i64::from(i32::MAX))
-            }
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .or_else(|| n.as_f64().map(|f| f as i64))
+                .unwrap_or(0)
+                .clamp(0, i64::from(i32::MAX)),
             _ => 0,
         };
         let text = |name: &str| match obj.get(name) {
@@ -187,8 +206,15 @@ impl Issuer {
             _ => None,
         };
         let admin_allowed_routes = match obj.get("admin_allowed_routes") {
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-            _ => DEFAULT_ADMIN_ALLOWED_ROUTES.iter().map(|s| s.to_string()).collect(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => DEFAULT_ADMIN_ALLOWED_ROUTES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         };
         let role_mappings = parse_role_mappings(obj.get("role_mappings"));
         let keys = parse_jwks(obj.get("jwks"));
@@ -205,7 +231,10 @@ impl Issuer {
             roles_claim: text("roles_claim"),
             scope_claim: text("scope_claim"),
             admin_scope: text("admin_scope"),
-            enforce_rbac: obj.get("enforce_rbac").and_then(Value::as_bool).unwrap_or(false),
+            enforce_rbac: obj
+                .get("enforce_rbac")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             admin_allowed_routes,
             role_mappings,
             keys,
@@ -232,14 +261,20 @@ pub fn issuers_from_rows<I: IntoIterator<Item = Value>>(rows: I) -> HashMap<Stri
 /// A jsonb column arrives as JSON; a JSON document stored as a string is accepted too.
 fn json_column(value: Option<&Value>) -> Option<std::borrow::Cow<'_, Value>> {
     match value? {
-        Value::String(s) => serde_json::from_str::<Value>(s).ok().map(std::borrow::Cow::Owned),
+        Value::String(s) => serde_json::from_str::<Value>(s)
+            .ok()
+            .map(std::borrow::Cow::Owned),
         v => Some(std::borrow::Cow::Borrowed(v)),
     }
 }
 
 fn parse_role_mappings(value: Option<&Value>) -> Vec<(String, String)> {
-    let Some(value) = json_column(value) else { return Vec::new() };
-    let Some(items) = value.as_array() else { return Vec::new() };
+    let Some(value) = json_column(value) else {
+        return Vec::new();
+    };
+    let Some(items) = value.as_array() else {
+        return Vec::new();
+    };
     items
         .iter()
         .filter_map(|m| {
@@ -252,7 +287,9 @@ fn parse_role_mappings(value: Option<&Value>) -> Vec<(String, String)> {
 }
 
 fn parse_jwks(value: Option<&Value>) -> Vec<VerificationKey> {
-    let Some(value) = json_column(value) else { return Vec::new() };
+    let Some(value) = json_column(value) else {
+        return Vec::new();
+    };
     let keys = match value.as_ref() {
         Value::Object(o) => match o.get("keys") {
             Some(Value::Array(keys)) => keys.as_slice(),
@@ -370,7 +407,11 @@ fn parse_jwk(value: &Value) -> Option<VerificationKey> {
     if algorithms.is_empty() {
         return None;
     }
-    Some(VerificationKey { kid, algorithms, key })
+    Some(VerificationKey {
+        kid,
+        algorithms,
+        key,
+    })
 }
 
 fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
@@ -435,7 +476,9 @@ impl fmt::Display for JwtError {
             JwtError::Malformed(m) => write!(f, "malformed JWT: {m}"),
             JwtError::UntrustedIssuer => write!(f, "the JWT issuer is not trusted"),
             JwtError::BadSignature(m) => write!(f, "JWT signature not verified: {m}"),
-            JwtError::AudienceMismatch => write!(f, "the JWT audience is not one of the issuer's audiences"),
+            JwtError::AudienceMismatch => {
+                write!(f, "the JWT audience is not one of the issuer's audiences")
+            }
             JwtError::Expired => write!(f, "the JWT has expired"),
             JwtError::NotYetValid => write!(f, "the JWT is not valid yet"),
         }
@@ -511,10 +554,14 @@ fn excerpt(s: &str, max_chars: usize) -> String {
 }
 
 fn decode_json_object(part: &str, what: &str) -> Result<Value, JwtError> {
-    let bytes = TOKEN_B64.decode(part).map_err(|_| JwtError::Malformed(format!("{what} is not base64url")))?;
+    let bytes = TOKEN_B64
+        .decode(part)
+        .map_err(|_| JwtError::Malformed(format!("{what} is not base64url")))?;
     match serde_json::from_slice::<Value>(&bytes) {
         // PostgreSQL text cannot hold NUL: a claim with one could never be compared faithfully, so refuse it
-        Ok(Value::Object(_)) if has_nul(&bytes) => Err(JwtError::Malformed(format!("{what} holds a NUL character"))),
+        Ok(Value::Object(_)) if has_nul(&bytes) => {
+            Err(JwtError::Malformed(format!("{what} holds a NUL character")))
+        }
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err(JwtError::Malformed(format!("{what} is not a JSON object"))),
         Err(_) => Err(JwtError::Malformed(format!("{what} is not JSON"))),
@@ -523,7 +570,8 @@ fn decode_json_object(part: &str, what: &str) -> Result<Value, JwtError> {
 
 /// True when the JSON text encodes a NUL (only possible as the escape `\u0000`).
 fn has_nul(json: &[u8]) -> bool {
-    json.windows(6).any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(|&b| b == b'0'))
+    json.windows(6)
+        .any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(|&b| b == b'0'))
 }
 
 /// Structural checks of RFC 7515 §7.1 / §5.2 steps 1-6, before any key is touched.
@@ -535,7 +583,8 @@ fn parse_compact(token: &str) -> Result<ParsedToken, JwtError> {
         return Err(malformed("token too large"));
     }
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(malformed("a JWT has three dot-separated parts"));
     };
@@ -578,27 +627,44 @@ fn parse_compact(token: &str) -> Result<ParsedToken, JwtError> {
 /// Verifies the signature of `token` (already parsed as `parsed`) with `issuer`'s keys.
 fn check_signature(parsed: &ParsedToken, token: &str, issuer: &Issuer) -> Result<(), JwtError> {
     let Some(alg) = supported_algorithm(&parsed.alg) else {
-        return Err(JwtError::BadSignature(format!("unsupported algorithm {}", excerpt(&parsed.alg, 32))));
+        return Err(JwtError::BadSignature(format!(
+            "unsupported algorithm {}",
+            excerpt(&parsed.alg, 32)
+        )));
     };
     let by_kid: Vec<&VerificationKey> = match &parsed.kid {
         Some(kid) => {
-            let keys: Vec<&VerificationKey> =
-                issuer.keys.iter().filter(|k| k.kid.as_deref() == Some(kid.as_str())).collect();
+            let keys: Vec<&VerificationKey> = issuer
+                .keys
+                .iter()
+                .filter(|k| k.kid.as_deref() == Some(kid.as_str()))
+                .collect();
             if keys.is_empty() {
-                return Err(JwtError::BadSignature(format!("unknown kid {}", excerpt(kid, 32))));
+                return Err(JwtError::BadSignature(format!(
+                    "unknown kid {}",
+                    excerpt(kid, 32)
+                )));
             }
             keys
         }
         None => issuer.keys.iter().collect(),
     };
-    let candidates: Vec<&VerificationKey> = by_kid.into_iter().filter(|k| k.algorithms.contains(&alg)).collect();
+    let candidates: Vec<&VerificationKey> = by_kid
+        .into_iter()
+        .filter(|k| k.algorithms.contains(&alg))
+        .collect();
     if candidates.is_empty() {
-        return Err(JwtError::BadSignature(format!("no key of the issuer allows {}", parsed.alg)));
+        return Err(JwtError::BadSignature(format!(
+            "no key of the issuer allows {}",
+            parsed.alg
+        )));
     }
     if jsonwebtoken::crypto::CryptoProvider::try_get_default().is_none() {
         // Only possible with a misconfigured build (both or neither of jsonwebtoken's crypto features);
         // jsonwebtoken::decode would panic.
-        return Err(JwtError::BadSignature("no signature provider in this build".to_string()));
+        return Err(JwtError::BadSignature(
+            "no signature provider in this build".to_string(),
+        ));
     }
     let mut validation = Validation::new(alg);
     // Only the signature is checked here; claims are checked below in CONTRACT §3 order with the issuer's leeway.
@@ -622,7 +688,9 @@ fn check_signature(parsed: &ParsedToken, token: &str, issuer: &Issuer) -> Result
             }
         }
     }
-    Err(JwtError::BadSignature("signature does not verify".to_string()))
+    Err(JwtError::BadSignature(
+        "signature does not verify".to_string(),
+    ))
 }
 
 fn check_audience(claims: &Value, issuer: &Issuer) -> Result<(), JwtError> {
@@ -640,7 +708,11 @@ fn check_audience(claims: &Value, issuer: &Issuer) -> Result<(), JwtError> {
 }
 
 /// Reads an RFC 7519 NumericDate. `Ok(None)` when absent; `Err` when present but not a number.
-fn numeric_date(value: Option<&Value>, name: &str, round_up: bool) -> Result<Option<i64>, JwtError> {
+fn numeric_date(
+    value: Option<&Value>,
+    name: &str,
+    round_up: bool,
+) -> Result<Option<i64>, JwtError> {
     match value {
         None => Ok(None),
         Some(Value::Number(n)) => {
@@ -651,7 +723,9 @@ fn numeric_date(value: Option<&Value>, name: &str, round_up: bool) -> Result<Opt
             } else {
                 match n.as_f64() {
                     // `as` saturates for out-of-range floats.
-                    Some(f) if f.is_finite() => Ok(Some(if round_up { f.ceil() } else { f.floor() } as i64)),
+                    Some(f) if f.is_finite() => {
+                        Ok(Some(if round_up { f.ceil() } else { f.floor() } as i64))
+                    }
                     _ => Err(JwtError::Malformed(format!("{name} is not a number"))),
                 }
             }
@@ -697,12 +771,21 @@ fn check_times(exp: i64, nbf: Option<i64>, leeway: i64, now: i64) -> Result<(), 
 ///
 /// # Errors
 /// The first failed check, as above. Never panics.
-pub fn verify(token: &str, issuers: &HashMap<String, Rc<Issuer>>, now: i64) -> Result<Rc<JwtPrincipal>, JwtError> {
+pub fn verify(
+    token: &str,
+    issuers: &HashMap<String, Rc<Issuer>>,
+    now: i64,
+) -> Result<Rc<JwtPrincipal>, JwtError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(malformed("token too large"));
     }
-    let cacheable = cache_capacity() > 0 && !token.is_empty() && token.len() <= MAX_CACHED_TOKEN_BYTES;
-    let cache_key = if cacheable { Some(cache_key(token)) } else { None };
+    let cacheable =
+        cache_capacity() > 0 && !token.is_empty() && token.len() <= MAX_CACHED_TOKEN_BYTES;
+    let cache_key = if cacheable {
+        Some(cache_key(token))
+    } else {
+        None
+    };
     if let Some(key) = &cache_key {
         if let Some((principal, leeway)) = cache_lookup(key, issuers) {
             return match check_times(principal.expires_at, principal.not_before, leeway, now) {
@@ -723,7 +806,8 @@ pub fn verify(token: &str, issuers: &HashMap<String, Rc<Issuer>>, now: i64) -> R
     };
     check_signature(&parsed, token, issuer)?;
     check_audience(&parsed.payload, issuer)?;
-    let exp = numeric_date(parsed.payload.get("exp"), "exp", false)?.ok_or_else(|| malformed("no exp claim"))?;
+    let exp = numeric_date(parsed.payload.get("exp"), "exp", false)?
+        .ok_or_else(|| malformed("no exp claim"))?;
     let nbf = numeric_date(parsed.payload.get("nbf"), "nbf", true)?;
     check_times(exp, nbf, issuer.leeway_seconds, now)?;
     let principal = Rc::new(build_principal(issuer, &parsed.payload, exp, nbf));
@@ -749,7 +833,11 @@ pub fn verify_signature(token: &str, issuer: &Issuer) -> Result<Value, JwtError>
 /// token classification. Says nothing about validity; `alg: none` tokens (empty third part) are not JWT-like.
 #[must_use]
 pub fn looks_like_jwt(token: &str) -> bool {
-    let is_b64url = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let is_b64url = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
     let mut parts = token.split('.');
     matches!(
         (parts.next(), parts.next(), parts.next(), parts.next()),
@@ -888,9 +976,14 @@ fn build_principal(issuer: &Issuer, claims: &Value, exp: i64, nbf: Option<i64>) 
         other => scalar_string(other),
     });
     let scope_path = issuer.scope_claim.as_deref().unwrap_or(DEFAULT_SCOPE_CLAIM);
-    let scopes = claim_at(claims, scope_path).map(scope_list).unwrap_or_default();
+    let scopes = claim_at(claims, scope_path)
+        .map(scope_list)
+        .unwrap_or_default();
     let roles = at(&issuer.roles_claim).map(string_list).unwrap_or_default();
-    let admin_scope = issuer.admin_scope.as_deref().is_some_and(|admin| scopes.iter().any(|s| s == admin));
+    let admin_scope = issuer
+        .admin_scope
+        .as_deref()
+        .is_some_and(|admin| scopes.iter().any(|s| s == admin));
     let mapped_role = most_privileged_mapping(&issuer.role_mappings, &roles);
     JwtPrincipal {
         issuer: issuer.issuer.clone(),
@@ -898,7 +991,9 @@ fn build_principal(issuer: &Issuer, claims: &Value, exp: i64, nbf: Option<i64>) 
         user_id,
         user_email,
         team_id,
-        team_ids: at(&issuer.team_ids_claim).map(string_list).unwrap_or_default(),
+        team_ids: at(&issuer.team_ids_claim)
+            .map(string_list)
+            .unwrap_or_default(),
         organization_id: at(&issuer.org_id_claim).and_then(scalar_string),
         end_user_id: at(&issuer.end_user_id_claim).and_then(scalar_string),
         scopes,
@@ -943,10 +1038,16 @@ fn cache_key(token: &str) -> CacheKey {
 
 /// Runs `f` on the cache; `None` if the cache is unavailable (thread teardown or re-entrant use).
 fn with_cache<R>(f: impl FnOnce(&mut VerifiedCache) -> R) -> Option<R> {
-    VERIFIED.try_with(|cell| cell.try_borrow_mut().ok().map(|mut cache| f(&mut cache))).ok().flatten()
+    VERIFIED
+        .try_with(|cell| cell.try_borrow_mut().ok().map(|mut cache| f(&mut cache)))
+        .ok()
+        .flatten()
 }
 
-fn cache_lookup(key: &CacheKey, issuers: &HashMap<String, Rc<Issuer>>) -> Option<(Rc<JwtPrincipal>, i64)> {
+fn cache_lookup(
+    key: &CacheKey,
+    issuers: &HashMap<String, Rc<Issuer>>,
+) -> Option<(Rc<JwtPrincipal>, i64)> {
     with_cache(|cache| {
         cache.clock += 1;
         let clock = cache.clock;
@@ -980,7 +1081,11 @@ fn cache_store(key: CacheKey, principal: &Rc<JwtPrincipal>, issuer: &Rc<Issuer>)
             cache.entries.retain(|_, e| e.last_used > cutoff);
         }
         cache.clock += 1;
-        let entry = CacheEntry { principal: principal.clone(), issuer: Rc::downgrade(issuer), last_used: cache.clock };
+        let entry = CacheEntry {
+            principal: principal.clone(),
+            issuer: Rc::downgrade(issuer),
+            last_used: cache.clock,
+        };
         cache.entries.insert(key, entry);
     });
 }
@@ -1048,7 +1153,11 @@ mod tests {
     const ENTRA: &str = "https://login.example.test/tenant-1/v2.0";
 
     fn fixture(name: &str) -> &'static str {
-        FIXTURE_TOKENS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap_or_else(|| panic!("no fixture {name}"))
+        FIXTURE_TOKENS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+            .unwrap_or_else(|| panic!("no fixture {name}"))
     }
 
     /// `to_jsonb(row)` of a jwt_issuers row: the given columns over the table defaults (sql/001_schema.sql).
@@ -1098,7 +1207,10 @@ mod tests {
 
     fn acme_jwks_without(kid: &str) -> Value {
         let mut jwks: Value = serde_json::from_str(ACME_JWKS).unwrap();
-        jwks["keys"].as_array_mut().unwrap().retain(|k| k["kid"] != kid);
+        jwks["keys"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|k| k["kid"] != kid);
         jwks
     }
 
@@ -1129,7 +1241,10 @@ mod tests {
         assert_eq!(issuers[HS].key_count(), 1);
         assert_eq!(issuers[ENTRA].key_count(), 1);
         assert_eq!(issuers[ACME].role_mappings.len(), 2);
-        assert_eq!(issuers[ACME].admin_scope.as_deref(), Some("litellm_proxy_admin"));
+        assert_eq!(
+            issuers[ACME].admin_scope.as_deref(),
+            Some("litellm_proxy_admin")
+        );
         assert_eq!(issuers[ENTRA].admin_scope, None);
         assert_eq!(issuers[HS].admin_allowed_routes.len(), 4);
     }
@@ -1138,7 +1253,9 @@ mod tests {
     fn fixture_tokens_that_verify() {
         forget_verified_tokens();
         let issuers = fixture_issuers();
-        let ok = |name: &str| verify(fixture(name), &issuers, NOW).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let ok = |name: &str| {
+            verify(fixture(name), &issuers, NOW).unwrap_or_else(|e| panic!("{name}: {e:?}"))
+        };
 
         let admin = ok("kc_admin");
         assert_eq!(admin.issuer, ACME);
@@ -1167,12 +1284,22 @@ mod tests {
         assert_eq!(viewer_admin.roles, vec!["viewer", "admin"]);
         assert_eq!(viewer_admin.mapped_role.as_deref(), Some("proxy_admin"));
         assert!(!viewer_admin.admin_scope);
-        assert_eq!(ok("kc_roles_viewer").mapped_role.as_deref(), Some("internal_user"));
+        assert_eq!(
+            ok("kc_roles_viewer").mapped_role.as_deref(),
+            Some("internal_user")
+        );
         let unmapped = ok("kc_roles_unmapped");
         assert_eq!(unmapped.roles, vec!["guest"]);
         assert_eq!(unmapped.mapped_role, None);
 
-        for name in ["kc_rotated_key", "kc_es256", "kc_eddsa", "kc_no_kid", "kc_audience_list", "hs_user"] {
+        for name in [
+            "kc_rotated_key",
+            "kc_es256",
+            "kc_eddsa",
+            "kc_no_kid",
+            "kc_audience_list",
+            "hs_user",
+        ] {
             assert_eq!(ok(name).user_id.as_deref(), Some("user-2"), "{name}");
         }
 
@@ -1187,7 +1314,10 @@ mod tests {
         assert_eq!(entra_admin.user_id.as_deref(), Some("oid-7"));
         assert_eq!(entra_admin.user_email.as_deref(), Some("user-7@acme.test"));
         assert_eq!(entra_admin.mapped_role.as_deref(), Some("proxy_admin"));
-        assert!(!entra_admin.admin_scope, "Entra's scp is not its scope claim and its admin_scope is NULL");
+        assert!(
+            !entra_admin.admin_scope,
+            "Entra's scp is not its scope claim and its admin_scope is NULL"
+        );
         let entra_user = ok("entra_user_role");
         assert_eq!(entra_user.user_id.as_deref(), Some("oid-8"));
         assert_eq!(entra_user.user_email, None);
@@ -1211,13 +1341,31 @@ mod tests {
         for (name, kind) in expected {
             forget_verified_tokens();
             let result = verify(fixture(name), &issuers, NOW);
-            assert_eq!(outcome(&result), kind, "{name}: {:?}", result.as_ref().err());
+            assert_eq!(
+                outcome(&result),
+                kind,
+                "{name}: {:?}",
+                result.as_ref().err()
+            );
         }
-        assert_eq!(verify(fixture("kc_expired"), &issuers, NOW).unwrap_err().reason_code(), "token_expired");
-        assert_eq!(verify(fixture("kc_alg_confusion"), &issuers, NOW).unwrap_err().reason_code(), "invalid_token");
+        assert_eq!(
+            verify(fixture("kc_expired"), &issuers, NOW)
+                .unwrap_err()
+                .reason_code(),
+            "token_expired"
+        );
+        assert_eq!(
+            verify(fixture("kc_alg_confusion"), &issuers, NOW)
+                .unwrap_err()
+                .reason_code(),
+            "invalid_token"
+        );
         // 05_jwt.sql: left(token, 60) is a truncated token.
         let truncated: String = fixture("kc_user_no_team").chars().take(60).collect();
-        assert!(matches!(verify(&truncated, &issuers, NOW), Err(JwtError::Malformed(_))));
+        assert!(matches!(
+            verify(&truncated, &issuers, NOW),
+            Err(JwtError::Malformed(_))
+        ));
         // Every fixture is accounted for.
         assert_eq!(FIXTURE_TOKENS.len(), 24);
     }
@@ -1228,23 +1376,35 @@ mod tests {
         let before = fixture_issuers();
         let rotated = fixture("kc_rotated_key");
         assert!(verify(rotated, &before, NOW).is_ok());
-        assert!(verify(rotated, &before, NOW).is_ok(), "served from the cache");
+        assert!(
+            verify(rotated, &before, NOW).is_ok(),
+            "served from the cache"
+        );
         let after = fixture_issuers_with(acme_jwks_without("rsa-2"));
         assert_eq!(after[ACME].key_count(), 3);
         // Even without forget_verified_tokens(), the new issuer map invalidates the cached verification...
         let e = verify(rotated, &after, NOW).unwrap_err();
-        assert!(matches!(e, JwtError::BadSignature(ref m) if m.contains("unknown kid")), "{e:?}");
+        assert!(
+            matches!(e, JwtError::BadSignature(ref m) if m.contains("unknown kid")),
+            "{e:?}"
+        );
         // ...and with it (what the lead calls on every jwt_issuers change) too.
         assert!(verify(rotated, &before, NOW).is_ok());
         forget_verified_tokens();
-        assert!(matches!(verify(rotated, &after, NOW), Err(JwtError::BadSignature(_))));
+        assert!(matches!(
+            verify(rotated, &after, NOW),
+            Err(JwtError::BadSignature(_))
+        ));
         // The other keys still verify.
         assert!(verify(fixture("kc_user_no_team"), &after, NOW).is_ok());
         // A removed issuer is untrusted at once, cached or not.
         assert!(verify(fixture("hs_user"), &before, NOW).is_ok());
         let mut without_hs = before.clone();
         without_hs.remove(HS);
-        assert_eq!(verify(fixture("hs_user"), &without_hs, NOW).unwrap_err(), JwtError::UntrustedIssuer);
+        assert_eq!(
+            verify(fixture("hs_user"), &without_hs, NOW).unwrap_err(),
+            JwtError::UntrustedIssuer
+        );
     }
 
     #[test]
@@ -1258,7 +1418,11 @@ mod tests {
             {"role": "guest"}
         ]);
         let issuer = Issuer::from_row(&reversed).unwrap();
-        assert_eq!(issuer.role_mappings.len(), 2, "invalid internal roles and incomplete entries are dropped");
+        assert_eq!(
+            issuer.role_mappings.len(),
+            2,
+            "invalid internal roles and incomplete entries are dropped"
+        );
         let issuers = issuers_from_rows(vec![reversed]);
         forget_verified_tokens();
         let p = verify(fixture("kc_roles_viewer_admin"), &issuers, NOW).unwrap();
@@ -1278,7 +1442,10 @@ mod tests {
             most_privileged_mapping(&ranked, &roles(&["team", "viewer"])).as_deref(),
             Some("proxy_admin_viewer")
         );
-        assert_eq!(most_privileged_mapping(&ranked, &roles(&["customer"])).as_deref(), Some("customer"));
+        assert_eq!(
+            most_privileged_mapping(&ranked, &roles(&["customer"])).as_deref(),
+            Some("customer")
+        );
         assert_eq!(most_privileged_mapping(&ranked, &roles(&["nobody"])), None);
     }
 
@@ -1294,8 +1461,15 @@ mod tests {
         let second = verify(token, &issuers, NOW).unwrap();
         assert!(Rc::ptr_eq(&first, &second), "second call is a cache hit");
         assert_eq!(verify(token, &issuers, 4_102_444_799).map(|_| ()), Ok(()));
-        assert_eq!(verify(token, &issuers, 4_102_444_800).unwrap_err(), JwtError::Expired);
-        assert_eq!(verify(token, &issuers, 4_102_444_800).unwrap_err(), JwtError::Expired, "also after eviction");
+        assert_eq!(
+            verify(token, &issuers, 4_102_444_800).unwrap_err(),
+            JwtError::Expired
+        );
+        assert_eq!(
+            verify(token, &issuers, 4_102_444_800).unwrap_err(),
+            JwtError::Expired,
+            "also after eviction"
+        );
         forget_verified_tokens();
         assert_eq!(verified_token_count(), 0);
     }
@@ -1337,8 +1511,7 @@ mod tests {
     const RFC_PAYLOAD: &str =
         "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
     const RFC_A1_TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    const RFC_A1_JWK: &str =
-        r#"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#;
+    const RFC_A1_JWK: &str = r#"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#;
     const RFC_A2_TOKEN: &str = concat!(
         "eyJhbGciOiJSUzI1NiJ9.",
         "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.",
@@ -1382,7 +1555,10 @@ mod tests {
         assert_eq!(payload["iss"], "joe");
         assert_eq!(payload["exp"], 1_300_819_380);
         assert_eq!(payload["http://example.com/is_root"], true);
-        assert_eq!(claim_at(payload, "http://example.com/is_root"), Some(&Value::Bool(true)));
+        assert_eq!(
+            claim_at(payload, "http://example.com/is_root"),
+            Some(&Value::Bool(true))
+        );
     }
 
     #[test]
@@ -1392,7 +1568,10 @@ mod tests {
         assert_rfc_payload(&verify_signature(RFC_A1_TOKEN, &issuer).unwrap());
         // Through verify(): iss and signature pass; the RFC token has no aud, so the audience check refuses it.
         let issuers = HashMap::from([("joe".to_string(), Rc::new(issuer))]);
-        assert_eq!(verify(RFC_A1_TOKEN, &issuers, RFC_NOW).unwrap_err(), JwtError::AudienceMismatch);
+        assert_eq!(
+            verify(RFC_A1_TOKEN, &issuers, RFC_NOW).unwrap_err(),
+            JwtError::AudienceMismatch
+        );
     }
 
     #[test]
@@ -1401,14 +1580,26 @@ mod tests {
         assert_eq!(issuer.key_count(), 1);
         assert_rfc_payload(&verify_signature(RFC_A2_TOKEN, &issuer).unwrap());
         let issuers = HashMap::from([("joe".to_string(), Rc::new(issuer))]);
-        assert_eq!(verify(RFC_A2_TOKEN, &issuers, RFC_NOW).unwrap_err(), JwtError::AudienceMismatch);
+        assert_eq!(
+            verify(RFC_A2_TOKEN, &issuers, RFC_NOW).unwrap_err(),
+            JwtError::AudienceMismatch
+        );
         // Keyed with A.1's HMAC key instead, the same call stops at the signature: so AudienceMismatch above means
         // iss and signature passed.
         let hs = HashMap::from([("joe".to_string(), Rc::new(rfc_issuer(RFC_A1_JWK)))]);
-        assert!(matches!(verify(RFC_A2_TOKEN, &hs, RFC_NOW), Err(JwtError::BadSignature(_))));
+        assert!(matches!(
+            verify(RFC_A2_TOKEN, &hs, RFC_NOW),
+            Err(JwtError::BadSignature(_))
+        ));
         // ...and the wrong key family is refused: A.2's RSA key does not verify A.1 (HS256) and vice versa.
-        assert!(matches!(verify_signature(RFC_A1_TOKEN, &rfc_issuer(RFC_A2_JWK)), Err(JwtError::BadSignature(_))));
-        assert!(matches!(verify_signature(RFC_A2_TOKEN, &rfc_issuer(RFC_A1_JWK)), Err(JwtError::BadSignature(_))));
+        assert!(matches!(
+            verify_signature(RFC_A1_TOKEN, &rfc_issuer(RFC_A2_JWK)),
+            Err(JwtError::BadSignature(_))
+        ));
+        assert!(matches!(
+            verify_signature(RFC_A2_TOKEN, &rfc_issuer(RFC_A1_JWK)),
+            Err(JwtError::BadSignature(_))
+        ));
     }
 
     #[test]
@@ -1417,13 +1608,19 @@ mod tests {
         assert_eq!(issuer.key_count(), 1);
         assert_rfc_payload(&verify_signature(RFC_A3_TOKEN, &issuer).unwrap());
         let issuers = HashMap::from([("joe".to_string(), Rc::new(issuer))]);
-        assert_eq!(verify(RFC_A3_TOKEN, &issuers, RFC_NOW).unwrap_err(), JwtError::AudienceMismatch);
+        assert_eq!(
+            verify(RFC_A3_TOKEN, &issuers, RFC_NOW).unwrap_err(),
+            JwtError::AudienceMismatch
+        );
         // A flipped signature byte fails.
         let mut bad = RFC_A3_TOKEN.to_string();
         let at = bad.len() - 10;
         let flipped = if &bad[at..at + 1] == "A" { "B" } else { "A" };
         bad.replace_range(at..at + 1, flipped);
-        assert!(matches!(verify_signature(&bad, &rfc_issuer(RFC_A3_JWK)), Err(JwtError::BadSignature(_))));
+        assert!(matches!(
+            verify_signature(&bad, &rfc_issuer(RFC_A3_JWK)),
+            Err(JwtError::BadSignature(_))
+        ));
     }
 
     #[test]
@@ -1440,18 +1637,27 @@ mod tests {
         let parts: Vec<&str> = RFC_A4_TOKEN.split('.').collect();
         let json_payload = format!("{}.{}.{}", parts[0], RFC_PAYLOAD, parts[2]);
         let e = verify_signature(&json_payload, &issuer).unwrap_err();
-        assert!(matches!(e, JwtError::BadSignature(ref m) if m.contains("ES512")), "{e:?}");
+        assert!(
+            matches!(e, JwtError::BadSignature(ref m) if m.contains("ES512")),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn rfc7515_a5_unsecured_is_refused() {
         let token = format!("eyJhbGciOiJub25lIn0.{RFC_PAYLOAD}.");
         for jwk in [RFC_A1_JWK, RFC_A2_JWK, RFC_A3_JWK] {
-            assert!(matches!(verify_signature(&token, &rfc_issuer(jwk)), Err(JwtError::Malformed(_))));
+            assert!(matches!(
+                verify_signature(&token, &rfc_issuer(jwk)),
+                Err(JwtError::Malformed(_))
+            ));
         }
         let issuers = HashMap::from([("joe".to_string(), Rc::new(rfc_issuer(RFC_A1_JWK)))]);
         let e = verify(&token, &issuers, RFC_NOW).unwrap_err();
-        assert!(matches!(e, JwtError::Malformed(ref m) if m.contains("none")), "{e:?}");
+        assert!(
+            matches!(e, JwtError::Malformed(ref m) if m.contains("none")),
+            "{e:?}"
+        );
         assert_eq!(e.reason_code(), "invalid_token");
     }
 
@@ -1496,13 +1702,18 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
-        for alg in
-            ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512"]
-        {
+        for alg in [
+            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+            "HS256", "HS384", "HS512",
+        ] {
             assert!(verified_algs.contains(alg), "no verified {alg} token");
         }
         let algs_issuer = &issuers["https://algs.example.test"];
-        assert_eq!(algs_issuer.key_count(), 12, "the enc key, the short HMAC secret and the P-521 key are skipped");
+        assert_eq!(
+            algs_issuer.key_count(),
+            12,
+            "the enc key, the short HMAC secret and the P-521 key are skipped"
+        );
         forget_verified_tokens();
     }
 
@@ -1512,15 +1723,26 @@ mod tests {
         let doc: Value = serde_json::from_str(include_str!("jwt_test_vectors.json")).unwrap();
         let now = doc["now"].as_i64().unwrap();
         let issuers = issuers_from_rows(doc["issuers"].as_array().unwrap().iter().cloned());
-        let token = doc["cases"].as_array().unwrap().iter().find(|c| c["name"] == "leeway_nbf_in_60s").unwrap()
-            ["token"]
+        let token = doc["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "leeway_nbf_in_60s")
+            .unwrap()["token"]
             .as_str()
             .unwrap()
             .to_string();
         let p = verify(&token, &issuers, now).unwrap();
         assert_eq!(p.not_before, Some(now + 60));
-        assert_eq!(verify(&token, &issuers, now - 1).unwrap_err(), JwtError::NotYetValid, "cache hit, earlier clock");
-        assert!(verify(&token, &issuers, now).is_ok(), "still cached after a not-yet-valid answer");
+        assert_eq!(
+            verify(&token, &issuers, now - 1).unwrap_err(),
+            JwtError::NotYetValid,
+            "cache hit, earlier clock"
+        );
+        assert!(
+            verify(&token, &issuers, now).is_ok(),
+            "still cached after a not-yet-valid answer"
+        );
         forget_verified_tokens();
     }
 
@@ -1541,7 +1763,12 @@ mod tests {
         obj.entry("exp").or_insert(json!(4_102_444_800i64));
         let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
         header.kid = Some("k1".to_string());
-        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(CLAIMS_SECRET).unwrap()).unwrap()
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(CLAIMS_SECRET).unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -1591,15 +1818,25 @@ mod tests {
         assert_eq!(p.team_ids, vec!["g-only"]);
         assert_eq!(p.roles, vec!["r"]);
         assert_eq!(p.scopes, vec!["a", "b"]);
-        assert!(!p.admin_scope, "no admin_scope configured: no scope grants admin");
+        assert!(
+            !p.admin_scope,
+            "no admin_scope configured: no scope grants admin"
+        );
         assert_eq!(p.mapped_role, None);
         assert!(!p.enforce_rbac);
 
         // Missing, empty and odd claim values are absent.
-        let token = claims_token(json!({"sub": "", "email": true, "team": [], "groups": {"a": 1}, "role": null}));
+        let token = claims_token(
+            json!({"sub": "", "email": true, "team": [], "groups": {"a": 1}, "role": null}),
+        );
         let p = verify(&token, &issuers, NOW).unwrap();
         assert_eq!(
-            (p.subject.clone(), p.user_id.clone(), p.user_email.clone(), p.team_id.clone()),
+            (
+                p.subject.clone(),
+                p.user_id.clone(),
+                p.user_email.clone(),
+                p.team_id.clone()
+            ),
             (None, None, None, None)
         );
         assert!(p.team_ids.is_empty() && p.roles.is_empty() && p.scopes.is_empty());
@@ -1612,14 +1849,23 @@ mod tests {
         forget_verified_tokens();
         let issuers = claims_issuers(json!({"leeway_seconds": 30}));
         let check = |claims: Value| outcome(&verify(&claims_token(claims), &issuers, NOW));
-        assert_eq!(check(json!({"iss": "https://other.test", "aud": "x", "exp": 1})), "UntrustedIssuer");
+        assert_eq!(
+            check(json!({"iss": "https://other.test", "aud": "x", "exp": 1})),
+            "UntrustedIssuer"
+        );
         assert_eq!(check(json!({"iss": 5})), "UntrustedIssuer");
-        assert_eq!(check(json!({"aud": "x", "exp": 1, "nbf": 4_000_000_000i64})), "AudienceMismatch");
+        assert_eq!(
+            check(json!({"aud": "x", "exp": 1, "nbf": 4_000_000_000i64})),
+            "AudienceMismatch"
+        );
         assert_eq!(check(json!({"aud": ["x", 3]})), "AudienceMismatch");
         assert_eq!(check(json!({"aud": 3})), "AudienceMismatch");
         assert_eq!(check(json!({"aud": null})), "AudienceMismatch");
         assert_eq!(check(json!({"aud": ["x", "litellm-proxy"]})), "Ok");
-        assert_eq!(check(json!({"exp": NOW - 31, "nbf": 4_000_000_000i64})), "Expired");
+        assert_eq!(
+            check(json!({"exp": NOW - 31, "nbf": 4_000_000_000i64})),
+            "Expired"
+        );
         assert_eq!(check(json!({"exp": NOW - 30})), "Expired");
         assert_eq!(check(json!({"exp": NOW - 29})), "Ok");
         assert_eq!(check(json!({"nbf": NOW + 30})), "Ok");
@@ -1639,10 +1885,16 @@ mod tests {
             let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
             header.kid = Some("k1".to_string());
             let claims = json!({"iss": CLAIMS_ISS, "aud": "litellm-proxy"});
-            jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(CLAIMS_SECRET).unwrap())
-                .unwrap()
+            jsonwebtoken::encode(
+                &header,
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(CLAIMS_SECRET).unwrap(),
+            )
+            .unwrap()
         };
-        assert!(matches!(verify(&token, &issuers, NOW), Err(JwtError::Malformed(ref m)) if m.contains("exp")));
+        assert!(
+            matches!(verify(&token, &issuers, NOW), Err(JwtError::Malformed(ref m)) if m.contains("exp"))
+        );
         forget_verified_tokens();
     }
 
@@ -1656,7 +1908,10 @@ mod tests {
     fn nul_in_claims_is_malformed() {
         assert!(has_nul(br#"{"sub":"carol\u0000"}"#));
         assert!(!has_nul(br#"{"sub":"carol"}"#));
-        assert!(matches!(decode_json_object("eyJzdWIiOiJjYXJvbFx1MDAwMCJ9", "payload"), Err(JwtError::Malformed(_))));
+        assert!(matches!(
+            decode_json_object("eyJzdWIiOiJjYXJvbFx1MDAwMCJ9", "payload"),
+            Err(JwtError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -1735,7 +1990,10 @@ mod tests {
         for h in odd_headers {
             let token = header(h);
             assert!(
-                matches!(verify(&token, &issuers, NOW), Err(JwtError::BadSignature(_))),
+                matches!(
+                    verify(&token, &issuers, NOW),
+                    Err(JwtError::BadSignature(_))
+                ),
                 "{h}: {:?}",
                 verify(&token, &issuers, NOW)
             );
@@ -1743,7 +2001,10 @@ mod tests {
         // Payload from another token: tampering.
         let other: Vec<&str> = fixture("kc_admin").split('.').collect();
         let spliced = format!("{}.{}.{}", parts[0], other[1], parts[2]);
-        assert!(matches!(verify(&spliced, &issuers, NOW), Err(JwtError::BadSignature(_))));
+        assert!(matches!(
+            verify(&spliced, &issuers, NOW),
+            Err(JwtError::BadSignature(_))
+        ));
         // Signatures of every length against every key type.
         for len in [0usize, 1, 31, 32, 63, 64, 65, 255, 256, 257, 512] {
             let sig = URL_SAFE_NO_PAD.encode(vec![0x5a; len]);
@@ -1805,7 +2066,10 @@ mod tests {
         let minimal = Issuer::from_row(&json!({"issuer": "https://min.test"})).unwrap();
         assert_eq!(minimal.key_count(), 0);
         assert!(minimal.audiences.is_empty());
-        assert_eq!(minimal.admin_allowed_routes, DEFAULT_ADMIN_ALLOWED_ROUTES.to_vec());
+        assert_eq!(
+            minimal.admin_allowed_routes,
+            DEFAULT_ADMIN_ALLOWED_ROUTES.to_vec()
+        );
         assert!(!minimal.enforce_rbac);
         let odd = Issuer::from_row(&json!({
             "issuer": "https://odd.test", "jwks": "{\"keys\": []}", "audiences": ["a", "", 3], "leeway_seconds": -5,
@@ -1816,9 +2080,13 @@ mod tests {
         assert_eq!(odd.audiences, vec!["a"]);
         assert_eq!(odd.leeway_seconds, 0);
         assert_eq!(odd.user_id_claim, None);
-        assert_eq!(odd.role_mappings, vec![("x".to_string(), "team".to_string())]);
+        assert_eq!(
+            odd.role_mappings,
+            vec![("x".to_string(), "team".to_string())]
+        );
         assert!(!odd.enforce_rbac);
-        let big = Issuer::from_row(&json!({"issuer": "https://big.test", "leeway_seconds": 1e30})).unwrap();
+        let big = Issuer::from_row(&json!({"issuer": "https://big.test", "leeway_seconds": 1e30}))
+            .unwrap();
         assert_eq!(big.leeway_seconds, i64::from(i32::MAX));
         // A bare array of JWKs is read as the key set.
         let bare = Issuer::from_row(
@@ -1827,7 +2095,10 @@ mod tests {
         .unwrap();
         assert_eq!(bare.key_count(), 1);
         // issuers_from_rows skips unusable rows.
-        assert_eq!(issuers_from_rows(vec![json!({}), json!({"issuer": "https://ok.test"})]).len(), 1);
+        assert_eq!(
+            issuers_from_rows(vec![json!({}), json!({"issuer": "https://ok.test"})]).len(),
+            1
+        );
     }
 
     #[test]
@@ -1841,7 +2112,10 @@ mod tests {
         // Without rsa-1 no RS256 key verifies it.
         forget_verified_tokens();
         let issuers = fixture_issuers_with(acme_jwks_without("rsa-1"));
-        assert!(matches!(verify(fixture("kc_no_kid"), &issuers, NOW), Err(JwtError::BadSignature(_))));
+        assert!(matches!(
+            verify(fixture("kc_no_kid"), &issuers, NOW),
+            Err(JwtError::BadSignature(_))
+        ));
         forget_verified_tokens();
     }
 
@@ -1856,12 +2130,24 @@ mod tests {
             "list": [1, 2]
         });
         assert_eq!(claim_at(&claims, "realm_access.roles"), Some(&json!(["a"])));
-        assert_eq!(claim_at(&claims, "resource_access.my-client.roles"), Some(&json!(["b"])));
+        assert_eq!(
+            claim_at(&claims, "resource_access.my-client.roles"),
+            Some(&json!(["b"]))
+        );
         assert_eq!(claim_at(&claims, r"a\.b.c"), Some(&json!(1)));
         assert_eq!(claim_at(&claims, r"a\.b"), Some(&json!({"c": 1})));
-        assert_eq!(claim_at(&claims, "https://example.com/roles"), Some(&json!(["ns"])));
-        assert_eq!(claim_at(&claims, r"https://example\.com/roles"), Some(&json!(["ns"])));
-        assert_eq!(claim_at(&claims, "metadata.user.email"), Some(&json!("u@x")));
+        assert_eq!(
+            claim_at(&claims, "https://example.com/roles"),
+            Some(&json!(["ns"]))
+        );
+        assert_eq!(
+            claim_at(&claims, r"https://example\.com/roles"),
+            Some(&json!(["ns"]))
+        );
+        assert_eq!(
+            claim_at(&claims, "metadata.user.email"),
+            Some(&json!("u@x"))
+        );
         assert_eq!(claim_at(&claims, "user.email"), Some(&json!("u@x")));
         assert_eq!(claim_at(&claims, "list.0"), None);
         assert_eq!(claim_at(&claims, "realm_access.roles.x"), None);
@@ -1879,9 +2165,14 @@ mod tests {
         assert!(looks_like_jwt(fixture("kc_admin")));
         assert!(looks_like_jwt("a.b.c"));
         assert!(looks_like_jwt("a-_.b.c"));
-        assert!(!looks_like_jwt(fixture("kc_alg_none")), "empty signature part");
-        for s in ["", "a", "a.b", "a.b.c.d", "a..c", ".b.c", "a.b.", "a.b.c=", "a.b+.c", "a b.c.d", "sk-1234", "é.b.c"]
-        {
+        assert!(
+            !looks_like_jwt(fixture("kc_alg_none")),
+            "empty signature part"
+        );
+        for s in [
+            "", "a", "a.b", "a.b.c.d", "a..c", ".b.c", "a.b.", "a.b.c=", "a.b+.c", "a b.c.d",
+            "sk-1234", "é.b.c",
+        ] {
             assert!(!looks_like_jwt(s), "{s}");
         }
         let reasons: Vec<&str> = [
@@ -1906,6 +2197,8 @@ mod tests {
                 "token_not_yet_valid"
             ]
         );
-        assert!(JwtError::BadSignature("unknown kid x".into()).to_string().contains("unknown kid"));
+        assert!(JwtError::BadSignature("unknown kid x".into())
+            .to_string()
+            .contains("unknown kid"));
     }
 }

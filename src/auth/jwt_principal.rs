@@ -13,12 +13,23 @@ use crate::context::{self, Context};
 use crate::decision::{Decision, Reason};
 
 /// Roles in privilege order, highest first (CONTRACT §2).
-pub const ROLE_PRIVILEGE_ORDER: [&str; 7] =
-    ["proxy_admin", "proxy_admin_viewer", "org_admin", "internal_user", "internal_user_viewer", "team", "customer"];
+pub const ROLE_PRIVILEGE_ORDER: [&str; 7] = [
+    "proxy_admin",
+    "proxy_admin_viewer",
+    "org_admin",
+    "internal_user",
+    "internal_user_viewer",
+    "team",
+    "customer",
+];
 
 /// Role derivation of CONTRACT §6.5: admin scope → `proxy_admin`; else the mapped role; else the user row's
 /// role; else `internal_user` when a user id claim is present; else `team` when only team claims are present.
-pub fn derive_role(principal: &JwtPrincipal, user_row_role: Option<&str>, has_team_claim: bool) -> Option<String> {
+pub fn derive_role(
+    principal: &JwtPrincipal,
+    user_row_role: Option<&str>,
+    has_team_claim: bool,
+) -> Option<String> {
     if principal.admin_scope {
         return Some("proxy_admin".into());
     }
@@ -36,7 +47,12 @@ pub fn derive_role(principal: &JwtPrincipal, user_row_role: Option<&str>, has_te
 
 /// Candidate teams of a token: its team list and single team claim, sorted by id, without duplicates.
 fn candidate_teams(principal: &JwtPrincipal) -> Vec<&str> {
-    let mut teams: Vec<&str> = principal.team_ids.iter().map(String::as_str).chain(principal.team_id.as_deref()).collect();
+    let mut teams: Vec<&str> = principal
+        .team_ids
+        .iter()
+        .map(String::as_str)
+        .chain(principal.team_id.as_deref())
+        .collect();
     teams.sort_unstable();
     teams.dedup();
     teams
@@ -55,12 +71,24 @@ pub fn decide(
     let user_id = principal.user_id.as_deref();
     let org_id = principal.organization_id.as_deref();
     // An admin-scope token acts as the proxy admin, not for a team (LiteLLM resolves admins before teams).
-    let teams = if principal.admin_scope { Vec::new() } else { candidate_teams(&principal) };
+    let teams = if principal.admin_scope {
+        Vec::new()
+    } else {
+        candidate_teams(&principal)
+    };
 
     // One context query in the common cases (no team or one team claim); the user row's role comes with it.
     let selected = match teams.as_slice() {
-        [] => Some(context::load_for_principal(client, user_id, None, org_id, end_user)),
-        [only] => Some(context::load_for_principal(client, user_id, Some(only), org_id, end_user)),
+        [] => Some(context::load_for_principal(
+            client, user_id, None, org_id, end_user,
+        )),
+        [only] => Some(context::load_for_principal(
+            client,
+            user_id,
+            Some(only),
+            org_id,
+            end_user,
+        )),
         several => select_team(client, &cat, several, user_id, org_id, end_user, model),
     };
     let user_row_role = match &selected {
@@ -73,21 +101,41 @@ pub fn decide(
     decision.role = role.clone();
     if principal.enforce_rbac && role.is_none() {
         decision.reason = Reason::RoleNotMapped;
-        decision.message = "the issuer enforces RBAC and no role could be derived from the token".into();
-        return Outcome { decision, context: None, catalogue: Some(cat) };
+        decision.message =
+            "the issuer enforces RBAC and no role could be derived from the token".into();
+        return Outcome {
+            decision,
+            context: None,
+            catalogue: Some(cat),
+        };
     }
     let Some(ctx) = selected else {
         decision.reason = Reason::NoTeamForModel;
-        decision.message = format!("none of the token's teams {teams:?} may call {}", model.unwrap_or("this route"));
-        return Outcome { decision, context: None, catalogue: Some(cat) };
+        decision.message = format!(
+            "none of the token's teams {teams:?} may call {}",
+            model.unwrap_or("this route")
+        );
+        return Outcome {
+            decision,
+            context: None,
+            catalogue: Some(cat),
+        };
     };
     if !teams.is_empty() && ctx.team.is_none() {
         decision.reason = Reason::NoTeamForModel;
         decision.message = format!("the token's team {teams:?} does not exist");
-        return Outcome { decision, context: None, catalogue: Some(cat) };
+        return Outcome {
+            decision,
+            context: None,
+            catalogue: Some(cat),
+        };
     }
 
-    let permission = if principal.enforce_rbac { role.as_deref().and_then(|r| cat.role_permissions.get(r)) } else { None };
+    let permission = if principal.enforce_rbac {
+        role.as_deref().and_then(|r| cat.role_permissions.get(r))
+    } else {
+        None
+    };
     let mut required_lists: Vec<&[String]> = Vec::new();
     if principal.admin_scope {
         required_lists.push(&principal.admin_allowed_routes);
@@ -105,14 +153,22 @@ pub fn decide(
     decision.team_id = ctx.team.as_ref().map(|t| t.id.clone());
     decision.organization_id = ctx.organization.as_ref().map(|o| o.id.clone());
     let role_models = permission.map(|p| p.models.as_slice()).unwrap_or(&[]);
-    if let Some((reason, message)) = check::run_gates(&cat, &ctx, &subject, route, model, role_models) {
+    if let Some((reason, message)) =
+        check::run_gates(&cat, &ctx, &subject, route, model, role_models)
+    {
         decision.reason = reason;
         decision.message = message;
         if reason == Reason::BudgetExceeded {
-            decision.limit_scope = crate::access::budget::first_exhausted(&check::budget_levels(&ctx)).map(|s| s.name());
+            decision.limit_scope =
+                crate::access::budget::first_exhausted(&check::budget_levels(&ctx))
+                    .map(|s| s.name());
         }
     }
-    Outcome { decision, context: Some(ctx), catalogue: Some(cat) }
+    Outcome {
+        decision,
+        context: Some(ctx),
+        catalogue: Some(cat),
+    }
 }
 
 /// The first team (by id) that exists, is not blocked and may call the model (litellm-semantics §5.5 6d).

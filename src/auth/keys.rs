@@ -23,14 +23,27 @@ pub fn key_hash_of(key: &str) -> String {
 pub fn generate_plaintext() -> String {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).unwrap_or_else(|e| {
-        crate::spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("no randomness available: {e}"))
+        crate::spi_util::raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("no randomness available: {e}"),
+        )
     });
-    format!("sk-{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "sk-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// LiteLLM's display name of a key: `sk-...` and its last four characters.
 pub fn display_name(plaintext: &str) -> String {
-    let tail: String = plaintext.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = plaintext
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     format!("sk-...{tail}")
 }
 
@@ -55,7 +68,10 @@ mod tests {
 
     #[test]
     fn litellm_compatible_hash() {
-        assert_eq!(hash_key("sk-1234"), "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b");
+        assert_eq!(
+            hash_key("sk-1234"),
+            "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"
+        );
         assert_eq!(key_hash_of("sk-1234"), hash_key("sk-1234"));
         assert_eq!(key_hash_of("ABCDEF"), "abcdef");
         assert_eq!(display_name("sk-abcdefgh"), "sk-...efgh");

@@ -18,7 +18,9 @@ pub enum TokenKind<'a> {
 
 /// Classifies a bearer token, tolerating surrounding whitespace and a `Bearer ` prefix as proxies forward it.
 pub fn classify(token: Option<&str>) -> TokenKind<'_> {
-    let Some(raw) = token else { return TokenKind::Missing };
+    let Some(raw) = token else {
+        return TokenKind::Missing;
+    };
     let mut token = raw.trim();
     if token.len() >= 6 && token.is_char_boundary(6) && token[..6].eq_ignore_ascii_case("bearer") {
         let rest = &token[6..];
@@ -46,7 +48,10 @@ mod tests {
         assert_eq!(classify(None), TokenKind::Missing);
         assert_eq!(classify(Some("  ")), TokenKind::Missing);
         assert_eq!(classify(Some("Bearer ")), TokenKind::Missing);
-        assert_eq!(classify(Some("Bearer sk-1234")), TokenKind::VirtualKey("sk-1234"));
+        assert_eq!(
+            classify(Some("Bearer sk-1234")),
+            TokenKind::VirtualKey("sk-1234")
+        );
         assert_eq!(classify(Some("a.b.c")), TokenKind::Jwt("a.b.c"));
         assert_eq!(classify(Some("a.b")), TokenKind::Unrecognised);
         assert_eq!(classify(Some("not-a-key")), TokenKind::Unrecognised);

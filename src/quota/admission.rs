@@ -53,7 +53,12 @@ pub struct Admission {
     pub message: Option<String>,
 }
 
-fn refusal(reason: &str, scope: &str, reset_at: Option<TimestampWithTimeZone>, message: String) -> Admission {
+fn refusal(
+    reason: &str,
+    scope: &str,
+    reset_at: Option<TimestampWithTimeZone>,
+    message: String,
+) -> Admission {
     let retry_after_seconds = match (reset_at, reason) {
         (Some(at), _) => Some(seconds_until(at)),
         (None, "parallel_limit_exceeded") => Some(1),
@@ -77,7 +82,9 @@ fn seconds_until(at: TimestampWithTimeZone) -> i32 {
     // SAFETY: reads the backend's transaction start timestamp
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
     let micros = at.into_inner().saturating_sub(now);
-    i32::try_from((micros + 999_999).div_euclid(1_000_000)).unwrap_or(i32::MAX).max(1)
+    i32::try_from((micros + 999_999).div_euclid(1_000_000))
+        .unwrap_or(i32::MAX)
+        .max(1)
 }
 
 macro_rules! reserve_sql {
@@ -91,52 +98,98 @@ macro_rules! reserve_sql {
 
 macro_rules! unreserve_sql {
     ($table:literal, $where:literal) => {
-        concat!("UPDATE rbac.", $table, " SET reserved = greatest(reserved - $1, 0) WHERE ", $where)
+        concat!(
+            "UPDATE rbac.",
+            $table,
+            " SET reserved = greatest(reserved - $1, 0) WHERE ",
+            $where
+        )
     };
 }
 
 /// The conditional reserve and the refund of one budget level.
 fn budget_sql(scope: &str) -> (&'static str, &'static str) {
     match scope {
-        "key" => (reserve_sql!("keys", "key_hash = $2"), unreserve_sql!("keys", "key_hash = $2")),
+        "key" => (
+            reserve_sql!("keys", "key_hash = $2"),
+            unreserve_sql!("keys", "key_hash = $2"),
+        ),
         "team_member" => (
             reserve_sql!("team_members", "team_id = $2 AND user_id = $3"),
             unreserve_sql!("team_members", "team_id = $2 AND user_id = $3"),
         ),
-        "team" => (reserve_sql!("teams", "team_id = $2"), unreserve_sql!("teams", "team_id = $2")),
-        "organization" => {
-            (reserve_sql!("organizations", "organization_id = $2"), unreserve_sql!("organizations", "organization_id = $2"))
-        }
-        "user" => (reserve_sql!("users", "user_id = $2"), unreserve_sql!("users", "user_id = $2")),
-        _ => (reserve_sql!("end_users", "end_user_id = $2"), unreserve_sql!("end_users", "end_user_id = $2")),
+        "team" => (
+            reserve_sql!("teams", "team_id = $2"),
+            unreserve_sql!("teams", "team_id = $2"),
+        ),
+        "organization" => (
+            reserve_sql!("organizations", "organization_id = $2"),
+            unreserve_sql!("organizations", "organization_id = $2"),
+        ),
+        "user" => (
+            reserve_sql!("users", "user_id = $2"),
+            unreserve_sql!("users", "user_id = $2"),
+        ),
+        _ => (
+            reserve_sql!("end_users", "end_user_id = $2"),
+            unreserve_sql!("end_users", "end_user_id = $2"),
+        ),
     }
 }
 
 /// Runs a prepared write and returns how many rows it changed.
-fn write(client: &mut SpiClient<'_>, sql: &'static str, types: &[pgrx::pg_sys::PgOid], args: &[pgrx::datum::DatumWithOid<'_>]) -> usize {
+fn write(
+    client: &mut SpiClient<'_>,
+    sql: &'static str,
+    types: &[pgrx::pg_sys::PgOid],
+    args: &[pgrx::datum::DatumWithOid<'_>],
+) -> usize {
     let stmt = spi_util::statement(client, sql, types, true);
-    client.update(&*stmt, None, args).unwrap_or_else(|e| spi_util::spi_failed(e)).len()
+    client
+        .update(&*stmt, None, args)
+        .unwrap_or_else(|e| spi_util::spi_failed(e))
+        .len()
 }
 
 /// Changes one budget level's `reserved` (conditionally when reserving). Returns whether it changed.
-fn change_reserved(client: &mut SpiClient<'_>, level: &(&'static str, String, Option<String>), cost: &AnyNumeric, reserve: bool) -> bool {
+fn change_reserved(
+    client: &mut SpiClient<'_>,
+    level: &(&'static str, String, Option<String>),
+    cost: &AnyNumeric,
+    reserve: bool,
+) -> bool {
     let (reserve_sql, unreserve_sql) = budget_sql(level.0);
     let sql = if reserve { reserve_sql } else { unreserve_sql };
     if level.0 == "team_member" {
-        let args = [cost.clone().into(), level.1.as_str().into(), level.2.as_deref().into()];
+        let args = [
+            cost.clone().into(),
+            level.1.as_str().into(),
+            level.2.as_deref().into(),
+        ];
         write(client, sql, &[NUMERIC, TEXT, TEXT], &args) > 0
     } else {
-        write(client, sql, &[NUMERIC, TEXT], &[cost.clone().into(), level.1.as_str().into()]) > 0
+        write(
+            client,
+            sql,
+            &[NUMERIC, TEXT],
+            &[cost.clone().into(), level.1.as_str().into()],
+        ) > 0
     }
 }
 
 /// Undoes what an admission took so far (budget levels reserved, the parallel slot), under the locks it holds.
-fn undo(client: &mut SpiClient<'_>, reserved: &[(&'static str, String, Option<String>)], cost: &AnyNumeric, slot: Option<&str>) {
+fn undo(
+    client: &mut SpiClient<'_>,
+    reserved: &[(&'static str, String, Option<String>)],
+    cost: &AnyNumeric,
+    slot: Option<&str>,
+) {
     for level in reserved {
         change_reserved(client, level, cost, false);
     }
     if let Some(key_hash) = slot {
-        const FREE_SLOT: &str = "UPDATE rbac.keys SET in_flight = greatest(in_flight - 1, 0) WHERE key_hash = $1";
+        const FREE_SLOT: &str =
+            "UPDATE rbac.keys SET in_flight = greatest(in_flight - 1, 0) WHERE key_hash = $1";
         write(client, FREE_SLOT, &[TEXT], &[key_hash.into()]);
     }
 }
@@ -144,7 +197,9 @@ fn undo(client: &mut SpiClient<'_>, reserved: &[(&'static str, String, Option<St
 /// Releases the key's own reservations older than `rbac.reservation_ttl`; true if any was released.
 fn expire_key_reservations(client: &mut SpiClient<'_>, key_hash: Option<&str>) -> bool {
     const EXPIRE: &str = "SELECT rbac._expire_key_reservations($1)";
-    let Some(key_hash) = key_hash else { return false };
+    let Some(key_hash) = key_hash else {
+        return false;
+    };
     let stmt = spi_util::statement(client, EXPIRE, &[TEXT], true);
     let released = client
         .update(&*stmt, Some(1), &[key_hash.into()])
@@ -161,55 +216,86 @@ struct Window {
     start_after: Option<TimestampWithTimeZone>,
 }
 
-const LOCK_WINDOW: &str = "SELECT CASE WHEN window_start <= now() - interval '60 seconds' THEN 0 ELSE requests END, \
+const LOCK_WINDOW: &str =
+    "SELECT CASE WHEN window_start <= now() - interval '60 seconds' THEN 0 ELSE requests END, \
      CASE WHEN window_start <= now() - interval '60 seconds' THEN 0 ELSE tokens END, \
      CASE WHEN window_start <= now() - interval '60 seconds' THEN now() ELSE window_start END \
      FROM rbac.rate_windows WHERE scope = $1 AND subject = $2 FOR UPDATE";
 const CREATE_WINDOW: &str =
     "INSERT INTO rbac.rate_windows(scope, subject, window_start) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING";
 /// Locks, checks and counts a window in one statement (a fresh row is created counting this request).
+/// Counters saturate at bigint's maximum (numeric sums), so no request can make another one overflow.
 const COUNT_WINDOW_IF_FITS: &str = "INSERT INTO rbac.rate_windows AS w (scope, subject, window_start, requests, tokens) \
      VALUES ($1, $2, now(), $3, $4) ON CONFLICT (scope, subject) DO UPDATE SET \
        window_start = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN now() ELSE w.window_start END, \
-       requests = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.requests END + excluded.requests, \
-       tokens = CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.tokens END + excluded.tokens \
-     WHERE ($5::bigint IS NULL OR CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.requests END \
+       requests = least(CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.requests END::numeric \
+                        + excluded.requests, 9223372036854775807)::bigint, \
+       tokens = least(CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.tokens END::numeric \
+                      + excluded.tokens, 9223372036854775807)::bigint \
+     WHERE ($5::bigint IS NULL OR CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.requests END::numeric \
               + excluded.requests <= $5) \
-       AND ($6::bigint IS NULL OR CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.tokens END \
+       AND ($6::bigint IS NULL OR CASE WHEN w.window_start <= now() - interval '60 seconds' THEN 0 ELSE w.tokens END::numeric \
               + excluded.tokens <= $6) \
      RETURNING w.requests, w.tokens, w.window_start";
 const WINDOW_END: &str = "SELECT window_start + interval '60 seconds' FROM rbac.rate_windows WHERE scope = $1 AND subject = $2";
 const COUNT_WINDOW: &str = "UPDATE rbac.rate_windows SET \
        window_start = CASE WHEN window_start <= now() - interval '60 seconds' THEN now() ELSE window_start END, \
-       requests = CASE WHEN window_start <= now() - interval '60 seconds' THEN 0 ELSE requests END + $3, \
-       tokens = CASE WHEN window_start <= now() - interval '60 seconds' THEN 0 ELSE tokens END + $4 \
+       requests = least(CASE WHEN window_start <= now() - interval '60 seconds' THEN 0 ELSE requests END::numeric + $3, \
+                        9223372036854775807)::bigint, \
+       tokens = least(CASE WHEN window_start <= now() - interval '60 seconds' THEN 0 ELSE tokens END::numeric + $4, \
+                      9223372036854775807)::bigint \
      WHERE scope = $1 AND subject = $2";
 
 /// Locks one window (creating it on first use) and returns its counts as they would be after this request.
-fn lock_window(client: &mut SpiClient<'_>, scope: &str, subject: &str, req: &Request<'_>) -> Window {
+fn lock_window(
+    client: &mut SpiClient<'_>,
+    scope: &str,
+    subject: &str,
+    req: &Request<'_>,
+) -> Window {
     for _ in 0..2 {
         let stmt = spi_util::statement(client, LOCK_WINDOW, &[TEXT, TEXT], true);
-        let table = client.update(&*stmt, Some(1), &[scope.into(), subject.into()]).unwrap_or_else(|e| spi_util::spi_failed(e));
+        let table = client
+            .update(&*stmt, Some(1), &[scope.into(), subject.into()])
+            .unwrap_or_else(|e| spi_util::spi_failed(e));
         if !table.is_empty() {
             let row = table.first();
-            let get = |i| row.get::<i64>(i).unwrap_or_else(|e| spi_util::spi_failed(e)).unwrap_or(0);
-            let start: Option<TimestampWithTimeZone> = row.get(3).unwrap_or_else(|e| spi_util::spi_failed(e));
+            let get = |i| {
+                row.get::<i64>(i)
+                    .unwrap_or_else(|e| spi_util::spi_failed(e))
+                    .unwrap_or(0)
+            };
+            let start: Option<TimestampWithTimeZone> =
+                row.get(3).unwrap_or_else(|e| spi_util::spi_failed(e));
             return Window {
-                used_requests: get(1) + req.requests,
-                used_tokens: get(2) + req.tokens,
+                used_requests: get(1).saturating_add(req.requests),
+                used_tokens: get(2).saturating_add(req.tokens),
                 end: start.map(plus_window),
                 start_after: start,
             };
         }
-        write(client, CREATE_WINDOW, &[TEXT, TEXT], &[scope.into(), subject.into()]);
+        write(
+            client,
+            CREATE_WINDOW,
+            &[TEXT, TEXT],
+            &[scope.into(), subject.into()],
+        );
     }
-    spi_util::raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("rate window {scope}/{subject} vanished"))
+    spi_util::raise(
+        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+        format!("rate window {scope}/{subject} vanished"),
+    )
 }
 
 fn plus_window(start: TimestampWithTimeZone) -> TimestampWithTimeZone {
     // SAFETY: a plain value; 60 s in microseconds added to a finite timestamptz
-    unsafe { TimestampWithTimeZone::from_datum(pg_sys::Datum::from(start.into_inner() + 60_000_000), false) }
-        .unwrap_or(start)
+    unsafe {
+        TimestampWithTimeZone::from_datum(
+            pg_sys::Datum::from(start.into_inner() + 60_000_000),
+            false,
+        )
+    }
+    .unwrap_or(start)
 }
 
 fn least(current: Option<i64>, candidate: Option<i64>) -> Option<i64> {
@@ -223,7 +309,9 @@ fn least(current: Option<i64>, candidate: Option<i64>) -> Option<i64> {
 pub fn admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>) -> Admission {
     for attempt in 0..2 {
         match try_admit(client, plan, req) {
-            Err(Retryable(_)) if attempt == 0 && expire_key_reservations(client, req.key_hash) => continue,
+            Err(Retryable(_)) if attempt == 0 && expire_key_reservations(client, req.key_hash) => {
+                continue
+            }
             Err(Retryable(refused)) | Err(Final(refused)) => return refused,
             Ok(admitted) => return admitted,
         }
@@ -247,15 +335,27 @@ enum Refused {
     Final(Admission),
 }
 
-fn try_admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>) -> Result<Admission, Refused> {
+fn try_admit(
+    client: &mut SpiClient<'_>,
+    plan: &AdmissionPlan,
+    req: &Request<'_>,
+) -> Result<Admission, Refused> {
     // 1. budget reservations, level by level in lock order
     let mut reserved = Vec::new();
     if req.positive_cost {
         for level in &plan.budget_levels {
             if !change_reserved(client, level, &req.cost, true) {
                 undo(client, &reserved, &req.cost, None);
-                let message = format!("reserving {} USD would take the {} budget past max_budget", req.cost, level.0);
-                return Err(Retryable(refusal("budget_exceeded", level.0, None, message)));
+                let message = format!(
+                    "reserving {} USD would take the {} budget past max_budget",
+                    req.cost, level.0
+                );
+                return Err(Retryable(refusal(
+                    "budget_exceeded",
+                    level.0,
+                    None,
+                    message,
+                )));
             }
             reserved.push(level.clone());
         }
@@ -267,8 +367,14 @@ fn try_admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>
                 "UPDATE rbac.keys SET in_flight = in_flight + 1 WHERE key_hash = $1 AND in_flight < max_parallel_requests";
             if write(client, TAKE_SLOT, &[TEXT], &[key_hash.into()]) == 0 {
                 undo(client, &reserved, &req.cost, None);
-                let message = "max_parallel_requests requests are already in flight for this key".to_string();
-                return Err(Retryable(refusal("parallel_limit_exceeded", "key", None, message)));
+                let message =
+                    "max_parallel_requests requests are already in flight for this key".to_string();
+                return Err(Retryable(refusal(
+                    "parallel_limit_exceeded",
+                    "key",
+                    None,
+                    message,
+                )));
             }
             Some(key_hash)
         }
@@ -293,18 +399,41 @@ fn try_admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>
             if rpm.is_some_and(|l| w.used_requests > l) || tpm.is_some_and(|l| w.used_tokens > l) {
                 note(&mut failed, *ord, scope, w.end);
             }
-            remaining_requests = least(remaining_requests, rpm.map(|l| l - w.used_requests));
-            remaining_tokens = least(remaining_tokens, tpm.map(|l| l - w.used_tokens));
-            reset_at = [reset_at, w.end].into_iter().flatten().min_by_key(|t| t.into_inner());
+            remaining_requests = least(
+                remaining_requests,
+                rpm.map(|l| l.saturating_sub(w.used_requests)),
+            );
+            remaining_tokens = least(
+                remaining_tokens,
+                tpm.map(|l| l.saturating_sub(w.used_tokens)),
+            );
+            reset_at = [reset_at, w.end]
+                .into_iter()
+                .flatten()
+                .min_by_key(|t| t.into_inner());
             if tpm.is_some() {
                 tpm_windows.push((scope, subject.clone(), w.start_after));
             }
         }
     }
     if let (None, Some((scope, subject, rpm, tpm, ord))) = (&failed, plan.windows.last()) {
-        let stmt = spi_util::statement(client, COUNT_WINDOW_IF_FITS, &[TEXT, TEXT, INT8, INT8, INT8, INT8], true);
-        let args = [(*scope).into(), subject.as_str().into(), req.requests.into(), req.tokens.into(), (*rpm).into(), (*tpm).into()];
-        let table = client.update(&*stmt, Some(1), &args).unwrap_or_else(|e| spi_util::spi_failed(e));
+        let stmt = spi_util::statement(
+            client,
+            COUNT_WINDOW_IF_FITS,
+            &[TEXT, TEXT, INT8, INT8, INT8, INT8],
+            true,
+        );
+        let args = [
+            (*scope).into(),
+            subject.as_str().into(),
+            req.requests.into(),
+            req.tokens.into(),
+            (*rpm).into(),
+            (*tpm).into(),
+        ];
+        let table = client
+            .update(&*stmt, Some(1), &args)
+            .unwrap_or_else(|e| spi_util::spi_failed(e));
         if table.is_empty() {
             let stmt = spi_util::statement(client, WINDOW_END, &[TEXT, TEXT], false);
             let end = client
@@ -314,12 +443,22 @@ fn try_admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>
             note(&mut failed, *ord, scope, end);
         } else {
             let row = table.first();
-            let requests = row.get::<i64>(1).unwrap_or_else(|e| spi_util::spi_failed(e)).unwrap_or(0);
-            let tokens = row.get::<i64>(2).unwrap_or_else(|e| spi_util::spi_failed(e)).unwrap_or(0);
-            let start: Option<TimestampWithTimeZone> = row.get(3).unwrap_or_else(|e| spi_util::spi_failed(e));
-            remaining_requests = least(remaining_requests, rpm.map(|l| l - requests));
-            remaining_tokens = least(remaining_tokens, tpm.map(|l| l - tokens));
-            reset_at = [reset_at, start.map(plus_window)].into_iter().flatten().min_by_key(|t| t.into_inner());
+            let requests = row
+                .get::<i64>(1)
+                .unwrap_or_else(|e| spi_util::spi_failed(e))
+                .unwrap_or(0);
+            let tokens = row
+                .get::<i64>(2)
+                .unwrap_or_else(|e| spi_util::spi_failed(e))
+                .unwrap_or(0);
+            let start: Option<TimestampWithTimeZone> =
+                row.get(3).unwrap_or_else(|e| spi_util::spi_failed(e));
+            remaining_requests = least(remaining_requests, rpm.map(|l| l.saturating_sub(requests)));
+            remaining_tokens = least(remaining_tokens, tpm.map(|l| l.saturating_sub(tokens)));
+            reset_at = [reset_at, start.map(plus_window)]
+                .into_iter()
+                .flatten()
+                .min_by_key(|t| t.into_inner());
             if tpm.is_some() {
                 tpm_windows.push((scope, subject.clone(), start));
             }
@@ -335,7 +474,12 @@ fn try_admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>
         return Err(Final(refused));
     }
     for (scope, subject, _, _, _) in plan.windows.iter().take(count.saturating_sub(1)) {
-        let args = [(*scope).into(), subject.as_str().into(), req.requests.into(), req.tokens.into()];
+        let args = [
+            (*scope).into(),
+            subject.as_str().into(),
+            req.requests.into(),
+            req.tokens.into(),
+        ];
         write(client, COUNT_WINDOW, &[TEXT, TEXT, INT8, INT8], &args);
     }
     // 4. the reservation that settle/release will close (tpm windows kept for the token correction)
@@ -343,8 +487,27 @@ fn try_admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>
          model, requests, tokens, cost, budget_scopes, parallel_slot, rate_scopes, rate_subjects, rate_window_starts) \
          VALUES (now() + rbac._reservation_ttl(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          RETURNING reservation_id";
-    let types = [TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, INT8, INT8, NUMERIC, TEXT_ARRAY, BOOL, TEXT_ARRAY, TEXT_ARRAY, TIMESTAMPTZ_ARRAY];
-    let held_cost = if reserved.is_empty() { AnyNumeric::from(0) } else { req.cost.clone() };
+    let types = [
+        TEXT,
+        TEXT,
+        TEXT,
+        TEXT,
+        TEXT,
+        TEXT,
+        INT8,
+        INT8,
+        NUMERIC,
+        TEXT_ARRAY,
+        BOOL,
+        TEXT_ARRAY,
+        TEXT_ARRAY,
+        TIMESTAMPTZ_ARRAY,
+    ];
+    let held_cost = if reserved.is_empty() {
+        AnyNumeric::from(0)
+    } else {
+        req.cost.clone()
+    };
     let budget_scopes: Vec<&str> = reserved.iter().map(|l| l.0).collect();
     let rate_scopes: Vec<&str> = tpm_windows.iter().map(|w| w.0).collect();
     let rate_subjects: Vec<&str> = tpm_windows.iter().map(|w| w.1.as_str()).collect();
@@ -382,4 +545,5 @@ fn try_admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>
     })
 }
 
-const TIMESTAMPTZ_ARRAY: pgrx::pg_sys::PgOid = pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::BuiltinOid::TIMESTAMPTZARRAYOID);
+const TIMESTAMPTZ_ARRAY: pgrx::pg_sys::PgOid =
+    pgrx::pg_sys::PgOid::BuiltIn(pgrx::pg_sys::BuiltinOid::TIMESTAMPTZARRAYOID);

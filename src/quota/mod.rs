@@ -8,17 +8,28 @@ use pgrx::prelude::*;
 use pgrx::AnyNumeric;
 
 use crate::check;
-use crate::decision::{composite, Decision};
 use crate::context::{Context, Limits};
+use crate::decision::{composite, Decision};
 use crate::spi_util;
 use admission::{Admission, AdmissionPlan, Request};
+
+/// The largest token estimate one request may carry (10^12). Estimates come from clients (`max_tokens`): an
+/// unbounded one, counted first in a shared window, would overflow every later request's arithmetic.
+pub const MAX_TOKENS_PER_REQUEST: i64 = 1_000_000_000_000;
+
+/// The rate-window subject of a compound scope (team member, model per key/team/organization): the first id's
+/// length, then both ids. Ids may contain `:` (model `llama3:8b`, team `t2:llama3`), so plain joining would let
+/// two different pairs share one window; the length prefix makes every pair its own subject.
+pub fn compound_subject(first: &str, second: &str) -> String {
+    format!("{}:{first}:{second}", first.len())
+}
 
 /// Admits or refuses one request.
 ///
 /// * `token`, `route`, `model`, `end_user_id`: as `rbac.rbac_check` (which runs first; a denial is returned
 ///   with its reason and nothing is consumed).
 /// * `requests`: requests to count in the rpm windows (default 1, >= 0).
-/// * `tokens`: estimated tokens (prompt + expected completion) to count in the tpm windows (default 0, >= 0);
+/// * `tokens`: estimated tokens (prompt + expected completion) to count in the tpm windows (default 0, 0..=10^12);
 ///   `rbac.settle` corrects them to the actual count.
 /// * `cost`: USD to reserve against every budget level (default 0, finite, >= 0).
 ///
@@ -28,7 +39,7 @@ use admission::{Admission, AdmissionPlan, Request};
 /// reservation_id (for `rbac.settle` / `rbac.release`), remaining_requests / remaining_tokens in the tightest
 /// window, reset_at (end of that 60-second window) and retry_after_seconds (on a 429).
 /// All-or-nothing and exact under concurrency; rolled back with the caller's transaction. Errors: `22023` for a
-/// NULL/empty route or negative/non-finite amounts. LiteLLM: the v3 parallel-request limiter and budget
+/// NULL/empty route, negative/non-finite amounts, tokens above 10^12 or an end_user_id above 1024 characters. LiteLLM: the v3 parallel-request limiter and budget
 /// reservation (litellm-semantics §7–§8), without their races.
 #[pg_extern(volatile, security_definer, requires = ["quota_schema"])]
 pub fn consume_quota(
@@ -47,9 +58,18 @@ pub fn consume_quota(
     if requests < 0 || tokens < 0 {
         spi_util::invalid_parameter("requests and tokens must be >= 0");
     }
+    if tokens > MAX_TOKENS_PER_REQUEST {
+        spi_util::invalid_parameter(format!(
+            "tokens must be at most {MAX_TOKENS_PER_REQUEST} (got {tokens})"
+        ));
+    }
+    let end_user_id = check::require_end_user(end_user_id);
     let cost_text = cost.to_string();
-    if cost < AnyNumeric::from(0) || matches!(cost_text.as_str(), "NaN" | "Infinity" | "-Infinity") {
-        spi_util::invalid_parameter(format!("cost must be a finite amount in USD >= 0 (got {cost_text})"));
+    if cost < AnyNumeric::from(0) || matches!(cost_text.as_str(), "NaN" | "Infinity" | "-Infinity")
+    {
+        spi_util::invalid_parameter(format!(
+            "cost must be a finite amount in USD >= 0 (got {cost_text})"
+        ));
     }
     let outcome = check::decide_without_resets(token, route, model, end_user_id);
     if !outcome.decision.allowed() {
@@ -57,7 +77,11 @@ pub fn consume_quota(
     }
     let d = &outcome.decision;
     let ctx = outcome.context.unwrap_or_default();
-    let end_user = ctx.end_user.as_ref().map(|e| e.id.clone()).or(end_user_id.map(str::to_string));
+    let end_user = ctx
+        .end_user
+        .as_ref()
+        .map(|e| e.id.clone())
+        .or(end_user_id.map(str::to_string));
     let model = model.filter(|m| !m.is_empty());
     let plan = plan_for(&ctx, d, model);
     let request = Request {
@@ -73,7 +97,9 @@ pub fn consume_quota(
         cost,
     };
     // copied out of SPI memory inside the closure; the composite is formed afterwards in the caller's context
-    quota(Spi::connect_mut(|client| admission::admit(client, &plan, &request)))
+    quota(Spi::connect_mut(|client| {
+        admission::admit(client, &plan, &request)
+    }))
 }
 
 fn refusal_from_decision(d: Decision) -> PgHeapTuple<'static, AllocatedByRust> {
@@ -96,19 +122,48 @@ fn plan_for(ctx: &Context, d: &Decision, model: Option<&str>) -> AdmissionPlan {
     let key_hash = d.key_hash.as_deref();
     let team = ctx.team.as_ref().map(|t| (t.id.as_str(), &t.limits));
     let member = ctx.member.as_ref().map(|m| (m.id.as_str(), &m.limits));
-    let org = ctx.organization.as_ref().map(|o| (o.id.as_str(), &o.limits));
+    let org = ctx
+        .organization
+        .as_ref()
+        .map(|o| (o.id.as_str(), &o.limits));
     let user = ctx.user.as_ref().map(|u| (u.id.as_str(), &u.limits));
     let end = ctx.end_user.as_ref().map(|e| (e.id.as_str(), &e.limits));
     let team_id = team.map(|(id, _)| id);
     let org_id = org.map(|(id, _)| id);
     // budget levels in lock order; the user level only for keys without a team (LiteLLM §7.1)
     let levels: [(&'static str, Option<(String, Option<String>)>, bool); 6] = [
-        ("key", key_hash.map(|k| (k.to_string(), None)), key_limits.has_max_budget),
-        ("team_member", team_id.zip(member).map(|(t, (u, _))| (t.to_string(), Some(u.to_string()))), member.is_some_and(|(_, l)| l.has_max_budget)),
-        ("team", team_id.map(|t| (t.to_string(), None)), team.is_some_and(|(_, l)| l.has_max_budget)),
-        ("organization", org_id.map(|o| (o.to_string(), None)), org.is_some_and(|(_, l)| l.has_max_budget)),
-        ("user", user.map(|(u, _)| (u.to_string(), None)), team.is_none() && user.is_some_and(|(_, l)| l.has_max_budget)),
-        ("end_user", end.map(|(e, _)| (e.to_string(), None)), end.is_some_and(|(_, l)| l.has_max_budget)),
+        (
+            "key",
+            key_hash.map(|k| (k.to_string(), None)),
+            key_limits.has_max_budget,
+        ),
+        (
+            "team_member",
+            team_id
+                .zip(member)
+                .map(|(t, (u, _))| (t.to_string(), Some(u.to_string()))),
+            member.is_some_and(|(_, l)| l.has_max_budget),
+        ),
+        (
+            "team",
+            team_id.map(|t| (t.to_string(), None)),
+            team.is_some_and(|(_, l)| l.has_max_budget),
+        ),
+        (
+            "organization",
+            org_id.map(|o| (o.to_string(), None)),
+            org.is_some_and(|(_, l)| l.has_max_budget),
+        ),
+        (
+            "user",
+            user.map(|(u, _)| (u.to_string(), None)),
+            team.is_none() && user.is_some_and(|(_, l)| l.has_max_budget),
+        ),
+        (
+            "end_user",
+            end.map(|(e, _)| (e.to_string(), None)),
+            end.is_some_and(|(_, l)| l.has_max_budget),
+        ),
     ];
     for (scope, ids, has_budget) in levels {
         if let (Some((id, second)), true) = (ids, has_budget) {
@@ -117,22 +172,75 @@ fn plan_for(ctx: &Context, d: &Decision, model: Option<&str>) -> AdmissionPlan {
     }
     plan.parallel = key_hash.is_some() && key_limits.max_parallel_requests.is_some();
     let rates = |l: &Limits| (l.rpm, l.tpm);
-    let model_rates = |l: &Limits| model.map_or((None, None), |m| (l.model_rpm.get(m).copied(), l.model_tpm.get(m).copied()));
-    let candidates: [(i32, &'static str, Option<String>, (Option<i64>, Option<i64>)); 9] = [
+    let model_rates = |l: &Limits| {
+        model.map_or((None, None), |m| {
+            (l.model_rpm.get(m).copied(), l.model_tpm.get(m).copied())
+        })
+    };
+    let candidates: [(
+        i32,
+        &'static str,
+        Option<String>,
+        (Option<i64>, Option<i64>),
+    ); 9] = [
         (1, "key", key_hash.map(str::to_string), rates(key_limits)),
-        (2, "user", user.map(|(u, _)| u.to_string()), user.map_or((None, None), |(_, l)| rates(l))),
-        (3, "team", team_id.map(str::to_string), team.map_or((None, None), |(_, l)| rates(l))),
-        (4, "team_member", team_id.zip(member).map(|(t, (u, _))| format!("{t}:{u}")), member.map_or((None, None), |(_, l)| rates(l))),
-        (5, "organization", org_id.map(str::to_string), org.map_or((None, None), |(_, l)| rates(l))),
-        (6, "end_user", end.map(|(e, _)| e.to_string()), end.map_or((None, None), |(_, l)| rates(l))),
-        (7, "model_per_key", key_hash.zip(model).map(|(k, m)| format!("{k}:{m}")), model_rates(key_limits)),
-        (8, "model_per_team", team_id.zip(model).map(|(t, m)| format!("{t}:{m}")), team.map_or((None, None), |(_, l)| model_rates(l))),
-        (9, "model_per_organization", org_id.zip(model).map(|(o, m)| format!("{o}:{m}")), org.map_or((None, None), |(_, l)| model_rates(l))),
+        (
+            2,
+            "user",
+            user.map(|(u, _)| u.to_string()),
+            user.map_or((None, None), |(_, l)| rates(l)),
+        ),
+        (
+            3,
+            "team",
+            team_id.map(str::to_string),
+            team.map_or((None, None), |(_, l)| rates(l)),
+        ),
+        (
+            4,
+            "team_member",
+            team_id
+                .zip(member)
+                .map(|(t, (u, _))| compound_subject(t, u)),
+            member.map_or((None, None), |(_, l)| rates(l)),
+        ),
+        (
+            5,
+            "organization",
+            org_id.map(str::to_string),
+            org.map_or((None, None), |(_, l)| rates(l)),
+        ),
+        (
+            6,
+            "end_user",
+            end.map(|(e, _)| e.to_string()),
+            end.map_or((None, None), |(_, l)| rates(l)),
+        ),
+        (
+            7,
+            "model_per_key",
+            key_hash.zip(model).map(|(k, m)| compound_subject(k, m)),
+            model_rates(key_limits),
+        ),
+        (
+            8,
+            "model_per_team",
+            team_id.zip(model).map(|(t, m)| compound_subject(t, m)),
+            team.map_or((None, None), |(_, l)| model_rates(l)),
+        ),
+        (
+            9,
+            "model_per_organization",
+            org_id.zip(model).map(|(o, m)| compound_subject(o, m)),
+            org.map_or((None, None), |(_, l)| model_rates(l)),
+        ),
     ];
     plan.windows = candidates
         .into_iter()
         .filter_map(|(ord, scope, subject, (rpm, tpm))| {
-            subject.filter(|_| rpm.is_some() || tpm.is_some()).map(|subject| (scope, subject, rpm, tpm, ord))
+            subject
+                .filter(|_| rpm.is_some() || tpm.is_some())
+                .map(|subject| (scope, subject, rpm, tpm, ord))
         })
         .collect();
     // windows are locked in this order by every caller, so concurrent admissions cannot deadlock

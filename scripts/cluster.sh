@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster on a private port and socket directory, run as the `postgres` user.
 # Source it, then: cluster_start DIR PORT; ... ; cluster_stop DIR
-# Exports PGHOST/PGPORT/PGUSER/PGDATABASE for psql and the shared case runner.
+# Exports PGHOST/PGPORT/PGUSER/PGDATABASE for psql and pg_test/runner.sh.
 PG_BIN=/usr/lib/postgresql/15/bin
 
 as_postgres() {

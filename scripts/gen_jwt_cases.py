@@ -7,7 +7,7 @@ Outputs (paths relative to the repository root):
                                    with the expected outcome; read by the unit tests of src/auth/jwt.rs
                                    through include_str!.
   pg_test/cases/jwt_algorithms.sql a scenario in the style of the shared cases (05_jwt.sql): it runs in a
-                                   transaction after _assert.sql and jwt_fixtures.sql and uses
+                                   transaction after pg_test/helpers.sql and pg_test/fixtures/jwt_fixtures.sql and uses
                                    pg_temp.tok / pg_temp.expect_check / pg_temp.expect_eq.
 
 Usage:  pip install pyjwt cryptography && python3 scripts/gen_jwt_cases.py
@@ -313,7 +313,7 @@ def main() -> None:
         "-- JWT: every supported JWS algorithm (RS/PS 256-512, ES256/384, EdDSA, HS256-512) signed by an independent",
         "-- implementation with fresh keys, and the attacks that must fail (tampering, alg none, RS->HS confusion,",
         "-- foreign keys, key/alg mismatch, encryption keys, short HMAC secrets, ES512), time claims and audience.",
-        "-- Runs after _assert.sql and jwt_fixtures.sql, in the transaction of the case.",
+        "-- Runs after pg_test/helpers.sql and pg_test/fixtures/jwt_fixtures.sql, in the transaction of the case.",
         "INSERT INTO rbac.models(model_name, provider) VALUES ('gpt-4o', 'openai') ON CONFLICT (model_name) DO NOTHING;",
     ]
     for row in issuers:

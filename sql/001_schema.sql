@@ -1,12 +1,12 @@
--- pg_rbac 0.1.0 — policy data model (CONTRACT §1).
+-- pg_rbac 0.1.0 — policy data model (docs/semantics.md §2).
 -- Loaded first ("bootstrap"): tables, types and the cache epoch. Functions that call into the Rust library,
 -- triggers and grants live in the later files (see src/lib.rs for the order).
 --
--- Conventions (CONTRACT §1): ids are text, money is numeric USD, limits are bigint, times are timestamptz.
+-- Conventions (docs/semantics.md §2): ids are text, money is numeric USD, limits are bigint, times are timestamptz.
 -- Every column except the primary key has a default so a DBA can insert minimal rows. An empty or NULL
 -- `models` array means "all models" (LiteLLM). NULL `blocked` counts as not blocked (LiteLLM: only `true` blocks).
 
--- Roles a principal can have (CONTRACT §2); privilege order is the array order, first is highest (§6.5).
+-- Roles a principal can have (docs/semantics.md §3.1); privilege order is the array order, first is highest (docs/semantics.md §11.5).
 CREATE DOMAIN rbac.user_role AS text
   CHECK (VALUE IN ('proxy_admin', 'proxy_admin_viewer', 'org_admin', 'internal_user', 'internal_user_viewer',
                    'team', 'customer'));
@@ -43,7 +43,7 @@ CREATE TABLE rbac.teams (
   tpm_limit             bigint,
   max_parallel_requests bigint,
   blocked               boolean DEFAULT false,
-  -- key-management routes that non-admin members may call (LiteLLM team_member_permissions, §9.3)
+  -- key-management routes that non-admin members may call (LiteLLM team_member_permissions, docs/semantics.md §12.5)
   team_member_permissions text[] DEFAULT '{}',
   metadata              jsonb DEFAULT '{}',
   created_at            timestamptz NOT NULL DEFAULT now(),
@@ -70,7 +70,7 @@ CREATE TABLE rbac.users (
   updated_at            timestamptz NOT NULL DEFAULT now()
 );
 
--- Team membership has one source of truth (litellm-semantics §12.23): this table.
+-- Team membership has one source of truth (docs/semantics.md §2.1): this table.
 CREATE TABLE rbac.team_members (
   team_id               text NOT NULL REFERENCES rbac.teams ON UPDATE CASCADE ON DELETE CASCADE,
   user_id               text NOT NULL REFERENCES rbac.users ON UPDATE CASCADE ON DELETE CASCADE,
@@ -119,7 +119,7 @@ CREATE TABLE rbac.keys (
   expires               timestamptz,
   blocked               boolean DEFAULT false,
   allowed_routes        text[] DEFAULT '{}',
-  -- LiteLLM key permissions, e.g. {"get_spend_routes": true} (§2.3 step 4)
+  -- LiteLLM key permissions, e.g. {"get_spend_routes": true} (docs/semantics.md §7.4)
   permissions           jsonb DEFAULT '{}',
   metadata              jsonb DEFAULT '{}',
   created_at            timestamptz NOT NULL DEFAULT now(),
@@ -159,7 +159,7 @@ CREATE TABLE rbac.end_users (
 );
 
 -- Model catalogue: provider inference for bare names (`gpt-4o` -> `openai`) and access groups (LiteLLM
--- model_info.access_groups). A model_name containing `*` is a wildcard deployment (litellm-semantics §4.4).
+-- model_info.access_groups). A model_name containing `*` is a wildcard deployment (docs/semantics.md §8.3).
 CREATE TABLE rbac.models (
   model_name            text PRIMARY KEY,
   provider              text,
@@ -200,7 +200,7 @@ CREATE TABLE rbac.jwt_issuers (
   created_at            timestamptz NOT NULL DEFAULT now()
 );
 
--- Route groups (CONTRACT §2), seeded with LiteLLM's lists in route_groups.sql. Composite groups are stored expanded.
+-- Route groups (docs/semantics.md §7.1), seeded with LiteLLM's lists in route_groups.sql. Composite groups are stored expanded.
 CREATE TABLE rbac.route_groups (
   group_name            text NOT NULL,
   pattern               text NOT NULL,
@@ -248,7 +248,7 @@ CREATE TABLE rbac.cache_epoch (
 );
 INSERT INTO rbac.cache_epoch VALUES (true);
 
--- The result of every authorization decision (CONTRACT §3).
+-- The result of every authorization decision (docs/semantics.md §4).
 CREATE TYPE rbac.decision AS (
   allowed               boolean,
   http_status           integer,
@@ -262,7 +262,7 @@ CREATE TYPE rbac.decision AS (
   limit_scope           text
 );
 
--- The principal of the current transaction (CONTRACT §5), as returned by rbac.current_principal().
+-- The principal of the current transaction (docs/semantics.md §12), as returned by rbac.current_principal().
 CREATE TYPE rbac.principal AS (
   user_id               text,
   team_id               text,

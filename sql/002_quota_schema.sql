@@ -1,7 +1,7 @@
--- pg_rbac 0.1.0 — quota state (CONTRACT §4): rate windows, reservations, and the rbac.quota result type.
+-- pg_rbac 0.1.0 — quota state (docs/semantics.md §10): rate windows, reservations, and the rbac.quota result type.
 --
 -- Rate windows are UNLOGGED: a crash empties them, which only restarts the current 60-second windows
--- (harmless, litellm-semantics §8.3). Spend, budget reservations (`reserved` columns) and parallel leases
+-- (harmless, docs/semantics.md §10.3). Spend, budget reservations (`reserved` columns) and parallel leases
 -- (`keys.in_flight`) live in logged tables, so nothing that money depends on is lost.
 
 -- One fixed 60-second window per (scope, subject), anchored at the first request after the previous window
@@ -43,7 +43,7 @@ CREATE TABLE rbac.reservations (
 -- expiry; every index costs each admission an insert.
 CREATE INDEX reservations_open_idx ON rbac.reservations (expires_at) WHERE state = 'open';
 
--- The result of rbac.consume_quota (CONTRACT §4): what a proxy needs for a 429 (limit_scope, remaining
+-- The result of rbac.consume_quota (docs/semantics.md §10): what a proxy needs for a 429 (limit_scope, remaining
 -- requests/tokens, reset_at, retry_after_seconds) or to settle later (reservation_id).
 CREATE TYPE rbac.quota AS (
   allowed               boolean,

@@ -1,10 +1,10 @@
--- pg_rbac 0.1.0 — write-time policy rules (CONTRACT §1): validation, budget periods, audit, cache epoch.
+-- pg_rbac 0.1.0 — write-time policy rules (docs/semantics.md §2): validation, budget periods, audit, cache epoch.
 -- Runs after the Rust functions exist (rbac.models_within, rbac.current_principal_user_id).
 
 UPDATE rbac.route_groups SET builtin = true;
 
 ---------------------------------------------------------------------------------------------------------------
--- Budget periods (litellm-semantics §7.4): LiteLLM's calendar alignment in UTC, reset at 00:00.
+-- Budget periods (docs/semantics.md §9.4): LiteLLM's calendar alignment in UTC, reset at 00:00.
 ---------------------------------------------------------------------------------------------------------------
 CREATE FUNCTION rbac.next_budget_reset(duration text, from_ts timestamptz DEFAULT now())
 RETURNS timestamptz LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
@@ -42,7 +42,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rbac.next_budget_reset(text, timestamptz) IS
   'Next budget reset instant (timestamptz, UTC-aligned) after from_ts for a budget_duration such as 30s, 2h, 1d, 7d, 1w, 30d, 1mo. '
-  'LiteLLM get_next_standardized_reset_time (litellm-semantics §7.4): 1d = next midnight, 7d/1w = next Monday, 30d/1mo = 1st of next month, '
+  'LiteLLM get_next_standardized_reset_time (docs/semantics.md §9.4): 1d = next midnight, 7d/1w = next Monday, 30d/1mo = 1st of next month, '
   'other Nd = today''s midnight + N days, Nh/Nm/Ns = next multiple within the day/hour/minute. Nmo (N > 1) = 1st of the month N months ahead. '
   'Raises 22023 for a malformed duration.';
 
@@ -90,7 +90,7 @@ BEGIN
 END $$;
 
 -- Budget period bookkeeping shared by every budget-holding table: a new or changed duration starts a new
--- aligned period (so a duration never sits with a NULL reset time, litellm-semantics §12.12).
+-- aligned period (so a duration never sits with a NULL reset time, docs/semantics.md §2.5).
 CREATE FUNCTION rbac._budget_period(tbl text, duration text, old_duration text, reset_at timestamptz, is_insert boolean)
 RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -185,7 +185,7 @@ BEGIN
   RETURN NEW;
 END $$;
 
--- A team's effective model list: its own, or its organization's when its own is empty (CONTRACT §6.4).
+-- A team's effective model list: its own, or its organization's when its own is empty (docs/semantics.md §8.6).
 CREATE FUNCTION rbac._team_effective_models(t rbac.teams) RETURNS text[] LANGUAGE sql STABLE AS $$
   SELECT CASE WHEN coalesce(cardinality(array_remove(t.models, NULL)), 0) = 0 AND t.organization_id IS NOT NULL
               THEN (SELECT o.models FROM rbac.organizations o WHERE o.organization_id = t.organization_id)
@@ -226,7 +226,7 @@ BEGIN
   IF NEW.team_id IS NOT NULL THEN
     SELECT * INTO t FROM rbac.teams WHERE team_id = NEW.team_id;
     IF FOUND THEN
-      -- a team key belongs to its team's organization (litellm-semantics §12.19: never another one)
+      -- a team key belongs to its team's organization (docs/semantics.md §2.6: never another one)
       IF NEW.organization_id IS NOT NULL AND NEW.organization_id IS DISTINCT FROM t.organization_id THEN
         RAISE EXCEPTION 'keys.organization_id (%) must be the organization of team % (%)', NEW.organization_id, t.team_id,
           coalesce(t.organization_id, 'none') USING ERRCODE = '23514';
@@ -472,7 +472,7 @@ CREATE TRIGGER policy_changed_update AFTER UPDATE OF end_user_id, models, max_bu
   blocked, metadata ON rbac.end_users FOR EACH STATEMENT EXECUTE FUNCTION rbac._policy_changed();
 
 ---------------------------------------------------------------------------------------------------------------
--- pg_dump keeps policy, keys, spend and the audit trail (CONTRACT §0). Built-in route groups are re-seeded by
+-- pg_dump keeps policy, keys, spend and the audit trail (docs/semantics.md §13.3). Built-in route groups are re-seeded by
 -- CREATE EXTENSION, so only rows a DBA added are dumped.
 ---------------------------------------------------------------------------------------------------------------
 SELECT pg_catalog.pg_extension_config_dump('rbac.organizations', '');

@@ -1,4 +1,4 @@
--- pg_rbac 0.1.0 — database roles, grants and row-level security (CONTRACT §5).
+-- pg_rbac 0.1.0 — database roles, grants and row-level security (docs/semantics.md §12).
 --
 -- Two database roles, created when missing and never dropped by the extension (roles are cluster-wide):
 --   rbac_admin  manages everything with plain SQL: every row of every policy table (RLS lets it through), and the
@@ -97,7 +97,7 @@ SET search_path = pg_catalog, pg_temp AS $$
   WHERE om.user_id = rbac.current_principal_user_id() AND om.user_role = 'org_admin'
 $$;
 COMMENT ON FUNCTION rbac._principal_admin_orgs() IS
-  'Organizations the principal''s user administers (organization_members.user_role = org_admin; litellm-semantics §2.1).';
+  'Organizations the principal''s user administers (organization_members.user_role = org_admin; docs/semantics.md §3.2).';
 
 CREATE FUNCTION rbac._principal_org_admin_of(org_id text) RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
 PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
@@ -148,7 +148,7 @@ COMMENT ON FUNCTION rbac._principal_managed_users() IS
   'Users an org admin or team admin may see: members of the organizations they administer, of those organizations'' '
   'teams, and of the teams they administer.';
 
--- A virtual key limited by allowed_routes (LiteLLM §3.4) reaches through SQL only what its routes allow: unless
+-- A virtual key limited by allowed_routes (docs/semantics.md §7.3) reaches through SQL only what its routes allow: unless
 -- they allow /key/info it reads nothing under RLS, unless they allow /key/update it changes nothing (e.g. an
 -- llm_api key, or a member key a team admin created). Fails closed when the principal's key has gone.
 CREATE FUNCTION rbac._key_allows(route text) RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
@@ -277,7 +277,7 @@ GRANT EXECUTE ON FUNCTION rbac.authenticate(text), rbac.rbac_check(text, text, t
 -- (The SECURITY DEFINER Rust entry points get their fixed search_path in 050_functions.sql.)
 
 ---------------------------------------------------------------------------------------------------------------
--- Policies for rbac_api (CONTRACT §5). Role shorthands below:
+-- Policies for rbac_api (docs/semantics.md §12). Role shorthands below:
 --   admin   = principal role proxy_admin            viewer = proxy_admin_viewer (all rows, read-only)
 --   org admin of X = organization_members(X, principal user, 'org_admin')
 --   team admin of T = team_members(T, principal user, 'admin')

@@ -1,4 +1,4 @@
--- pg_rbac 0.1.0 — management functions (CONTRACT §5, litellm-semantics §9).
+-- pg_rbac 0.1.0 — management functions (docs/semantics.md §12, docs/semantics.md §12).
 --
 -- Every function is SECURITY DEFINER (it writes rows the caller's row-level security hides) with a fixed
 -- search_path, and decides who may do what from the principal of the transaction (rbac.authenticate):
@@ -257,7 +257,7 @@ BEGIN
     RAISE EXCEPTION '%: expires must be in the future (got %)', fn, v_expires USING ERRCODE = '22023';
   END IF;
 
-  -- LiteLLM §9.1.4: route and permission grants are proxy-admin only.
+  -- docs/semantics.md §12.4: route and permission grants are proxy-admin only.
   IF NOT is_admin AND cardinality(coalesce(key_generate.allowed_routes, '{}')) > 0 THEN
     RAISE EXCEPTION '%: allowed_routes may only be set by a proxy admin (LiteLLM /key/generate)', fn USING ERRCODE = '42501';
   END IF;
@@ -265,7 +265,7 @@ BEGIN
     RAISE EXCEPTION '%: permissions may only be set by a proxy admin (LiteLLM /key/generate)', fn USING ERRCODE = '42501';
   END IF;
 
-  -- LiteLLM §9.1.6: team keys need team membership; members with role user need the /key/generate permission.
+  -- docs/semantics.md §12.4: team keys need team membership; members with role user need the /key/generate permission.
   IF key_generate.team_id IS NOT NULL THEN
     SELECT * INTO v_team FROM rbac.teams t WHERE t.team_id = key_generate.team_id;
     IF is_admin THEN
@@ -292,7 +292,7 @@ BEGIN
     RAISE EXCEPTION '%: models all-team-models names the models of the key''s team; give team_id', fn USING ERRCODE = '22023';
   END IF;
 
-  -- LiteLLM §9.1.5: a non-admin creates keys for themselves; a team admin may create team keys for members.
+  -- docs/semantics.md §12.4: a non-admin creates keys for themselves; a team admin may create team keys for members.
   IF NOT is_admin THEN
     IF v_user IS NULL THEN
       v_user := me.user_id;
@@ -317,7 +317,7 @@ BEGIN
     RAISE EXCEPTION '%: user "%" does not exist (create it with rbac.user_new)', fn, v_user USING ERRCODE = '22023';
   END IF;
 
-  -- LiteLLM §9.1.11: an organization other than the team's requires membership in it.
+  -- docs/semantics.md §12.4: an organization other than the team's requires membership in it.
   IF key_generate.organization_id IS NOT NULL THEN
     IF NOT is_admin AND key_generate.organization_id IS DISTINCT FROM v_team.organization_id
        AND NOT key_generate.organization_id = ANY (rbac._principal_orgs()) THEN
@@ -328,7 +328,7 @@ BEGIN
     END IF;
   END IF;
 
-  -- LiteLLM §9.1.9 delegation ceiling: no key above the caller's own budget or beyond the caller's key models.
+  -- docs/semantics.md §12.4 delegation ceiling: no key above the caller's own budget or beyond the caller's key models.
   -- An unset budget / empty model list would mean "unlimited", so it inherits the ceiling instead.
   IF NOT is_admin THEN
     v_mine := rbac._principal_key(fn);
@@ -409,7 +409,7 @@ END $$;
 COMMENT ON FUNCTION rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb, text) IS
 $c$Creates a virtual key and returns (key, key_hash, key_name, expires) once: `key` is the plaintext (sk- + 32 url-safe characters, or the custom `key`), the only time it is visible; only key_hash = sha256 hex is stored; key_name is 'sk-...' plus its last 4 characters. Call it in FROM: SELECT * FROM rbac.key_generate(team_id => 't1', models => ARRAY['gpt-4o']).
 Arguments (named after rbac.keys columns): user_id (owner; default: the principal's user), team_id, organization_id, models text[] (names, globs with *, access groups; empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, expires timestamptz or duration interval (not both), key_alias, allowed_routes text[] and permissions jsonb (proxy admin only), metadata jsonb (e.g. model_rpm_limit / model_tpm_limit), key (custom plaintext: sk-..., >= 16 characters).
-Rules (LiteLLM /key/generate, litellm-semantics §9.1): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= what the caller's own key and user have left of their max_budget, less the unspent max_budget of live keys the caller's key already created (unset = inherits it), no budget_duration when the caller's budget does not renew and none that renews sooner than the caller's (unset = the caller's), all-team-models counts as the team's real models, rpm_limit/tpm_limit/max_parallel_requests/expires no larger than the caller's key's (unset = inherits them), models within the caller's key models (empty = inherits them); organization_id other than the team's requires membership. created_by = principal user, created_by_key = principal key. Team/organization model and limit containment is checked by the table triggers.
+Rules (LiteLLM /key/generate, docs/semantics.md §12.4): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= what the caller's own key and user have left of their max_budget, less the unspent max_budget of live keys the caller's key already created (unset = inherits it), no budget_duration when the caller's budget does not renew and none that renews sooner than the caller's (unset = the caller's), all-team-models counts as the team's real models, rpm_limit/tpm_limit/max_parallel_requests/expires no larger than the caller's key's (unset = inherits them), models within the caller's key models (empty = inherits them); organization_id other than the team's requires membership. created_by = principal user, created_by_key = principal key. Team/organization model and limit containment is checked by the table triggers.
 Errors: 42501 refusals (message names the rule; also a custom key that already exists, for callers other than proxy admins); 22023 unknown team/user/organization, bad expiry or custom key, all-team-models without team_id; 23505 key already exists (proxy admin); 23514 invalid values (negative budget, bad budget_duration, models outside the team's).$c$;
 
 CREATE FUNCTION rbac.key_regenerate(key text, grace_period interval DEFAULT interval '0', _caller text DEFAULT rbac._caller())
@@ -476,7 +476,7 @@ END $$;
 COMMENT ON FUNCTION rbac.key_regenerate(text, interval, text) IS
 $c$Rotates a key: returns (key, key_hash, key_name) with a new plaintext (shown once); the keys row (budgets, spend, limits) moves to the new hash. With grace_period > 0 the old key keeps authenticating, as the new key, until now() + grace_period (rbac.deprecated_keys); with 0 (default) it stops at once.
 `key` is the plaintext sk-... or its 64-hex hash (an old key inside its grace period names its successor).
-Who (LiteLLM /key/regenerate, can_modify_verification_token, litellm-semantics §9.2): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/regenerate', except (deliberately stricter than LiteLLM) keys of another user who is a proxy admin/viewer, an org admin or a team admin anywhere: the new plaintext would hand over that user's identity. Viewers never.
+Who (LiteLLM /key/regenerate, can_modify_verification_token, docs/semantics.md §12.5): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/regenerate', except (deliberately stricter than LiteLLM) keys of another user who is a proxy admin/viewer, an org admin or a team admin anywhere: the new plaintext would hand over that user's identity. Viewers never.
 Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, negative grace_period, or (proxy admin) unknown key.$c$;
 
 -- True when a key's allowed_routes reach LLM routes only (every entry is llm_api_routes or a path within it).
@@ -525,7 +525,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rbac.key_block(text, text) IS
 $c$Blocks a key (keys.blocked = true): rbac_check then answers key_blocked (401). `key` is the plaintext sk-... or its 64-hex hash.
-Who (LiteLLM /key/block, litellm-semantics §9.2): proxy admin; for team keys an admin of the key's team or an org admin of the team's organization; personal keys (no team): proxy admin only. Viewers never.
+Who (LiteLLM /key/block, docs/semantics.md §12.5): proxy admin; for team keys an admin of the key's team or an org admin of the team's organization; personal keys (no team): proxy admin only. Viewers never.
 Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, or (proxy admin) unknown key. Audited as action 'blocked'.$c$;
 
 CREATE FUNCTION rbac.key_unblock(key text, _caller text DEFAULT rbac._caller()) RETURNS void
@@ -561,7 +561,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rbac.key_delete(text, text) IS
 $c$Deletes a key (and its deprecated predecessors). `key` is the plaintext sk-... or its 64-hex hash.
-Who (LiteLLM /key/delete, can_modify_verification_token, litellm-semantics §9.2): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/delete'. Viewers never.
+Who (LiteLLM /key/delete, can_modify_verification_token, docs/semantics.md §12.5): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/delete'. Viewers never.
 Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, or (proxy admin) unknown key. Spend history stays in rbac.spend_log.$c$;
 
 ---------------------------------------------------------------------------------------------------------------
@@ -627,7 +627,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[], text) IS
 $c$Creates a team and returns its rbac.teams row. team_id NULL = a random uuid. models text[] (empty = all that the organization allows), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb, team_member_permissions text[] (key routes members with role user may call, e.g. '/key/generate').
-Who (LiteLLM /team/new, litellm-semantics §9.3): proxy admin; an org admin with an organization_id they administer; internal users and viewers cannot. The creator (when the principal has a rbac.users row) becomes team admin.
+Who (LiteLLM /team/new, docs/semantics.md §12.6): proxy admin; an org admin with an organization_id they administer; internal users and viewers cannot. The creator (when the principal has a rbac.users row) becomes team admin.
 Errors: 42501 refused (also a team_id that is taken, for callers other than proxy admins: no existence oracle); 22023 unknown organization (proxy admin), reserved team_id, bad team_member_permissions; 23505 team exists (proxy admin); 23514 models/max_budget/limits beyond the organization's, negative budget, bad budget_duration.$c$;
 
 -- Shared authorization of member add / delete: proxy admin, team admin, org admin of the team's organization.
@@ -690,7 +690,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text, text) IS
 $c$Adds an existing user to a team and returns the rbac.team_members row. role 'admin' or 'user'; optional per-member max_budget numeric USD (within the team), budget_duration, rpm_limit requests per minute, tpm_limit tokens per minute, allowed_models text[] (must lie within the team's models).
-Who (LiteLLM /team/member_add, litellm-semantics §9.3): proxy admin; an admin of the team; an org admin of the team's organization. Self-join ("available teams") is not supported; users are never created implicitly.
+Who (LiteLLM /team/member_add, docs/semantics.md §12.6): proxy admin; an admin of the team; an org admin of the team's organization. Self-join ("available teams") is not supported; users are never created implicitly.
 Errors: 42501 refused (also for a team the caller cannot see); 22023 unknown team (proxy admin) or user, bad role; 23505 already a member; 23514 invalid budget/limits or allowed_models outside the team's models.$c$;
 
 CREATE FUNCTION rbac.team_member_delete(team_id text, user_id text, _caller text DEFAULT rbac._caller()) RETURNS void
@@ -740,7 +740,7 @@ BEGIN
   IF NOT is_admin THEN
     RAISE EXCEPTION '%: only a proxy admin may create organizations (LiteLLM /organization/new)', fn USING ERRCODE = '42501';
   END IF;
-  -- LiteLLM §9.4: a proxy admin whose own key is limited to some models creates organizations within them.
+  -- docs/semantics.md §12.7: a proxy admin whose own key is limited to some models creates organizations within them.
   v_mine := rbac._principal_key(fn);
   IF cardinality(coalesce(v_mine.models, '{}')) > 0 THEN
     IF cardinality(v_models) = 0 THEN
@@ -765,7 +765,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text) IS
 $c$Creates an organization and returns its rbac.organizations row. organization_id NULL = a random uuid; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb.
-Who (LiteLLM /organization/new, litellm-semantics §9.4): proxy admin only (or rbac_admin members without a principal). A proxy admin whose key is limited to some models must list models within them.
+Who (LiteLLM /organization/new, docs/semantics.md §12.7): proxy admin only (or rbac_admin members without a principal). A proxy admin whose key is limited to some models must list models within them.
 Errors: 42501 refused; 23505 organization exists; 23514 negative budget/limits, bad budget_duration.$c$;
 
 -- Shared authorization of organization member changes: proxy admin or org admin of that organization.
@@ -823,7 +823,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rbac.organization_member_add(text, text, text, text) IS
 $c$Adds an existing user to an organization with user_role org_admin, internal_user (default) or internal_user_viewer; returns the rbac.organization_members row.
-Who (LiteLLM /organization/member_add, verify_org_access, litellm-semantics §9.4): proxy admin; an org admin of that organization, who may also appoint other org admins of it (as in LiteLLM), but may not change the organization role of a proxy_admin / proxy_admin_viewer user.
+Who (LiteLLM /organization/member_add, verify_org_access, docs/semantics.md §12.7): proxy admin; an org admin of that organization, who may also appoint other org admins of it (as in LiteLLM), but may not change the organization role of a proxy_admin / proxy_admin_viewer user.
 Errors: 42501 refused; 22023 unknown organization (proxy admin) or user, bad user_role; 23505 already a member.$c$;
 
 CREATE FUNCTION rbac.organization_member_delete(organization_id text, user_id text, _caller text DEFAULT rbac._caller()) RETURNS void
@@ -926,11 +926,11 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb, text) IS
 $c$Creates a user and returns its rbac.users row. user_id NULL = a random uuid; user_role one of proxy_admin, proxy_admin_viewer, org_admin, internal_user (default), internal_user_viewer, team, customer; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute; organization_id: the user also joins that organization (org role internal_user, or internal_user_viewer for such users).
-Who (LiteLLM /user/new, litellm-semantics §9.6): proxy admin; an org admin only with an organization_id they administer, only for roles internal_user / internal_user_viewer (never proxy_admin, proxy_admin_viewer, org_admin), and within the organization: models within its models (empty = its models), max_budget / rpm_limit / tpm_limit not above its own (unset = its own).
+Who (LiteLLM /user/new, docs/semantics.md §12.9): proxy admin; an org admin only with an organization_id they administer, only for roles internal_user / internal_user_viewer (never proxy_admin, proxy_admin_viewer, org_admin), and within the organization: models within its models (empty = its models), max_budget / rpm_limit / tpm_limit not above its own (unset = its own).
 Errors: 42501 refused (also a user_id that is taken, for callers other than proxy admins); 22023 unknown user_role or (proxy admin) unknown organization; 23505 user exists (proxy admin); 23514 negative budget/limits, bad budget_duration.$c$;
 
 ---------------------------------------------------------------------------------------------------------------
--- Model access groups (litellm-semantics §4.4, §9.5): tags in rbac.models.access_groups
+-- Model access groups (docs/semantics.md §8.3, §12.8): tags in rbac.models.access_groups
 ---------------------------------------------------------------------------------------------------------------
 -- Validates the arguments shared by access_group_new / _update and returns the de-duplicated model names.
 CREATE FUNCTION rbac._access_group_models(fn text, access_group text, model_names text[], caller text) RETURNS text[] LANGUAGE plpgsql VOLATILE
@@ -971,8 +971,8 @@ BEGIN
   RETURN v_names;
 END $$;
 COMMENT ON FUNCTION rbac.access_group_new(text, text[], text) IS
-$c$Creates model access group `access_group` by tagging the named models (rbac.models.model_name) with it; returns the sorted model names in the group. Key/team/user model lists may then name the group (litellm-semantics §4.4); rbac_check sees the change at once (cache epoch).
-Who (LiteLLM /access_group/new, §9.5): proxy admin only.
+$c$Creates model access group `access_group` by tagging the named models (rbac.models.model_name) with it; returns the sorted model names in the group. Key/team/user model lists may then name the group (docs/semantics.md §8.3); rbac_check sees the change at once (cache epoch).
+Who (LiteLLM /access_group/new, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 empty name, no models, unknown model names; 23505 the group already exists (LiteLLM 409).$c$;
 
 CREATE FUNCTION rbac.access_group_update(access_group text, model_names text[], _caller text DEFAULT rbac._caller()) RETURNS text[]
@@ -994,7 +994,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rbac.access_group_update(text, text[], text) IS
 $c$Replaces the membership of model access group `access_group`: exactly the named models carry it afterwards; returns them sorted.
-Who (LiteLLM /access_group/{name}/update, §9.5): proxy admin only.
+Who (LiteLLM /access_group/{name}/update, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 unknown group, empty name, no models, unknown model names.$c$;
 
 CREATE FUNCTION rbac.access_group_delete(access_group text, _caller text DEFAULT rbac._caller()) RETURNS integer
@@ -1016,7 +1016,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION rbac.access_group_delete(text, text) IS
 $c$Deletes model access group `access_group` (removes the tag from every model); returns the number of models untagged. Lists that still name the group then match nothing through it.
-Who (LiteLLM /access_group/{name}/delete, §9.5): proxy admin only.
+Who (LiteLLM /access_group/{name}/delete, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 unknown group.$c$;
 
 ---------------------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ COMMENT ON FUNCTION rbac.rbac_check(text, text, text, text) IS
   'A bad token or a denial is a decision, never an error; raises 22023 only for a NULL or empty route. Order: token, '
   'blocked (key, team, organization, customer), route gate, model gate (key, team, team member, organization, user, '
   'customer), budgets (spend >= max_budget in USD at key, team member, team, organization, user, customer). Semantics: '
-  'LiteLLM user_api_key_auth + common_checks with the deliberate fixes of CONTRACT §6. Resets lapsed budget periods.';
+  'LiteLLM user_api_key_auth + common_checks with the deliberate fixes of docs/semantics.md §14. Resets lapsed budget periods.';
 
 COMMENT ON FUNCTION rbac.consume_quota(text, text, text, integer, bigint, numeric, text) IS
   'rbac_check, then exact admission: requests counted in 60-second rpm windows, tokens (estimated prompt + completion) in '
@@ -40,7 +40,7 @@ COMMENT ON FUNCTION rbac.consume_quota(text, text, text, integer, bigint, numeri
 COMMENT ON FUNCTION rbac.authenticate(text) IS
   'Verifies a token (virtual key or JWT: valid, not expired, not blocked) and makes it the principal of the current '
   'transaction, replacing any earlier one (cleared on failure). The principal lives in backend memory, never in a GUC, and '
-  'ends with the transaction. Returns the rbac.decision of the authentication; never raises for a bad token. CONTRACT §5.';
+  'ends with the transaction. Returns the rbac.decision of the authentication; never raises for a bad token. docs/semantics.md §12.';
 
 COMMENT ON FUNCTION rbac.current_principal() IS
   'The principal set by rbac.authenticate in this transaction as rbac.principal (user_id, team_id, organization_id, role, '
@@ -63,11 +63,11 @@ COMMENT ON FUNCTION rbac.generate_key_plaintext() IS
 COMMENT ON FUNCTION rbac.model_allowed(text, text[]) IS
   'True when a model list allows a model: empty/NULL list, *, all-proxy-models, the exact (case-sensitive) name, an access '
   'group containing the model (rbac.models.access_groups), or a glob (only * is special) matching the name or, for a bare '
-  'name, provider/name via rbac.models.provider. LiteLLM _can_object_call_model with CONTRACT §6.2. NULL model gives NULL.';
+  'name, provider/name via rbac.models.provider. LiteLLM _can_object_call_model with docs/semantics.md §8.2. NULL model gives NULL.';
 
 COMMENT ON FUNCTION rbac.models_within(text[], text[]) IS
   'The first entry of child (a model list) that parent does not cover, or NULL when child lies within parent (access groups '
-  'resolved; an empty child inherits the parent). Used by the write-time validation triggers (CONTRACT §1).';
+  'resolved; an empty child inherits the parent). Used by the write-time validation triggers (docs/semantics.md §2).';
 
 COMMENT ON FUNCTION rbac.route_allowed_by(text, text[]) IS
   'True when a route list allows route: group names (rbac.route_groups), exact paths (also allowing their sub-paths), '

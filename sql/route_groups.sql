@@ -4,7 +4,7 @@
 -- litellm/types/proxy/auth/user_roles.py and `MODEL_LIST_ROUTES` from _types.py), litellm 1.110.2 as published
 -- on PyPI (wheel litellm-1.110.2-cp310-abi3-manylinux_2_28_x86_64.whl,
 -- sha256 9d94d1c7d524b6fd10c14f9c8c6c4f0ac31705f9964ac59dcfd8337c046d8917), the baseline of
--- shared/spec/litellm-semantics.md. The lists are data (route strings) as LiteLLM defines them, in LiteLLM's order.
+-- docs/semantics.md. The lists are data (route strings) as LiteLLM defines them, in LiteLLM's order.
 --
 -- Pattern syntax (as LiteLLM's RouteChecks.check_route_access reads it):
 --   * exact path                   '/chat/completions' matches only itself;
@@ -22,7 +22,7 @@
 -- Deviations from LiteLLM, all deliberate:
 --   * admin_viewer_routes also holds global_spend_tracking_routes (see its comment);
 --   * mapped_pass_through_routes holds both '/x' and '/x/*';
---   * budget_exempt_routes and budget_checked_routes are pg_rbac groups (LiteLLM spec 7.3).
+--   * budget_exempt_routes and budget_checked_routes are pg_rbac groups (docs/semantics.md §9.2).
 -- Idempotent: every INSERT is ON CONFLICT DO NOTHING.
 
 
@@ -1797,7 +1797,7 @@ INSERT INTO rbac.route_groups(group_name, pattern) VALUES
   ('llm_api_routes_without_mcp', '/watsonx/*')
 ON CONFLICT DO NOTHING;
 
--- budget_exempt_routes (7): pg_rbac addition (LiteLLM spec 7.3): model-discovery routes that never run budget checks,
+-- budget_exempt_routes (7): pg_rbac addition (docs/semantics.md §9.2): model-discovery routes that never run budget checks,
 -- even though they are LLM API routes.
 INSERT INTO rbac.route_groups(group_name, pattern) VALUES
   ('budget_exempt_routes', '/models'),
@@ -1809,7 +1809,7 @@ INSERT INTO rbac.route_groups(group_name, pattern) VALUES
   ('budget_exempt_routes', '/utils/model_info')
 ON CONFLICT DO NOTHING;
 
--- budget_checked_routes (4): pg_rbac addition (LiteLLM spec 7.3): non-LLM routes that ARE budget-checked because they call models.
+-- budget_checked_routes (4): pg_rbac addition (docs/semantics.md §9.2): non-LLM routes that ARE budget-checked because they call models.
 INSERT INTO rbac.route_groups(group_name, pattern) VALUES
   ('budget_checked_routes', '/health'),
   ('budget_checked_routes', '/health/services'),

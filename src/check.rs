@@ -1,4 +1,4 @@
-//! `rbac.rbac_check`: one authorization decision for one request (CONTRACT §3).
+//! `rbac.rbac_check`: one authorization decision for one request (docs/semantics.md §4).
 //!
 //! Order (first failing reason wins): token → blocked (key, team, organization, customer) → route gate →
 //! model gate (key, team, team member, organization, user, customer) → budgets (key, team member, team,
@@ -28,8 +28,8 @@ use crate::spi_util;
 ///
 /// Returns an `rbac.decision` (allowed, http_status, reason, message, user_id, team_id, organization_id, role,
 /// key_hash, limit_scope); a bad token or a denial is a decision, never an error. Errors: `22023` when `route`
-/// is NULL or empty, or `end_user_id` is longer than 1024 characters. Semantics: LiteLLM's `user_api_key_auth` + `common_checks` (litellm-semantics §2–§7) with
-/// the deliberate fixes of CONTRACT §6. A budget period that has lapsed is reset by the check that sees it.
+/// is NULL or empty, or `end_user_id` is longer than 1024 characters. Semantics: LiteLLM's `user_api_key_auth` + `common_checks` (docs/semantics.md §3–§9) with
+/// the deliberate fixes of docs/semantics.md §14. A budget period that has lapsed is reset by the check that sees it.
 #[pg_extern(volatile, security_definer, name = "rbac_check")]
 pub fn rbac_check_sql(
     token: Option<&str>,
@@ -276,7 +276,7 @@ fn blocked_gate(ctx: &Context) -> Option<(Reason, String)> {
     None
 }
 
-/// The model gate: the intersection of every level that applies (CONTRACT §3, litellm-semantics §4.6).
+/// The model gate: the intersection of every level that applies (docs/semantics.md §4, docs/semantics.md §8.5).
 fn model_gate(
     cat: &Catalogue,
     ctx: &Context,
@@ -287,7 +287,7 @@ fn model_gate(
     let denied =
         |reason: Reason, level: &str| Some((reason, format!("{level} may not call model {model}")));
     if let Some(key) = &ctx.key {
-        // `all-team-models` hands the decision to the team check (LiteLLM §4.5)
+        // `all-team-models` hands the decision to the team check (docs/semantics.md §8.4)
         let inherits = key.models.iter().any(|m| m == special::ALL_TEAM_MODELS);
         if !inherits && !allowed(&key.models) {
             return denied(Reason::KeyModelAccessDenied, "the virtual key");
@@ -329,14 +329,14 @@ fn model_gate(
             );
         }
     }
-    // JWT role_permissions.models: exact membership, as LiteLLM (litellm-semantics §12.10)
+    // JWT role_permissions.models: exact membership, as LiteLLM (docs/semantics.md §8.8)
     if !role_models.is_empty() && !role_models.iter().any(|m| m == model) {
         return denied(Reason::UserModelAccessDenied, "the token's role");
     }
     None
 }
 
-/// Budget levels in gate order; the user level applies only to keys without a team (LiteLLM §7.1).
+/// Budget levels in gate order; the user level applies only to keys without a team (docs/semantics.md §9.1).
 pub fn budget_levels(ctx: &Context) -> Vec<(Scope, BudgetState)> {
     let mut levels = Vec::with_capacity(6);
     if let Some(key) = &ctx.key {

@@ -1,5 +1,5 @@
 //! The request context: everything the gates need about a principal (LiteLLM's "combined view",
-//! litellm-semantics §1.9).
+//! docs/semantics.md §2.6).
 //!
 //! Policy columns (models, blocked, roles, expiry, which levels have a budget) are loaded with one prepared
 //! query per principal and cached per backend until a policy change invalidates them (`invalidation`); the
@@ -31,7 +31,7 @@ pub struct Level {
 }
 
 /// A level's quota limits (policy, cached): requests and tokens per 60-second window, a budget cap, and
-/// per-model limits (`metadata.model_rpm_limit` / `model_tpm_limit`, LiteLLM §8.2).
+/// per-model limits (`metadata.model_rpm_limit` / `model_tpm_limit`, docs/semantics.md §10.2).
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
     pub rpm: Option<i64>,
@@ -193,7 +193,7 @@ macro_rules! entity_columns {
 }
 
 /// A key with its team, the owner's membership of it, its organization (a team key's is always its team's: a
-/// key cannot escape its team's organization, litellm-semantics §12.19) and owner. A regenerated key's old hash
+/// key cannot escape its team's organization, docs/semantics.md §2.6) and owner. A regenerated key's old hash
 /// resolves to its active key; the grace period is checked at use.
 const KEY_CONTEXT_SQL: &str = concat!(
     "SELECT ",
@@ -370,7 +370,7 @@ fn end_user(client: &SpiClient<'_>, end_user_id: Option<&str>) -> Option<Level> 
 /// lookups (a level that is not budgeted gets a NULL id and is not looked up). No statement at all when no level
 /// has a budget.
 fn read_budgets(client: &SpiClient<'_>, ctx: &mut Context) {
-    // the user's budget gates only keys without a team (LiteLLM §7.1); settle resets its period otherwise
+    // the user's budget gates only keys without a team (docs/semantics.md §9.1); settle resets its period otherwise
     let has_team = ctx.team.is_some();
     let budgeted = |l: &Option<Level>| l.as_ref().filter(|l| l.budgeted).map(|l| l.id.clone());
     let key = ctx

@@ -1,4 +1,4 @@
-//! Decisions and their reason codes (CONTRACT §3): a denial is a value, never an exception.
+//! Decisions and their reason codes (docs/semantics.md §4): a denial is a value, never an exception.
 use pgrx::prelude::*;
 
 /// Why a request was allowed or denied, with the HTTP status a proxy should answer.

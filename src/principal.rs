@@ -1,4 +1,4 @@
-//! The backend-local principal of the current transaction (CONTRACT §5): `rbac.authenticate` sets it,
+//! The backend-local principal of the current transaction (docs/semantics.md §12): `rbac.authenticate` sets it,
 //! `rbac.current_principal()` reads it, transaction end clears it. It lives in process memory, never in a GUC,
 //! so no `SET`/`set_config` can change who the caller is.
 use std::cell::RefCell;

@@ -172,7 +172,7 @@ mod tests {
             one::<String>("SELECT limit_scope FROM rbac.rbac_check('sk-edge-budget-001', '/chat/completions', 'gpt-4o')"),
             "organization"
         );
-        // the user budget applies to personal keys only (LiteLLM §7.1)
+        // the user budget applies to personal keys only (docs/semantics.md §9.1)
         assert_eq!(
             one::<String>("SELECT limit_scope FROM rbac.rbac_check('sk-edge-user-full1', '/chat/completions', 'gpt-4o')"),
             "user"
@@ -229,7 +229,7 @@ mod tests {
                 "SELECT rbac.next_budget_reset('{d}', '{ts}+00')::text"
             ))
         };
-        // litellm-semantics §11.6
+        // docs/semantics.md §9.4
         assert_eq!(at("1d", "2023-05-15 10:30:00"), "2023-05-16 00:00:00+00");
         assert_eq!(at("7d", "2023-05-17 15:45:00"), "2023-05-22 00:00:00+00");
         assert_eq!(at("30d", "2023-05-15 10:30:00"), "2023-06-01 00:00:00+00");

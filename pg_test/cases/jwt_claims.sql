@@ -1,4 +1,4 @@
--- JWT claims → principal (CONTRACT §3, §6.5–6.7; litellm-semantics §5.3–5.5): dot paths, team/org/customer
+-- JWT claims → principal (docs/semantics.md §4, §11.2, §11.5, §11.6; docs/semantics.md §11.4–§11.6): dot paths, team/org/customer
 -- claims, role derivation, enforce_rbac with role_permissions, admin routes, issuer changes seen at once.
 -- Tokens are signed here with HS256 through pgcrypto's hmac() (an independent signer), so every claim shape can
 -- be tested without a fixture file. The transaction is rolled back, pgcrypto included.

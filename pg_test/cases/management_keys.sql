@@ -1,4 +1,4 @@
--- Key management functions through rbac_api (CONTRACT §5, litellm-semantics §9.1–9.2): generate, regenerate
+-- Key management functions through rbac_api (docs/semantics.md §12, docs/semantics.md §12.4–§12.5): generate, regenerate
 -- with grace, block/unblock, delete, for proxy admins, team admins, org admins and key owners.
 CREATE FUNCTION pg_temp.s(name text) RETURNS text LANGUAGE sql AS $$ SELECT current_setting('cases.' || name) $$;
 

@@ -1,5 +1,5 @@
--- Organization, user, team, member and access-group management through rbac_api (CONTRACT §5,
--- litellm-semantics §9.3–9.6): proxy admin, org admin and team admin paths, validation errors, effects on rbac_check.
+-- Organization, user, team, member and access-group management through rbac_api (docs/semantics.md §12,
+-- docs/semantics.md §12.6–§12.9): proxy admin, org admin and team admin paths, validation errors, effects on rbac_check.
 CREATE FUNCTION pg_temp.s(name text) RETURNS text LANGUAGE sql AS $$ SELECT current_setting('cases.' || name) $$;
 
 INSERT INTO rbac.models(model_name, provider) VALUES ('gpt-4o', 'openai'), ('gpt-4o-mini', 'openai'),

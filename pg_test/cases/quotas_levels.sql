@@ -1,6 +1,6 @@
--- consume_quota at every level and boundary (CONTRACT §4, litellm-semantics §8): user, team member, end user,
+-- consume_quota at every level and boundary (docs/semantics.md §10, docs/semantics.md §10): user, team member, end user,
 -- per-model limits on keys/teams/organizations, tpm correction on settle, release refunds, reservation expiry,
--- refusals that consume nothing, and JWT principals (no key limits, LiteLLM §5.5.12).
+-- refusals that consume nothing, and JWT principals (no key limits, docs/semantics.md §10.2).
 INSERT INTO rbac.organizations(organization_id, metadata) VALUES ('o-ql', '{"model_tpm_limit": {"claude-3": 50}}');
 INSERT INTO rbac.teams(team_id, organization_id) VALUES ('t-ql', 'o-ql');
 INSERT INTO rbac.users(user_id, rpm_limit) VALUES ('u-ql-rpm1', 1), ('u-ql-member', NULL);

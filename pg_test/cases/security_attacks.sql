@@ -1,4 +1,4 @@
--- Escalation attempts through rbac_api (CONTRACT §5): forged principals, plain DML on protected columns,
+-- Escalation attempts through rbac_api (docs/semantics.md §12): forged principals, plain DML on protected columns,
 -- management calls without or beyond one's rights, and internals that must stay closed.
 CREATE FUNCTION pg_temp.affected(stmt text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE n bigint;

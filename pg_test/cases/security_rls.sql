@@ -1,4 +1,4 @@
--- Row-level security under rbac_api (CONTRACT §5): what each principal sees, and which rows its plain DML reaches.
+-- Row-level security under rbac_api (docs/semantics.md §12): what each principal sees, and which rows its plain DML reaches.
 -- Runs as the non-superuser role rbac_api (superusers bypass RLS); the superuser only sets up data.
 CREATE FUNCTION pg_temp.affected(stmt text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE n bigint;

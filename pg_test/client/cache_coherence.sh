@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Per-backend policy caches must never serve stale policy (CONTRACT §3, issue: "a removed key must stop
+# Per-backend policy caches must never serve stale policy (docs/semantics.md §4, issue: "a removed key must stop
 # verifying at once, in every backend"). One long-lived session caches a key's policy; other connections
 # change it and commit; the long-lived session must see each change on its very next call. A change that
 # rolls back must not survive in the cache of the session that made it.

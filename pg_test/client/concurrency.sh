@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Multi-connection exactness tests for rbac.consume_quota (CONTRACT §4, issue: exact under concurrency).
+# Multi-connection exactness tests for rbac.consume_quota (docs/semantics.md §10, issue: exact under concurrency).
 # Real concurrent connections via pgbench against the cluster in PG* variables (with pg_rbac installed).
 #   1. 16 clients make 3008 attempts (188 each) on one key with rpm_limit 500: exactly 500 are admitted.
 #   2. 8 clients each reserve 0.15 USD against a 0.45 USD key budget: exactly 3 are admitted, reserved = 0.45.

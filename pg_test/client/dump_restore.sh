@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pg_dump keeps policy, keys, spend and the audit trail (CONTRACT §0): dump a database with a policy and
+# pg_dump keeps policy, keys, spend and the audit trail (docs/semantics.md §13.3): dump a database with a policy and
 # usage, restore it into a new database the documented way (docs/operations.md), and compare.
 set -uo pipefail
 fail=0

@@ -1,4 +1,4 @@
-//! Budget gate and lazy period resets (CONTRACT §3, §4, §6.1; litellm-semantics §7).
+//! Budget gate and lazy period resets (docs/semantics.md §4.4, §9, §10; docs/semantics.md §9).
 //!
 //! One rule everywhere: a level with a `max_budget` denies once `spend >= max_budget` (a 0 budget allows
 //! nothing). A level whose `budget_reset_at` has passed counts as spend 0, and the check that sees it due
@@ -7,7 +7,7 @@ use pgrx::spi::SpiClient;
 
 use crate::spi_util::{self, TEXT};
 
-/// A budget-holding level, in the order the gate reports them (CONTRACT §3).
+/// A budget-holding level, in the order the gate reports them (docs/semantics.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Key,

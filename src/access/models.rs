@@ -1,9 +1,9 @@
-//! The model gate's predicate: may a model list call a model? (CONTRACT §3, §6.2; litellm-semantics §4.)
+//! The model gate's predicate: may a model list call a model? (docs/semantics.md §4, §8.2; docs/semantics.md §8.)
 //!
 //! A list allows a model when it is empty, contains `*` or `all-proxy-models`, names the model exactly
 //! (case-sensitive), names an access group the model belongs to, or holds a glob that matches the model —
 //! directly or as `<provider>/<model>` for a bare name whose provider `rbac.models` knows. Only `*` is special
-//! in a glob (the deliberate fix of §6.2: `gpt-4.1*` does not match `gpt-4x1`).
+//! in a glob (the deliberate fix of docs/semantics.md §8.2: `gpt-4.1*` does not match `gpt-4x1`).
 use std::collections::{HashMap, HashSet};
 
 /// Special values of model lists (LiteLLM `SpecialModelNames`).
@@ -25,7 +25,7 @@ pub struct ModelInfo {
 #[derive(Debug, Default, Clone)]
 pub struct ModelCatalogue {
     exact: HashMap<String, ModelInfo>,
-    /// Wildcard deployments (`openai/*`): their groups apply to names with no exact row (§4.4).
+    /// Wildcard deployments (`openai/*`): their groups apply to names with no exact row (docs/semantics.md §8.3).
     wildcards: Vec<(String, ModelInfo)>,
     group_names: HashSet<String>,
 }
@@ -134,7 +134,7 @@ fn wildcard_allows(catalogue: &ModelCatalogue, pattern: &str, model: &str) -> bo
 
 /// Write-time containment: returns the first entry of `child` that `parent` does not cover, or None.
 ///
-/// An empty child list inherits the parent (CONTRACT §6.4), as do `all-team-models` and `no-default-models`.
+/// An empty child list inherits the parent (docs/semantics.md §8.6), as do `all-team-models` and `no-default-models`.
 /// An explicit `*`/`all-proxy-models` under a restricted parent is a widening and is reported. Access groups
 /// are resolved to their members; a glob is covered by the same glob or by a parent glob whose literal
 /// prefix it extends (`openai/gpt-4*` within `openai/*`).

@@ -1,4 +1,4 @@
-//! Route patterns and the route gate (CONTRACT §2; litellm-semantics §2.3, §3).
+//! Route patterns and the route gate (docs/semantics.md §7).
 //!
 //! Pattern syntax: an exact path; `{param}` matches one path segment; `{param:path}` matches one or more
 //! characters including `/`; a trailing `*` is a prefix match. In route *lists* (a key's `allowed_routes`,
@@ -169,7 +169,7 @@ impl RouteGroups {
         self.in_group(group::LLM_API, route)
     }
 
-    /// Budgets gate LLM routes except model discovery, plus the health routes that call models (litellm-semantics §7.3).
+    /// Budgets gate LLM routes except model discovery, plus the health routes that call models (docs/semantics.md §9.2).
     pub fn is_budget_checked(&self, route: &str) -> bool {
         (self.is_llm_route(route) && !self.in_group(group::BUDGET_EXEMPT, route))
             || self.in_group(group::BUDGET_CHECKED, route)
@@ -192,9 +192,9 @@ pub struct RouteSubject<'a> {
     pub required_lists: Vec<&'a [String]>,
 }
 
-/// The route gate: true when the subject may call `route` (litellm-semantics §2.3, §3.4).
+/// The route gate: true when the subject may call `route` (docs/semantics.md §7.3, §7.4).
 pub fn route_allowed(groups: &RouteGroups, subject: &RouteSubject<'_>, route: &str) -> bool {
-    // A key's allowed_routes restrict every role, proxy admins included (§3.4).
+    // A key's allowed_routes restrict every role, proxy admins included (docs/semantics.md §7.3).
     if !subject.key_allowed_routes.is_empty()
         && !groups.list_allows(subject.key_allowed_routes, route)
     {
@@ -207,14 +207,14 @@ pub fn route_allowed(groups: &RouteGroups, subject: &RouteSubject<'_>, route: &s
     {
         return false;
     }
-    // Master-key-only routes: pg_rbac has no master key, so no token may call them (§11.2 #40).
+    // Master-key-only routes: pg_rbac has no master key, so no token may call them (docs/semantics.md §7.4).
     if groups.in_group(group::MASTER_KEY_ONLY, route) {
         return false;
     }
     if subject.role == Some("proxy_admin") {
         return true;
     }
-    // Only proxy admins create organizations, whatever else a role may do (§2.3 org RBAC).
+    // Only proxy admins create organizations, whatever else a role may do (docs/semantics.md §7.4).
     if route == "/organization/new" {
         return false;
     }
@@ -231,7 +231,7 @@ fn role_grants_route(groups: &RouteGroups, subject: &RouteSubject<'_>, route: &s
         return true;
     }
     let by_role = match subject.role {
-        // read-only administration: viewer routes, spend reads and info (§2.4); never writes
+        // read-only administration: viewer routes, spend reads and info (docs/semantics.md §7.4); never writes
         Some("proxy_admin_viewer") => {
             groups.in_group(group::ADMIN_VIEWER, route)
                 || groups.in_group(group::GLOBAL_SPEND, route)

@@ -7,7 +7,7 @@ use crate::spi_util::text_list;
 
 /// True when a model list (`text[]`: names, globs with `*`, access groups, `*`, `all-proxy-models`; empty or
 /// NULL = all) allows `model`, using the provider and access groups of `rbac.models`. LiteLLM
-/// `_can_object_call_model` (litellm-semantics §4.2–4.5) with CONTRACT §6.2's glob fix. NULL model → NULL.
+/// `_can_object_call_model` (docs/semantics.md §8.1–§8.4) with docs/semantics.md §8.2's glob fix. NULL model → NULL.
 #[pg_extern(stable, parallel_restricted)]
 pub fn model_allowed(model: Option<&str>, models: Option<Vec<Option<String>>>) -> Option<bool> {
     let model = model?;
@@ -19,8 +19,8 @@ pub fn model_allowed(model: Option<&str>, models: Option<Vec<Option<String>>>) -
 }
 
 /// The first entry of `child` (a model list) that `parent` does not cover, or NULL when `child` lies within
-/// `parent` (access groups resolved; an empty child inherits the parent, CONTRACT §6.4). Used by the write-time
-/// validation triggers (CONTRACT §1).
+/// `parent` (access groups resolved; an empty child inherits the parent, docs/semantics.md §8.6). Used by the write-time
+/// validation triggers (docs/semantics.md §2).
 #[pg_extern(stable, parallel_restricted)]
 pub fn models_within(
     child: Option<Vec<Option<String>>>,
@@ -38,7 +38,7 @@ pub fn models_within(
 }
 
 /// True when a route list (`text[]` of group names, exact paths (which also allow their sub-paths),
-/// `{param}` templates and trailing-`*` prefixes; CONTRACT §2) allows `route`. Empty list → false.
+/// `{param}` templates and trailing-`*` prefixes; docs/semantics.md §7.1) allows `route`. Empty list → false.
 #[pg_extern(stable, parallel_restricted)]
 pub fn route_allowed_by(route: Option<&str>, routes: Option<Vec<Option<String>>>) -> Option<bool> {
     let route = route?;

@@ -1,4 +1,4 @@
-//! JWT / OIDC bearer-token verification for `rbac.rbac_check` (CONTRACT §3, §6.5-§6.7; litellm-semantics §5).
+//! JWT / OIDC bearer-token verification for `rbac.rbac_check` (docs/semantics.md §4, §11.2, §11.5, §11.6; docs/semantics.md §11).
 //!
 //! Pure Rust: this module does not touch PostgreSQL, so it compiles and tests without pgrx. The caller loads
 //! `rbac.jwt_issuers` (one `to_jsonb(row)` per issuer), builds [`Issuer`]s once per catalogue epoch with
@@ -7,7 +7,7 @@
 //! Differences from LiteLLM (`JWTHandler.auth_jwt`), all deliberate:
 //! * no network: keys come only from the JWKS stored in the issuer row (LiteLLM fetches `jwks_url`/discovery);
 //! * only listed issuers are trusted (LiteLLM falls back to a global key set for unknown issuers);
-//! * the audience is always verified (CONTRACT §6.6), leeway is the issuer's `leeway_seconds` (LiteLLM: 0);
+//! * the audience is always verified (docs/semantics.md §11.2), leeway is the issuer's `leeway_seconds` (LiteLLM: 0);
 //! * HS256/384/512 are accepted for `oct` keys (LiteLLM accepts no HS*), ES512 is not (jsonwebtoken lacks P-521).
 //!
 //! All signature work is done by `jsonwebtoken` (RustCrypto backend); this module only selects keys and checks
@@ -26,7 +26,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// The internal roles in privilege order, most privileged first (CONTRACT §2; §6.5 ranks role mappings by it).
+/// The internal roles in privilege order, most privileged first (docs/semantics.md §3.1; §11.5 ranks role mappings by it).
 pub const ROLE_PRIVILEGE_ORDER: [&str; 7] = [
     "proxy_admin",
     "proxy_admin_viewer",
@@ -37,7 +37,7 @@ pub const ROLE_PRIVILEGE_ORDER: [&str; 7] = [
     "customer",
 ];
 
-/// LiteLLM's default `admin_allowed_routes` (litellm-semantics §5.6), used when the row's column is NULL.
+/// LiteLLM's default `admin_allowed_routes` (docs/semantics.md §11.7), used when the row's column is NULL.
 pub const DEFAULT_ADMIN_ALLOWED_ROUTES: [&str; 4] = [
     "management_routes",
     "spend_tracking_routes",
@@ -107,7 +107,7 @@ pub struct Issuer {
     /// The exact `iss` value tokens must carry (RFC 7519 §4.1.1; compared byte for byte, no normalisation).
     pub issuer: String,
     /// Accepted `aud` values (RFC 7519 §4.1.3). A token is accepted when its `aud` (string or list) shares at
-    /// least one value with this list; an empty list accepts nothing (CONTRACT §6.6: audience always verified).
+    /// least one value with this list; an empty list accepts nothing (docs/semantics.md §11.2: audience always verified).
     pub audiences: Vec<String>,
     /// Clock-skew allowance in seconds applied to `exp` and `nbf` (RFC 7519 §4.1.4-5). Never negative.
     pub leeway_seconds: i64,
@@ -128,9 +128,9 @@ pub struct Issuer {
     pub roles_claim: Option<String>,
     /// Dot path of the scopes claim, a space-separated string or a list; NULL means [`DEFAULT_SCOPE_CLAIM`].
     pub scope_claim: Option<String>,
-    /// The scope that makes a token proxy admin, for this issuer only (CONTRACT §6.5-6.6). NULL: no scope does.
+    /// The scope that makes a token proxy admin, for this issuer only (docs/semantics.md §11.5). NULL: no scope does.
     pub admin_scope: Option<String>,
-    /// Whether tokens of this issuer must derive a role (CONTRACT §3 `role_not_mapped`; LiteLLM `enforce_rbac`).
+    /// Whether tokens of this issuer must derive a role (docs/semantics.md §4 `role_not_mapped`; LiteLLM `enforce_rbac`).
     pub enforce_rbac: bool,
     /// Routes or route groups a token with the admin scope may call (LiteLLM `admin_allowed_routes`); NULL in
     /// the row means [`DEFAULT_ADMIN_ALLOWED_ROUTES`].
@@ -431,7 +431,7 @@ fn bit_length(bytes: &[u8]) -> usize {
 // Errors and principal
 // ------------------------------------------------------------------------------------------------------------
 
-/// Why a token was refused. Variants are listed in the order they are checked (CONTRACT §3).
+/// Why a token was refused. Variants are listed in the order they are checked (docs/semantics.md §4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JwtError {
     /// Not a usable compact JWS (RFC 7515 §7.1): not three base64url parts, header or payload not a JSON
@@ -456,7 +456,7 @@ pub enum JwtError {
 }
 
 impl JwtError {
-    /// The CONTRACT §3 `reason` for this error: `invalid_token` (Malformed, BadSignature), `untrusted_issuer`,
+    /// The docs/semantics.md §4 `reason` for this error: `invalid_token` (Malformed, BadSignature), `untrusted_issuer`,
     /// `audience_mismatch`, `token_expired`, `token_not_yet_valid`. All of them are HTTP 401.
     #[must_use]
     pub fn reason_code(&self) -> &'static str {
@@ -506,16 +506,16 @@ pub struct JwtPrincipal {
     pub team_ids: Vec<String>,
     /// From `org_id_claim`.
     pub organization_id: Option<String>,
-    /// From `end_user_id_claim` (wins over the request's end user, CONTRACT §3).
+    /// From `end_user_id_claim` (wins over the request's end user, docs/semantics.md §4).
     pub end_user_id: Option<String>,
     /// From `scope_claim` (default `scope`): a space-separated string (RFC 8693 §4.2) or a list.
     pub scopes: Vec<String>,
     /// From `roles_claim`: a list, or one string as a single role.
     pub roles: Vec<String>,
-    /// The issuer's `admin_scope` is set and among `scopes` (CONTRACT §6.5-6.6: per issuer; NULL → false).
+    /// The issuer's `admin_scope` is set and among `scopes` (docs/semantics.md §11.5: per issuer; NULL → false).
     pub admin_scope: bool,
     /// The most privileged `internal_role` ([`ROLE_PRIVILEGE_ORDER`]) of the issuer's role mappings whose
-    /// external role is in `roles`, whatever the mapping order (CONTRACT §6.5). `None` when none applies.
+    /// external role is in `roles`, whatever the mapping order (docs/semantics.md §11.5). `None` when none applies.
     pub mapped_role: Option<String>,
     /// The issuer's `enforce_rbac`.
     pub enforce_rbac: bool,
@@ -667,7 +667,7 @@ fn check_signature(parsed: &ParsedToken, token: &str, issuer: &Issuer) -> Result
         ));
     }
     let mut validation = Validation::new(alg);
-    // Only the signature is checked here; claims are checked below in CONTRACT §3 order with the issuer's leeway.
+    // Only the signature is checked here; claims are checked below in docs/semantics.md §4 order with the issuer's leeway.
     validation.required_spec_claims = HashSet::new();
     validation.validate_exp = false;
     validation.validate_nbf = false;
@@ -750,7 +750,7 @@ fn check_times(exp: i64, nbf: Option<i64>, leeway: i64, now: i64) -> Result<(), 
 /// returns the principal.
 ///
 /// `issuers` maps `iss` values to issuers (see [`issuers_from_rows`]); `now` is Unix seconds. Order of checks,
-/// each returning the first error (CONTRACT §3):
+/// each returning the first error (docs/semantics.md §4):
 /// 1. [`JwtError::Malformed`]: three base64url parts, JSON-object header and payload, `alg` present and not
 ///    `none`, `kid` a string if present, no `crit`/`b64`, at most [`MAX_TOKEN_BYTES`];
 /// 2. [`JwtError::UntrustedIssuer`]: `iss` is a string and a key of `issuers`;
@@ -954,7 +954,7 @@ fn role_rank(role: &str) -> Option<usize> {
     ROLE_PRIVILEGE_ORDER.iter().position(|r| *r == role)
 }
 
-/// The most privileged internal role the mappings give for `roles` (CONTRACT §6.5), independent of order.
+/// The most privileged internal role the mappings give for `roles` (docs/semantics.md §11.5), independent of order.
 fn most_privileged_mapping(mappings: &[(String, String)], roles: &[String]) -> Option<String> {
     mappings
         .iter()
@@ -1114,7 +1114,7 @@ mod tests {
     /// The clock of the fixture tests (2027-01-15): after every fixture's iat, before its exp.
     const NOW: i64 = 1_800_000_000;
 
-    /// Tokens of /work/shared/cases/jwt_fixtures.sql (generated with PyJWT by the steering tools).
+    /// Tokens of pg_test/fixtures/jwt_fixtures.sql (generated with PyJWT by the steering tools).
     const FIXTURE_TOKENS: &[(&str, &str)] = &[
         ("kc_admin", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6ImFkbWluLTEiLCJlbWFpbCI6ImFkbWluLTFAYWNtZS50ZXN0Iiwic2NvcGUiOiJvcGVuaWQgbGl0ZWxsbV9wcm94eV9hZG1pbiJ9.GB-pVAnMSff3yID2WRkzHmjgfLZvDB2x8H3ZNpk39QiyA4BT_6ljUiNcBYvpb7hlx2y1pdctfpsgS9KgxM3eax7pMy7qRuqBw7HiWSTYhxll7yBGw28d5OUWIShLUD0nxM9n4KcsOmwNAuQd49Xtwa2B2wBJDIcU3cFjL1lxg2pyLcElWAQfIJ7I92mmFEBngGws8hSkepVYjg38YVC7zYTD2PQ9g_u_jBYVDgI6jIzyIFu_pR2uwlv9eg5ME-0ByvQYtTWnyO1OzU4rOa54CpiXMq5aubmxRvQHrLsjHWT6crZv2As1nfskR80XGrAgQzcz0sKXDKx3kUVv6Jc0-A"),
         ("kc_user_two_teams", "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIiwidHlwIjoiSldUIn0.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLnRlc3QvcmVhbG1zL2FjbWUiLCJhdWQiOiJsaXRlbGxtLXByb3h5IiwiaWF0IjoxNzY0MDAwMDAwLCJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVzZXItMSIsImVtYWlsIjoidXNlci0xQGFjbWUudGVzdCIsImdyb3VwcyI6WyJ0ZWFtLWFscGhhIiwidGVhbS1iZXRhIl19.F3OhbGpA9VAp7B3gUHDCiEUmLG1O74MhZgSDybXwn1kFU5Prst_K9DsV9vtxM_lvXz1qRWvSj9lAKdnBiFS9pegihoIF-XsblYayd4gWKS_1tZlSJUglfA0m83wpVm2ANSL6E3hraZfyQWiQvmWFr37rsbKgHzV0vToWdyX9H6O4UtdTFQlD_nyBTN3qdCGib4XbzVhfhVzWL2rLmvJ5MCPDzDYbRsYwHT9sYvh6iKNMFtXr9j7goWgy_8hjgAjNNlLgWNX60F5TWU0fh-KUUfVv4mT8GjdKE36ZKyEW-mk-2kmCNS6sWnXyvyOBlLbnvyRJpdAL4Q2yugf0EgEkTw"),
@@ -1232,7 +1232,7 @@ mod tests {
         }
     }
 
-    // --- fixtures of /work/shared/cases/jwt_fixtures.sql ------------------------------------------------
+    // --- fixtures of pg_test/fixtures/jwt_fixtures.sql ------------------------------------------------
 
     #[test]
     fn fixture_issuers_parse_every_key() {
@@ -1303,7 +1303,7 @@ mod tests {
             assert_eq!(ok(name).user_id.as_deref(), Some("user-2"), "{name}");
         }
 
-        // The HS issuer has no admin scope: its `litellm_proxy_admin` scope grants nothing (CONTRACT §6.6).
+        // The HS issuer has no admin scope: its `litellm_proxy_admin` scope grants nothing (docs/semantics.md §11.2).
         let hs_admin = ok("hs_admin_scope");
         assert_eq!(hs_admin.user_id.as_deref(), Some("user-9"));
         assert_eq!(hs_admin.scopes, vec!["litellm_proxy_admin"]);
@@ -1409,7 +1409,7 @@ mod tests {
 
     #[test]
     fn role_mapping_order_does_not_matter() {
-        // CONTRACT §6.5: the most privileged mapped role wins whatever the mapping order.
+        // docs/semantics.md §11.5: the most privileged mapped role wins whatever the mapping order.
         let mut reversed = acme_row(serde_json::from_str(ACME_JWKS).unwrap());
         reversed["role_mappings"] = json!([
             {"role": "admin", "internal_role": "proxy_admin"},
@@ -1845,7 +1845,7 @@ mod tests {
 
     #[test]
     fn claim_order_of_checks() {
-        // CONTRACT §3: malformed, issuer, signature, audience, exp, nbf — the first failure wins.
+        // docs/semantics.md §4: malformed, issuer, signature, audience, exp, nbf — the first failure wins.
         forget_verified_tokens();
         let issuers = claims_issuers(json!({"leeway_seconds": 30}));
         let check = |claims: Value| outcome(&verify(&claims_token(claims), &issuers, NOW));

@@ -1,6 +1,6 @@
-//! From a verified JWT to a decision: role derivation (CONTRACT §6.5), team selection (litellm-semantics
-//! §5.5 step 6), the issuer's `enforce_rbac` / `role_permissions` and admin routes, then the common gates.
-//! Tokens never create users or teams (CONTRACT §6.7): ids that name no row are simply absent.
+//! From a verified JWT to a decision: role derivation (docs/semantics.md §11.5), team selection
+//! (docs/semantics.md §11.6), the issuer's `enforce_rbac` / `role_permissions` and admin routes, then the common gates.
+//! Tokens never create users or teams (docs/semantics.md §11.6): ids that name no row are simply absent.
 use std::rc::Rc;
 
 use pgrx::spi::SpiClient;
@@ -12,7 +12,7 @@ use crate::check::{self, Outcome};
 use crate::context::{self, Context};
 use crate::decision::{Decision, Reason};
 
-/// Roles in privilege order, highest first (CONTRACT §2).
+/// Roles in privilege order, highest first (docs/semantics.md §3.1).
 pub const ROLE_PRIVILEGE_ORDER: [&str; 7] = [
     "proxy_admin",
     "proxy_admin_viewer",
@@ -23,7 +23,7 @@ pub const ROLE_PRIVILEGE_ORDER: [&str; 7] = [
     "customer",
 ];
 
-/// Role derivation of CONTRACT §6.5: admin scope → `proxy_admin`; else the mapped role; else the user row's
+/// Role derivation of docs/semantics.md §11.5: admin scope → `proxy_admin`; else the mapped role; else the user row's
 /// role; else `internal_user` when a user id claim is present; else `team` when only team claims are present.
 pub fn derive_role(
     principal: &JwtPrincipal,
@@ -171,7 +171,7 @@ pub fn decide(
     }
 }
 
-/// The first team (by id) that exists, is not blocked and may call the model (litellm-semantics §5.5 6d).
+/// The first team (by id) that exists, is not blocked and may call the model (docs/semantics.md §11.6).
 fn select_team(
     client: &SpiClient<'_>,
     cat: &Catalogue,

@@ -1,4 +1,4 @@
-//! Virtual keys: LiteLLM-compatible hashing (litellm-semantics §6.3) and generation.
+//! Virtual keys: LiteLLM-compatible hashing (docs/semantics.md §2.3) and generation.
 use base64::Engine;
 use pgrx::prelude::*;
 use sha2::{Digest, Sha256};

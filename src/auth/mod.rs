@@ -3,7 +3,7 @@ pub mod jwt;
 pub mod jwt_principal;
 pub mod keys;
 
-/// The kind of credential a bearer token is (LiteLLM `user_api_key_auth`, §6.1/§5.1).
+/// The kind of credential a bearer token is (LiteLLM `user_api_key_auth`, docs/semantics.md §5.1).
 #[derive(Debug, PartialEq, Eq)]
 pub enum TokenKind<'a> {
     /// No token at all (NULL, empty or only a `Bearer ` prefix).

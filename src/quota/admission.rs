@@ -1,4 +1,4 @@
-//! Exact admission of one request (CONTRACT §4), as a short sequence of prepared, row-locked statements.
+//! Exact admission of one request (docs/semantics.md §10), as a short sequence of prepared, row-locked statements.
 //!
 //! Exactness: every counter is changed under its row lock with the limit re-checked on the newest row version
 //! (READ COMMITTED re-evaluates the WHERE clause after waiting), so with rpm_limit N at most N requests are
@@ -360,7 +360,7 @@ fn try_admit(
             reserved.push(level.clone());
         }
     }
-    // 2. a parallel-request lease on the key (LiteLLM enforces max_parallel_requests for keys only, §12.15)
+    // 2. a parallel-request lease on the key (LiteLLM enforces max_parallel_requests for keys only, docs/semantics.md §10.4)
     let slot = match (plan.parallel, req.key_hash) {
         (true, Some(key_hash)) => {
             const TAKE_SLOT: &str =

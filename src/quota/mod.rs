@@ -1,5 +1,5 @@
 //! `rbac.consume_quota`: the decision of `rbac_check`, then exact admission against every rpm/tpm window,
-//! parallel lease and budget (CONTRACT §4). The limits come from the principal's cached policy; the admission
+//! parallel lease and budget (docs/semantics.md §10). The limits come from the principal's cached policy; the admission
 //! (`admission`) is a short sequence of prepared, row-locked statements. `settle`, `release` and expiry are SQL
 //! (`sql/020_quota.sql`).
 pub mod admission;
@@ -40,7 +40,7 @@ pub fn compound_subject(first: &str, second: &str) -> String {
 /// window, reset_at (end of that 60-second window) and retry_after_seconds (on a 429).
 /// All-or-nothing and exact under concurrency; rolled back with the caller's transaction. Errors: `22023` for a
 /// NULL/empty route, negative/non-finite amounts, tokens above 10^12 or an end_user_id above 1024 characters. LiteLLM: the v3 parallel-request limiter and budget
-/// reservation (litellm-semantics §7–§8), without their races.
+/// reservation (docs/semantics.md §9–§10), without their races.
 #[pg_extern(volatile, security_definer, requires = ["quota_schema"])]
 pub fn consume_quota(
     token: Option<&str>,
@@ -114,7 +114,7 @@ fn refusal_from_decision(d: Decision) -> PgHeapTuple<'static, AllocatedByRust> {
 }
 
 /// What applies to one request, from the principal's cached policy: the budget levels to reserve against and
-/// the rate windows to count in (LiteLLM v3 descriptors, litellm-semantics §8.2).
+/// the rate windows to count in (LiteLLM v3 descriptors, docs/semantics.md §10.2).
 fn plan_for(ctx: &Context, d: &Decision, model: Option<&str>) -> AdmissionPlan {
     let mut plan = AdmissionPlan::default();
     let none = Limits::default();
@@ -130,7 +130,7 @@ fn plan_for(ctx: &Context, d: &Decision, model: Option<&str>) -> AdmissionPlan {
     let end = ctx.end_user.as_ref().map(|e| (e.id.as_str(), &e.limits));
     let team_id = team.map(|(id, _)| id);
     let org_id = org.map(|(id, _)| id);
-    // budget levels in lock order; the user level only for keys without a team (LiteLLM §7.1)
+    // budget levels in lock order; the user level only for keys without a team (docs/semantics.md §9.1)
     let levels: [(&'static str, Option<(String, Option<String>)>, bool); 6] = [
         (
             "key",

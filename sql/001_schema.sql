@@ -200,7 +200,7 @@ CREATE TABLE rbac.jwt_issuers (
   created_at            timestamptz NOT NULL DEFAULT now()
 );
 
--- Route groups (docs/semantics.md §7.1), seeded with LiteLLM's lists in route_groups.sql. Composite groups are stored expanded.
+-- Route groups (docs/semantics.md §7.1), seeded with LiteLLM's lists in 003_route_groups.sql. Composite groups are stored expanded.
 CREATE TABLE rbac.route_groups (
   group_name            text NOT NULL,
   pattern               text NOT NULL,

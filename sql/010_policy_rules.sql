@@ -398,7 +398,7 @@ END $$;
 
 -- Custom route groups (rows a proxy admin or DBA adds) never extend a built-in group: a row ('llm_api_routes',
 -- '/key/generate') would hand every LLM-only key a management route. Built-in rows come only from the
--- extension's own seed (route_groups.sql), loaded before this trigger exists.
+-- extension's own seed (003_route_groups.sql), loaded before this trigger exists.
 CREATE FUNCTION rbac._validate_route_group() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN

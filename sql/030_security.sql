@@ -28,27 +28,21 @@ BEGIN
 END $$;
 
 ---------------------------------------------------------------------------------------------------------------
--- Who is calling (src/caller.rs). Management functions decide "administrator without a principal" from the
--- *effective* role of the code that calls them, captured by the default of their trailing `_caller` argument
--- (rbac._caller(), evaluated before the switch to the owner's rights) and claimed once by the function. The
--- audit trail records the same effective role (rbac._acting_db_user()), never the login or SET ROLE target,
--- which stay unchanged while another role's definer function, trigger or index expression runs.
+-- Who is calling (src/caller.rs). The management entry points are C functions without definer rights, so they
+-- see their immediate caller's effective role (current_user) and hand it to the implementation they run as the
+-- owner; the login and SET ROLE target never count (they stay unchanged while another role's definer function,
+-- view or index expression runs). The audit trail records the same effective role (rbac._acting_db_user()).
 ---------------------------------------------------------------------------------------------------------------
-COMMENT ON FUNCTION rbac._caller() IS
-  'Internal: the default of every management function''s trailing _caller argument. Records the effective role '
-  '(current_user where the call is written), whether it is a superuser or rbac_admin member, and whether it runs inside a '
-  'security-restricted operation, under a random one-time token that it returns. A token only describes the role that '
-  'obtained it, so passing one by hand grants nothing. See docs/secure-deployment.md.';
-COMMENT ON FUNCTION rbac._caller_claim(text, text) IS
-  'Internal (management functions only): takes back, once, the caller recorded under token for function fn and returns '
-  'true when that role is a superuser or rbac_admin member; notes the role as audit_log.db_user. 42501 for an unknown or '
-  'used token, and inside a security-restricted operation (ANALYZE, VACUUM, CREATE INDEX, REFRESH MATERIALIZED VIEW).';
+COMMENT ON FUNCTION rbac._management_caller_administers(text) IS
+  'Internal (management implementations only): true when the effective role that called the public management function '
+  'now running is a superuser or a member of rbac_admin; 42501 when no management call is running (the implementation '
+  'was called some other way). See docs/secure-deployment.md, "Who is calling".';
 COMMENT ON FUNCTION rbac._acting_db_user() IS
   'Internal: the effective database role behind the changes being made (the caller of the management function, or the '
   'role that ran the plain DML), recorded as rbac.audit_log.db_user; NULL when none was noted in this transaction.';
 COMMENT ON FUNCTION rbac._note_dml_role() IS
   'Internal statement trigger on every audited table: notes the effective role of plain DML for rbac.audit_log.db_user '
-  '(statements of pg_rbac''s own definer-rights code keep the role of the call that caused them).';
+  '(statements of pg_rbac''s own owner-rights code keep the role of the call that caused them).';
 
 ---------------------------------------------------------------------------------------------------------------
 -- Principal helpers for the policies. All fail closed: without a principal they return false / empty arrays.
@@ -195,7 +189,7 @@ ALTER FUNCTION rbac._policy_changed() SECURITY DEFINER SET search_path = pg_cata
 
 ---------------------------------------------------------------------------------------------------------------
 -- Row-level security on every table of the schema, with a catch-all policy for rbac_admin. Also run again at
--- the end of the install script (040_management.sql) for tables added by later files.
+-- the end of the install script (050_management.sql) for tables added by later files.
 ---------------------------------------------------------------------------------------------------------------
 CREATE FUNCTION rbac._secure_tables() RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE t regclass; n integer := 0;
@@ -266,15 +260,13 @@ GRANT EXECUTE ON FUNCTION rbac._key_allows(text), rbac._has_principal(),
   rbac._principal_org_admin_of(text), rbac._principal_teams(), rbac._principal_admin_teams(),
   rbac._principal_team_admin_of(text), rbac._principal_org_teams(), rbac._principal_managed_users()
   TO rbac_admin, rbac_api;
--- The caller capture runs in the caller's context (argument default), so both roles execute it; claiming a
--- token and reading the acting role are for pg_rbac's own definer-rights code.
-REVOKE ALL ON FUNCTION rbac._caller(), rbac._caller_claim(text, text), rbac._acting_db_user(), rbac._note_dml_role() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rbac._caller() TO rbac_admin, rbac_api;
--- (the other public functions are granted at the end of 040_management.sql, when every file's functions exist)
+-- Caller bookkeeping is for pg_rbac's own owner-rights code.
+REVOKE ALL ON FUNCTION rbac._management_caller_administers(text), rbac._acting_db_user(), rbac._note_dml_role() FROM PUBLIC;
+-- (the other public functions are granted at the end of 050_management.sql, when every file's functions exist)
 GRANT EXECUTE ON FUNCTION rbac.authenticate(text), rbac.rbac_check(text, text, text, text), rbac.current_principal(),
   rbac.current_principal_user_id() TO rbac_admin, rbac_api;
 
--- (The SECURITY DEFINER Rust entry points get their fixed search_path in 050_functions.sql.)
+-- (The SECURITY DEFINER Rust entry points get their fixed search_path in 040_functions.sql.)
 
 ---------------------------------------------------------------------------------------------------------------
 -- Policies for rbac_api (docs/semantics.md §12). Role shorthands below:

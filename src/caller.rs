@@ -1,49 +1,59 @@
 //! The *effective* database role behind a management call or a policy change (docs/secure-deployment.md,
 //! "Who is calling").
 //!
-//! Management functions run with the owner's rights (SECURITY DEFINER), so inside them `current_user` is the
-//! owner, and the login (`session_user`) or `SET ROLE` target says nothing about whose code is running: a
-//! SECURITY DEFINER function or trigger owned by a proxy login, or an index expression that `ANALYZE` evaluates
-//! as the table's owner, all run inside an administrator's session without changing either. Deciding from them
-//! let a proxy login mint proxy-admin keys through an administrator's session (a confused deputy).
+//! Management writes rows the caller's row-level security hides, so it runs with the owner's rights. A
+//! `SECURITY DEFINER` function cannot see who called it: inside it `current_user` is the owner, and the login
+//! (`session_user`) or `SET ROLE` target says nothing about whose code is running — a definer function or view of
+//! a proxy login, or an index expression that `ANALYZE` evaluates as the table's owner, all run inside an
+//! administrator's session without changing either. Deciding from them let a proxy login mint proxy-admin keys
+//! through an administrator's session (a confused deputy). Handing an identity from the caller's side to the
+//! definer side through a value does not work either: anything the caller's context evaluates (an argument
+//! default of *someone else's* function, a view column) can be captured and replayed by other code.
 //!
-//! Definer-rights code cannot see its caller, so the caller is captured on the caller's side:
-//! * every management function ends with an argument `_caller text DEFAULT rbac._caller()`. PostgreSQL
-//!   evaluates argument defaults in the *calling* context, before it switches to the owner, so
-//!   `rbac._caller()` sees the effective role. It records that role (and whether it administers pg_rbac) in
-//!   backend memory under a random one-time token, which becomes the argument's value;
-//! * the management function's first step, `rbac._caller_claim(fn, token)`, takes the record back once. A token
-//!   passed by hand is either one's own (no extra rights) or unknown (42501);
-//! * a statement trigger on every audited table notes the effective role of plain DML, so that
-//!   `audit_log.db_user` names the role whose rights made the change.
+//! So the public management functions are one C entry point, [`rbac_manage`], that is *not* `SECURITY DEFINER`.
+//! Called directly by the code that names it, it reads `current_user` itself (`GetUserId()`), refuses inside
+//! security-restricted operations, switches to the owner exactly as PostgreSQL does for definer functions, and
+//! calls the PL/pgSQL implementation `rbac._<name>` with the same arguments. While the implementation runs, the
+//! caller is on a backend-local stack that only the implementations read (`rbac._management_caller_administers`);
+//! no other code runs between the capture and its use. A statement trigger on every audited table notes the
+//! effective role of plain DML, so that `audit_log.db_user` names the role whose rights made a change.
 //!
-//! Nothing here lives in a setting, so no `SET` can change it; all of it ends with the transaction.
+//! Nothing here lives in a setting, so no `SET` can change it; all of it ends with the call or the transaction.
 use std::cell::RefCell;
+use std::collections::HashMap;
 
+use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::{register_xact_callback, PgXactCallbackEvent};
 
-use crate::spi_util::insufficient_privilege;
+use crate::spi_util::{self, insufficient_privilege};
 
-/// A captured caller: the effective role of the code that called a management function.
+/// The effective role that called a public management function.
 #[derive(Debug, Clone)]
 struct Caller {
     role: String,
     /// Superuser or member of `rbac_admin`: may manage without a principal.
     administers: bool,
-    /// Captured inside a security-restricted operation (ANALYZE, VACUUM, CREATE INDEX, REFRESH MATERIALIZED VIEW).
-    restricted: bool,
+}
+
+/// A public management function's implementation: `rbac._<name>` with the same argument types.
+#[derive(Debug, Clone, Copy)]
+struct Implementation {
+    function: pg_sys::Oid,
+    owner: pg_sys::Oid,
 }
 
 thread_local! {
-    /// Callers captured by `rbac._caller()` and not yet claimed: (token, caller, subtransaction).
-    static PENDING: RefCell<Vec<(String, Caller, pg_sys::SubTransactionId)>> = const { RefCell::new(Vec::new()) };
+    /// Callers of the management calls running now, innermost last.
+    static CALLERS: RefCell<Vec<Caller>> = const { RefCell::new(Vec::new()) };
     /// The role to record as `audit_log.db_user` for the changes being made now.
     static ACTING: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Public function oid → implementation (functions are immutable once created; a new install has new oids).
+    static IMPLEMENTATIONS: RefCell<HashMap<pg_sys::Oid, Implementation>> = RefCell::new(HashMap::new());
 }
 
 fn forget_everything() {
-    PENDING.with(|p| p.borrow_mut().clear());
+    CALLERS.with(|c| c.borrow_mut().clear());
     ACTING.with(|a| *a.borrow_mut() = None);
 }
 
@@ -51,24 +61,6 @@ fn forget_at_transaction_end() {
     register_xact_callback(PgXactCallbackEvent::Commit, forget_everything);
     register_xact_callback(PgXactCallbackEvent::Abort, forget_everything);
     register_xact_callback(PgXactCallbackEvent::PrePrepare, forget_everything);
-}
-
-/// Drops the captures of an aborted subtransaction, so a token minted by rolled-back work cannot be claimed later.
-pub fn forget_subtransaction(subtransaction: pg_sys::SubTransactionId) {
-    PENDING.with(|p| p.borrow_mut().retain(|(_, _, sub)| *sub != subtransaction));
-}
-
-/// Hands the captures of a released subtransaction to its parent (so the parent's abort drops them).
-pub fn release_subtransaction(
-    subtransaction: pg_sys::SubTransactionId,
-    parent: pg_sys::SubTransactionId,
-) {
-    PENDING.with(|p| {
-        p.borrow_mut()
-            .iter_mut()
-            .filter(|(_, _, sub)| *sub == subtransaction)
-            .for_each(|(_, _, sub)| *sub = parent)
-    });
 }
 
 /// The name of a role by oid.
@@ -99,68 +91,132 @@ fn effective_role() -> pg_sys::Oid {
     unsafe { pg_sys::GetUserId() }
 }
 
-fn in_security_restricted_operation() -> bool {
-    // SAFETY: reads the backend's security context flags
-    unsafe { pg_sys::InSecurityRestrictedOperation() }
-}
-
-fn new_token() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).unwrap_or_else(|e| {
-        crate::spi_util::raise(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("no randomness available: {e}"),
+/// The implementation of public management function `public` (cached per backend). Operators and types are
+/// schema-qualified: this runs before the switch to the owner, under whatever search_path is in force.
+fn implementation_of(public: pg_sys::Oid) -> Implementation {
+    if let Some(found) = IMPLEMENTATIONS.with(|m| m.borrow().get(&public).copied()) {
+        return found;
+    }
+    const SQL: &str = "SELECT i.oid, i.proowner FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_proc i \
+         ON i.pronamespace OPERATOR(pg_catalog.=) p.pronamespace \
+         AND i.proname OPERATOR(pg_catalog.=) ('_' OPERATOR(pg_catalog.||) p.proname::pg_catalog.text)::pg_catalog.name \
+         AND i.proargtypes OPERATOR(pg_catalog.=) p.proargtypes \
+         WHERE p.oid OPERATOR(pg_catalog.=) $1";
+    let found = Spi::connect(|client| {
+        let table = client
+            .select(SQL, Some(1), &[public.into()])
+            .unwrap_or_else(|e| spi_util::spi_failed(e));
+        if table.is_empty() {
+            return None;
+        }
+        let row = table.first();
+        let function: Option<pg_sys::Oid> = row.get(1).unwrap_or_else(|e| spi_util::spi_failed(e));
+        let owner: Option<pg_sys::Oid> = row.get(2).unwrap_or_else(|e| spi_util::spi_failed(e));
+        function.zip(owner).map(|(function, owner)| Implementation { function, owner })
+    })
+    .unwrap_or_else(|| {
+        spi_util::raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_FUNCTION,
+            format!("pg_rbac: function {public:?} has no implementation rbac._<name> with the same arguments"),
         )
     });
-    hex::encode(bytes)
+    IMPLEMENTATIONS.with(|m| m.borrow_mut().insert(public, found));
+    found
 }
 
-/// Records the effective role calling a management function and returns a one-time token naming the record.
-/// It is the default of every management function's trailing `_caller` argument and is not meant to be called
-/// otherwise: a token only ever describes the role that obtained it, so handing one over grants nothing.
-#[pg_extern(volatile, parallel_restricted, name = "_caller")]
-pub fn caller_token() -> String {
+/// Calls `implementation` with the arguments (and set-returning context) of the call `fcinfo`.
+///
+/// # Safety
+/// `fcinfo` must be the live call information of a V1 C function call.
+unsafe fn call_with_same_arguments(
+    fcinfo: pg_sys::FunctionCallInfo,
+    implementation: pg_sys::Oid,
+) -> pg_sys::Datum {
+    let flinfo = pg_sys::palloc0(std::mem::size_of::<pg_sys::FmgrInfo>()) as *mut pg_sys::FmgrInfo;
+    pg_sys::fmgr_info(implementation, flinfo);
+    (*flinfo).fn_expr = (*(*fcinfo).flinfo).fn_expr;
+    let nargs = (*fcinfo).nargs as usize;
+    let size = std::mem::offset_of!(pg_sys::FunctionCallInfoBaseData, args)
+        + nargs * std::mem::size_of::<pg_sys::NullableDatum>();
+    let inner = pg_sys::palloc0(size) as pg_sys::FunctionCallInfo;
+    (*inner).flinfo = flinfo;
+    (*inner).resultinfo = (*fcinfo).resultinfo; // a set-returning implementation materialises into the caller's
+    (*inner).fncollation = (*fcinfo).fncollation;
+    (*inner).nargs = (*fcinfo).nargs;
+    (*inner)
+        .args
+        .as_mut_slice(nargs)
+        .copy_from_slice((*fcinfo).args.as_slice(nargs));
+    let function = (*flinfo).fn_addr.expect("fmgr_info sets fn_addr");
+    let result = pg_sys::ffi::pg_guard_ffi_boundary(|| function(inner));
+    (*fcinfo).isnull = (*inner).isnull;
+    result
+}
+
+/// V1 call-convention record of [`rbac_manage`].
+#[no_mangle]
+pub extern "C" fn pg_finfo_rbac_manage() -> &'static pg_sys::Pg_finfo_record {
+    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+/// The C entry point of every public management function (`rbac.key_generate`, `rbac.team_new`, ...; see
+/// `sql/050_management.sql`). Not `SECURITY DEFINER`: it reads the effective role of its immediate caller, refuses
+/// (42501) inside a security-restricted operation (ANALYZE, VACUUM, CREATE INDEX, REFRESH MATERIALIZED VIEW),
+/// then runs the implementation `rbac._<name>` with the owner's rights, the caller on the backend-local stack.
+///
+/// # Safety
+/// Called by PostgreSQL's function manager with a valid `fcinfo`.
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn rbac_manage(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let public = (*(*fcinfo).flinfo).fn_oid;
+    if pg_sys::InSecurityRestrictedOperation() {
+        insufficient_privilege(
+            "pg_rbac management is refused inside a security-restricted operation (ANALYZE, VACUUM, CREATE INDEX, \
+             REFRESH MATERIALIZED VIEW run functions with another role's rights)",
+        );
+    }
+    let implementation = implementation_of(public);
     let role = effective_role();
     let caller = Caller {
         role: role_name(role),
         administers: administers(role),
-        restricted: in_security_restricted_operation(),
     };
-    let token = new_token();
-    // SAFETY: reads the backend's current subtransaction id
-    let subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };
-    PENDING.with(|p| p.borrow_mut().push((token.clone(), caller, subtransaction)));
+    let mut saved_user = pg_sys::InvalidOid;
+    let mut saved_context = 0;
+    pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
+    let saved_acting = ACTING.with(|a| a.replace(Some(caller.role.clone())));
+    CALLERS.with(|c| c.borrow_mut().push(caller));
     forget_at_transaction_end();
-    token
+    let call = std::panic::AssertUnwindSafe(|| {
+        // what fmgr_security_definer does for a definer function owned by the implementation's owner
+        pg_sys::SetUserIdAndSecContext(
+            implementation.owner,
+            saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        );
+        call_with_same_arguments(fcinfo, implementation.function)
+    });
+    let restore = || {
+        pg_sys::SetUserIdAndSecContext(saved_user, saved_context);
+        CALLERS.with(|c| c.borrow_mut().pop());
+        ACTING.with(|a| *a.borrow_mut() = saved_acting.clone());
+    };
+    PgTryBuilder::new(call).finally(restore).execute()
 }
 
-/// Claims the caller recorded under `token` for management function `fn_name` (once) and makes it the
-/// `audit_log.db_user` of the changes that follow. Returns true when that role is a superuser or a member of
-/// `rbac_admin`. Raises 42501 for an unknown or already claimed token, and inside a security-restricted
-/// operation (management from an index expression, ANALYZE, VACUUM or a materialized view refresh is refused).
-#[pg_extern(volatile, parallel_restricted, name = "_caller_claim")]
-pub fn caller_claim(fn_name: &str, token: Option<&str>) -> bool {
-    let claimed = token.and_then(|token| {
-        PENDING.with(|p| {
-            let mut pending = p.borrow_mut();
-            let at = pending.iter().position(|(t, _, _)| t == token)?;
-            Some(pending.remove(at).1)
+/// True when the effective role that called the public management function now running is a superuser or a
+/// member of `rbac_admin`. For the implementations only (closed to everyone else); 42501 when no management call
+/// is running, i.e. an implementation was reached some other way.
+#[pg_extern(volatile, parallel_unsafe, name = "_management_caller_administers")]
+pub fn management_caller_administers(fn_name: &str) -> bool {
+    CALLERS
+        .with(|c| c.borrow().last().map(|caller| caller.administers))
+        .unwrap_or_else(|| {
+            insufficient_privilege(format!(
+                "{fn_name}: call the public function {fn_name}, not its implementation"
+            ))
         })
-    });
-    let Some(caller) = claimed else {
-        insufficient_privilege(format!(
-            "{fn_name}: unknown caller token; call the function without its _caller argument (its default records the caller)"
-        ))
-    };
-    if caller.restricted || in_security_restricted_operation() {
-        insufficient_privilege(format!(
-            "{fn_name}: management is refused inside a security-restricted operation (ANALYZE, VACUUM, CREATE INDEX, \
-             REFRESH MATERIALIZED VIEW run functions with another role's rights)"
-        ));
-    }
-    ACTING.with(|a| *a.borrow_mut() = Some(caller.role.clone()));
-    forget_at_transaction_end();
-    caller.administers
 }
 
 /// The database role to record as `audit_log.db_user`: the caller of the management function making the change,
@@ -171,8 +227,9 @@ pub fn acting_db_user() -> Option<String> {
 }
 
 /// Statement trigger on every audited table: notes the effective role running the statement as the
-/// `audit_log.db_user` of its rows. Statements run by pg_rbac's own definer-rights code (management functions,
-/// validation, foreign-key cascades as the owner) keep the role noted by the statement or call that caused them.
+/// `audit_log.db_user` of its rows. Statements run by pg_rbac's own owner-rights code (management
+/// implementations, validation, foreign-key cascades as the owner) keep the role noted by the statement or call
+/// that caused them.
 #[pg_trigger]
 pub fn _note_dml_role<'a>(
     trigger: &'a pgrx::PgTrigger<'a>,

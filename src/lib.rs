@@ -67,7 +67,7 @@ extension_sql_file!(
     requires = ["schema"]
 );
 extension_sql_file!(
-    "../sql/route_groups.sql",
+    "../sql/003_route_groups.sql",
     name = "route_groups",
     requires = ["schema"]
 );
@@ -98,12 +98,12 @@ extension_sql_file!(
         check::rbac_check_sql,
         principal::authenticate,
         principal::current_principal,
-        caller::caller_token,
-        caller::caller_claim
+        caller::management_caller_administers,
+        caller::acting_db_user
     ]
 );
 extension_sql_file!(
-    "../sql/050_functions.sql",
+    "../sql/040_functions.sql",
     name = "functions",
     requires = [
         check::rbac_check_sql,
@@ -119,7 +119,7 @@ extension_sql_file!(
         access::sql_api::route_allowed_by
     ]
 );
-extension_sql_file!("../sql/040_management.sql", name = "management", finalize);
+extension_sql_file!("../sql/050_management.sql", name = "management", finalize);
 
 /// Used by `cargo pgrx test`: the test cluster needs no extra settings.
 #[cfg(test)]

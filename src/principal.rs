@@ -66,7 +66,6 @@ unsafe extern "C-unwind" fn on_subtransaction(
     _arg: *mut std::ffi::c_void,
 ) {
     if event == pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
-        crate::caller::forget_subtransaction(subtransaction);
         let restored = SAVED.with(|s| {
             let mut saved = s.borrow_mut();
             let first = saved.iter().position(|(id, _)| *id == subtransaction);
@@ -78,7 +77,6 @@ unsafe extern "C-unwind" fn on_subtransaction(
             CURRENT.with(|c| *c.borrow_mut() = previous);
         }
     } else if event == pg_sys::SubXactEvent::SUBXACT_EVENT_COMMIT_SUB {
-        crate::caller::release_subtransaction(subtransaction, parent);
         SAVED.with(|s| {
             let mut saved = s.borrow_mut();
             let parent_has_state = saved.iter().any(|(id, _)| *id == parent);

@@ -79,9 +79,9 @@ SELECT pg_temp.expect_error('no principal: access_group_update', $$SELECT rbac.a
 SELECT pg_temp.expect_error('no principal: access_group_delete', $$SELECT rbac.access_group_delete('grp-x')$$, '42501');
 
 -- 3. internals stay closed to the API role
-SELECT pg_temp.expect_error('internal: admin test', $$SELECT rbac._mgmt_is_admin('x', rbac._caller())$$, '42501');
-SELECT pg_temp.expect_error('internal: block helper', $$SELECT rbac._key_set_blocked('x', 'sk-atk-a-000000001', true, rbac._caller())$$, '42501');
-SELECT pg_temp.expect_error('internal: member helper', $$SELECT rbac._team_member_manager('x', 't1', rbac._caller())$$, '42501');
+SELECT pg_temp.expect_error('internal: admin test', $$SELECT rbac._mgmt_is_admin('x')$$, '42501');
+SELECT pg_temp.expect_error('internal: block helper', $$SELECT rbac._key_set_blocked('x', 'sk-atk-a-000000001', true)$$, '42501');
+SELECT pg_temp.expect_error('internal: member helper', $$SELECT rbac._team_member_manager('x', 't1')$$, '42501');
 SELECT pg_temp.expect_error('internal: table securing', $$SELECT rbac._secure_tables()$$, '42501');
 SELECT pg_temp.expect_error('internal: key resolver', $$SELECT rbac._resolve_key('sk-atk-a-000000001')$$, '42501');
 

@@ -1,6 +1,7 @@
 -- Confused deputy (adversarial review F0): management decides "administrator without a principal" from the
--- effective role of the code that calls it, never from the login or SET ROLE target, and refuses to run inside
--- security-restricted operations; audit_log.db_user names the effective role (docs/secure-deployment.md).
+-- effective role of the code that calls it (its C entry point reads current_user itself), never from the login
+-- or SET ROLE target, and refuses to run inside security-restricted operations; audit_log.db_user names the
+-- effective role (docs/secure-deployment.md, "Who is calling").
 -- A proxy login (atk_proxy, member of rbac_api) owns a schema, as LiteLLM's own tables do in the gateway database.
 CREATE ROLE atk_proxy LOGIN IN ROLE rbac_api;
 CREATE ROLE atk_dba LOGIN IN ROLE rbac_admin;
@@ -55,18 +56,29 @@ RESET ROLE;
 SELECT pg_temp.expect_error('definer function of the proxy, called by a superuser', $$SELECT litellm.helpful()$$, '42501');
 SELECT pg_temp.expect_eq('still no proxy-admin key', (SELECT count(*) FROM rbac.keys WHERE user_id = 'u-admin'), (SELECT n FROM minted_before));
 
--- 3. a token is one-time and only describes the role that obtained it
+-- 3. the implementations behind the public functions are closed to everyone but the owner, and nothing the
+--    administrator's frame evaluates for the proxy's function (its argument defaults) carries any rights
+--    (views, plain triggers and column defaults owned by the proxy run with the reader's rights: PostgreSQL's
+--    rule, documented in docs/secure-deployment.md — administrators do not touch the proxy's objects)
 SET LOCAL ROLE atk_proxy;
-SELECT pg_temp.expect_error('a made-up caller token', $$SELECT rbac.team_new('t-forged', _caller => 'deadbeef')$$, '42501');
-SELECT set_config('cases.tok', rbac._caller(), true);
+SELECT pg_temp.expect_error('implementation of team_new', $$SELECT rbac._team_new('t-direct')$$, '42501');
+SELECT pg_temp.expect_error('implementation of key_generate', $$SELECT * FROM rbac._key_generate(user_id => 'u-admin')$$, '42501');
+SELECT pg_temp.expect_error('caller bookkeeping', $$SELECT rbac._management_caller_administers('x')$$, '42501');
+-- a definer function of the proxy whose argument defaults are evaluated in the administrator's frame
+CREATE FUNCTION litellm.health(probe text DEFAULT current_user) RETURNS text LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog AS $$
+BEGIN
+  PERFORM rbac.user_new('evil-admin', user_role => 'proxy_admin');
+  RETURN probe;
+END $$;
+GRANT EXECUTE ON FUNCTION litellm.health(text) TO PUBLIC;
 RESET ROLE;
-SELECT pg_temp.expect_error('the proxy''s own token, used by a superuser, is still the proxy',
-  $$SELECT rbac.team_new('t-forged', _caller => current_setting('cases.tok'))$$, '42501');
-SELECT pg_temp.expect_error('a claimed token cannot be claimed again',
-  $$SELECT rbac.team_new('t-forged', _caller => current_setting('cases.tok'))$$, '42501');
-SELECT pg_temp.expect_error('claiming is closed to the API role',
-  $$SET LOCAL ROLE atk_proxy; SELECT rbac._caller_claim('x', rbac._caller())$$, '42501');
+SET LOCAL ROLE atk_dba;
+SELECT pg_temp.expect_error('defaults evaluated as the administrator carry nothing', $$SELECT litellm.health()$$, '42501');
 RESET ROLE;
+SELECT pg_temp.expect_eq('no proxy_admin user was created', (SELECT count(*) FROM rbac.users WHERE user_id = 'evil-admin'), 0::bigint);
+-- outside a security-restricted operation the superuser still calls the implementation only through the entry point
+SELECT pg_temp.expect_error('the owner calling an implementation directly', $$SELECT rbac._team_new('t-direct')$$, '42501');
 
 -- 4. administrators still manage without a principal, and the audit names the effective role
 SET LOCAL ROLE atk_dba;

@@ -116,7 +116,7 @@ pub struct RouteGroups {
     groups: HashMap<String, RouteGroup>,
 }
 
-/// Group names the gate relies on (seeded from LiteLLM's lists, `sql/route_groups.sql`).
+/// Group names the gate relies on (seeded from LiteLLM's lists, `sql/003_route_groups.sql`).
 pub mod group {
     pub const LLM_API: &str = "llm_api_routes";
     pub const INFO: &str = "info_routes";

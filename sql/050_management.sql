@@ -1,17 +1,17 @@
--- pg_rbac 0.1.0 — management functions (docs/semantics.md §12, docs/semantics.md §12).
+-- pg_rbac 0.1.0 — management functions (docs/semantics.md §12).
 --
--- Every function is SECURITY DEFINER (it writes rows the caller's row-level security hides) with a fixed
--- search_path, and decides who may do what from the principal of the transaction (rbac.authenticate):
+-- Each public function rbac.X is a C entry point (rbac_manage, src/caller.rs) that is deliberately NOT
+-- SECURITY DEFINER: it sees its immediate caller's effective role (current_user), refuses inside
+-- security-restricted operations, then runs the implementation rbac._X with the owner's rights (it writes rows
+-- the caller's row-level security hides). The implementations are closed to everyone but the owner, and decide
+-- who may do what from the principal of the transaction (rbac.authenticate):
 --   * proxy_admin principal: everything (LiteLLM proxy admin);
 --   * other principals: LiteLLM's rules for that action (team admin, org admin, key owner, ...); viewers
 --     (proxy_admin_viewer, internal_user_viewer), JWT team/customer principals and keys without a user are
 --     read-only;
---   * no principal: only an effective caller (current_user where the call was written, captured by the
---     trailing `_caller` argument's default rbac._caller(); see src/caller.rs) that is a superuser or a member of
---     rbac_admin, which acts as a proxy admin. The login or SET ROLE target does not count: code of another
---     role running in an administrator's session (a definer function, a trigger, an index expression) is
---     that other role. Management inside a security-restricted operation (ANALYZE, VACUUM, CREATE INDEX,
---     REFRESH MATERIALIZED VIEW) is always refused.
+--   * no principal: only a caller whose effective role is a superuser or a member of rbac_admin, which acts as a
+--     proxy admin. The login or SET ROLE target does not count: another role's code running in an
+--     administrator's session (a definer function, a view, an index expression) calls as that other role.
 -- If a principal is set, its rules apply even to an rbac_admin session (authenticate as an admin to act as one).
 -- A principal's virtual key with allowed_routes may only call the functions whose LiteLLM route they allow
 -- (key_generate = /key/generate, team_new = /team/new, ...), proxy admins included.
@@ -34,9 +34,9 @@ COMMENT ON TYPE rbac.regenerated_key IS
 ---------------------------------------------------------------------------------------------------------------
 
 -- True when the caller acts as a proxy admin; false for any other principal; 42501 without a principal
--- unless the effective caller (claimed from the `caller` token) is a superuser or a member of rbac_admin.
+-- unless the effective caller (the role whose code called the public function) is a superuser or a member of rbac_admin.
 -- Also applies the principal key's allowed_routes to the LiteLLM route the function stands for.
-CREATE FUNCTION rbac._mgmt_is_admin(fn text, caller text) RETURNS boolean LANGUAGE plpgsql VOLATILE
+CREATE FUNCTION rbac._mgmt_is_admin(fn text) RETURNS boolean LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   route text := CASE fn
@@ -51,8 +51,8 @@ DECLARE
   END;
   caller_administers boolean;
 BEGIN
-  -- claimed first, so that every management call consumes its caller token and names its db_user for the audit
-  caller_administers := rbac._caller_claim(fn, caller);
+  -- the role that called the public function, as its C entry point saw it (src/caller.rs)
+  caller_administers := rbac._management_caller_administers(fn);
   IF NOT rbac._has_principal() THEN
     IF caller_administers THEN
       RETURN true;
@@ -146,11 +146,10 @@ SET search_path = pg_catalog, pg_temp AS $$
       AND (tm.role = 'admin' OR _principal_team_may.permission = ANY (coalesce(t.team_member_permissions, '{}'))))
 $$;
 
-REVOKE ALL ON FUNCTION rbac._mgmt_is_admin(text, text), rbac._mgmt_require_writer(text, text), rbac._resolve_key(text),
+REVOKE ALL ON FUNCTION rbac._mgmt_is_admin(text), rbac._mgmt_require_writer(text, text), rbac._resolve_key(text),
   rbac._principal_key(text), rbac._principal_team_may(text, text) FROM PUBLIC;
-COMMENT ON FUNCTION rbac._mgmt_is_admin(text, text) IS
-  'Management-function prologue: claims the caller token (rbac._caller_claim: 42501 when unknown or inside a '
-  'security-restricted operation); true when the caller acts as a proxy admin (principal role proxy_admin, or no principal '
+COMMENT ON FUNCTION rbac._mgmt_is_admin(text) IS
+  'Management-function prologue (implementations only): true when the caller acts as a proxy admin (principal role proxy_admin, or no principal '
   'and the effective calling role is a superuser or rbac_admin member), false for any other principal; 42501 without a '
   'principal otherwise. fn names the calling function in messages.';
 COMMENT ON FUNCTION rbac._mgmt_require_writer(text, text) IS
@@ -197,7 +196,8 @@ COMMENT ON FUNCTION rbac._expand_team_models(text[], rbac.teams) IS
   'A model list with all-team-models replaced by the team''s models (else its organization''s, else *): what such a key '
   'can really call, for delegation ceilings.';
 
-CREATE FUNCTION rbac.key_generate(
+-- Implementation, run with the owner's rights by the C entry point rbac.key_generate below (src/caller.rs).
+CREATE FUNCTION rbac._key_generate(
   user_id               text DEFAULT NULL,
   team_id               text DEFAULT NULL,
   models                text[] DEFAULT '{}',
@@ -213,82 +213,81 @@ CREATE FUNCTION rbac.key_generate(
   organization_id       text DEFAULT NULL,
   key                   text DEFAULT NULL,
   duration              interval DEFAULT NULL,
-  permissions           jsonb DEFAULT '{}',
-  _caller               text DEFAULT rbac._caller())
+  permissions           jsonb DEFAULT '{}')
 RETURNS SETOF rbac.generated_key
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn          constant text := 'rbac.key_generate';
-  is_admin    boolean := rbac._mgmt_is_admin(fn, key_generate._caller);
+  is_admin    boolean := rbac._mgmt_is_admin(fn);
   me          rbac.principal := rbac.current_principal();
-  v_user      text := key_generate.user_id;
-  v_models    text[] := coalesce(key_generate.models, '{}');
-  v_budget    numeric := key_generate.max_budget;
-  v_expires   timestamptz := key_generate.expires;
+  v_user      text := _key_generate.user_id;
+  v_models    text[] := coalesce(_key_generate.models, '{}');
+  v_budget    numeric := _key_generate.max_budget;
+  v_expires   timestamptz := _key_generate.expires;
   v_team      rbac.teams;
   v_team_role text;
   v_mine      rbac.keys;
   v_ceiling   numeric;
-  v_rpm       bigint := key_generate.rpm_limit;
-  v_tpm       bigint := key_generate.tpm_limit;
-  v_parallel  bigint := key_generate.max_parallel_requests;
-  v_routes    text[] := coalesce(key_generate.allowed_routes, '{}');
+  v_rpm       bigint := _key_generate.rpm_limit;
+  v_tpm       bigint := _key_generate.tpm_limit;
+  v_parallel  bigint := _key_generate.max_parallel_requests;
+  v_routes    text[] := coalesce(_key_generate.allowed_routes, '{}');
   v_bad       text;
   v_plain     text;
   v_hash      text;
   v_name      text;
-  v_duration  text := key_generate.budget_duration;
+  v_duration  text := _key_generate.budget_duration;
   v_delegated numeric;
 BEGIN
   IF NOT is_admin THEN
     PERFORM rbac._mgmt_require_writer(fn, 'generate keys');
   END IF;
 
-  IF key_generate.duration IS NOT NULL THEN
+  IF _key_generate.duration IS NOT NULL THEN
     IF v_expires IS NOT NULL THEN
       RAISE EXCEPTION '%: give expires or duration, not both', fn USING ERRCODE = '22023';
     END IF;
-    IF key_generate.duration <= interval '0' THEN
-      RAISE EXCEPTION '%: duration must be positive (got %)', fn, key_generate.duration USING ERRCODE = '22023';
+    IF _key_generate.duration <= interval '0' THEN
+      RAISE EXCEPTION '%: duration must be positive (got %)', fn, _key_generate.duration USING ERRCODE = '22023';
     END IF;
-    v_expires := now() + key_generate.duration;
+    v_expires := now() + _key_generate.duration;
   END IF;
   IF v_expires IS NOT NULL AND v_expires <= now() THEN
     RAISE EXCEPTION '%: expires must be in the future (got %)', fn, v_expires USING ERRCODE = '22023';
   END IF;
 
   -- docs/semantics.md §12.4: route and permission grants are proxy-admin only.
-  IF NOT is_admin AND cardinality(coalesce(key_generate.allowed_routes, '{}')) > 0 THEN
+  IF NOT is_admin AND cardinality(coalesce(_key_generate.allowed_routes, '{}')) > 0 THEN
     RAISE EXCEPTION '%: allowed_routes may only be set by a proxy admin (LiteLLM /key/generate)', fn USING ERRCODE = '42501';
   END IF;
-  IF NOT is_admin AND coalesce(key_generate.permissions, '{}') <> '{}' THEN
+  IF NOT is_admin AND coalesce(_key_generate.permissions, '{}') <> '{}' THEN
     RAISE EXCEPTION '%: permissions may only be set by a proxy admin (LiteLLM /key/generate)', fn USING ERRCODE = '42501';
   END IF;
 
   -- docs/semantics.md §12.4: team keys need team membership; members with role user need the /key/generate permission.
-  IF key_generate.team_id IS NOT NULL THEN
-    SELECT * INTO v_team FROM rbac.teams t WHERE t.team_id = key_generate.team_id;
+  IF _key_generate.team_id IS NOT NULL THEN
+    SELECT * INTO v_team FROM rbac.teams t WHERE t.team_id = _key_generate.team_id;
     IF is_admin THEN
       IF NOT FOUND THEN
-        RAISE EXCEPTION '%: team "%" does not exist', fn, key_generate.team_id USING ERRCODE = '22023';
+        RAISE EXCEPTION '%: team "%" does not exist', fn, _key_generate.team_id USING ERRCODE = '22023';
       END IF;
     ELSE
       SELECT tm.role INTO v_team_role FROM rbac.team_members tm
-      WHERE tm.team_id = key_generate.team_id AND tm.user_id = me.user_id;
+      WHERE tm.team_id = _key_generate.team_id AND tm.user_id = me.user_id;
       IF v_team_role IS NULL THEN
         RAISE EXCEPTION '%: the caller is not a member of team "%"; team keys are created by the team''s members (LiteLLM /key/generate)',
-          fn, key_generate.team_id USING ERRCODE = '42501';
+          fn, _key_generate.team_id USING ERRCODE = '42501';
       END IF;
       IF v_team_role <> 'admin' AND NOT ('/key/generate' = ANY (coalesce(v_team.team_member_permissions, '{}'))) THEN
         RAISE EXCEPTION '%: team "%" does not grant its members the /key/generate permission; ask a team admin (LiteLLM team_member_permissions)',
-          fn, key_generate.team_id USING ERRCODE = '42501';
+          fn, _key_generate.team_id USING ERRCODE = '42501';
       END IF;
     END IF;
   END IF;
 
   -- all-team-models names the models of the key's team (LiteLLM); on a key without a team it would name every
   -- model, so it is refused there for everyone.
-  IF 'all-team-models' = ANY (v_models) AND key_generate.team_id IS NULL THEN
+  IF 'all-team-models' = ANY (v_models) AND _key_generate.team_id IS NULL THEN
     RAISE EXCEPTION '%: models all-team-models names the models of the key''s team; give team_id', fn USING ERRCODE = '22023';
   END IF;
 
@@ -301,9 +300,9 @@ BEGIN
         RAISE EXCEPTION '%: User can only create keys for themselves (LiteLLM /key/generate; a team admin may create team keys for team members)', fn
           USING ERRCODE = '42501';
       END IF;
-      IF NOT EXISTS (SELECT 1 FROM rbac.team_members tm WHERE tm.team_id = key_generate.team_id AND tm.user_id = v_user) THEN
+      IF NOT EXISTS (SELECT 1 FROM rbac.team_members tm WHERE tm.team_id = _key_generate.team_id AND tm.user_id = v_user) THEN
         RAISE EXCEPTION '%: a team admin may create keys only for members of the team ("%" is not a member of "%")',
-          fn, v_user, key_generate.team_id USING ERRCODE = '42501';
+          fn, v_user, _key_generate.team_id USING ERRCODE = '42501';
       END IF;
       IF (SELECT u.user_role FROM rbac.users u WHERE u.user_id = v_user) NOT IN ('internal_user', 'internal_user_viewer') THEN
         RAISE EXCEPTION '%: a team admin may create member keys only for internal_user / internal_user_viewer members', fn
@@ -318,13 +317,13 @@ BEGIN
   END IF;
 
   -- docs/semantics.md §12.4: an organization other than the team's requires membership in it.
-  IF key_generate.organization_id IS NOT NULL THEN
-    IF NOT is_admin AND key_generate.organization_id IS DISTINCT FROM v_team.organization_id
-       AND NOT key_generate.organization_id = ANY (rbac._principal_orgs()) THEN
-      RAISE EXCEPTION '%: the caller is not a member of organization "%"', fn, key_generate.organization_id USING ERRCODE = '42501';
+  IF _key_generate.organization_id IS NOT NULL THEN
+    IF NOT is_admin AND _key_generate.organization_id IS DISTINCT FROM v_team.organization_id
+       AND NOT _key_generate.organization_id = ANY (rbac._principal_orgs()) THEN
+      RAISE EXCEPTION '%: the caller is not a member of organization "%"', fn, _key_generate.organization_id USING ERRCODE = '42501';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM rbac.organizations o WHERE o.organization_id = key_generate.organization_id) THEN
-      RAISE EXCEPTION '%: organization "%" does not exist', fn, key_generate.organization_id USING ERRCODE = '22023';
+    IF NOT EXISTS (SELECT 1 FROM rbac.organizations o WHERE o.organization_id = _key_generate.organization_id) THEN
+      RAISE EXCEPTION '%: organization "%" does not exist', fn, _key_generate.organization_id USING ERRCODE = '22023';
     END IF;
   END IF;
 
@@ -346,15 +345,15 @@ BEGIN
     v_budget := rbac._within_ceiling(fn, 'max_budget', v_budget, v_ceiling,
       'what the caller has left of its own, less the unspent budgets of the keys it already created (LiteLLM delegation ceiling)');
     -- a one-time budget cannot mint a budget that renews every period, nor one that renews faster than its own
-    IF v_mine.max_budget IS NOT NULL AND v_mine.budget_duration IS NULL AND key_generate.budget_duration IS NOT NULL THEN
+    IF v_mine.max_budget IS NOT NULL AND v_mine.budget_duration IS NULL AND _key_generate.budget_duration IS NOT NULL THEN
       RAISE EXCEPTION '%: budget_duration is not allowed: the caller''s own budget does not renew', fn USING ERRCODE = '42501';
     END IF;
     IF v_mine.max_budget IS NOT NULL AND v_mine.budget_duration IS NOT NULL THEN
-      IF key_generate.budget_duration IS NULL AND v_budget IS NOT NULL THEN
+      IF _key_generate.budget_duration IS NULL AND v_budget IS NOT NULL THEN
         v_duration := v_mine.budget_duration;   -- unset inherits the caller's period (unset would never renew)
-      ELSIF rbac.next_budget_reset(key_generate.budget_duration, now()) < rbac.next_budget_reset(v_mine.budget_duration, now()) THEN
+      ELSIF rbac.next_budget_reset(_key_generate.budget_duration, now()) < rbac.next_budget_reset(v_mine.budget_duration, now()) THEN
         RAISE EXCEPTION '%: budget_duration % renews sooner than the caller''s own budget (%); a delegated budget may not renew faster',
-          fn, key_generate.budget_duration, v_mine.budget_duration USING ERRCODE = '42501';
+          fn, _key_generate.budget_duration, v_mine.budget_duration USING ERRCODE = '42501';
       END IF;
     END IF;
     -- limits and expiry are ceilings too
@@ -380,12 +379,12 @@ BEGIN
     END IF;
   END IF;
 
-  IF key_generate.key IS NOT NULL THEN
-    IF key_generate.key NOT LIKE 'sk-%' OR length(key_generate.key) < 16 OR key_generate.key ~ '\s' THEN
+  IF _key_generate.key IS NOT NULL THEN
+    IF _key_generate.key NOT LIKE 'sk-%' OR length(_key_generate.key) < 16 OR _key_generate.key ~ '\s' THEN
       RAISE EXCEPTION '%: a custom key must start with sk-, be at least 16 characters long and contain no whitespace', fn
         USING ERRCODE = '22023';
     END IF;
-    v_plain := key_generate.key;
+    v_plain := _key_generate.key;
   ELSE
     v_plain := rbac.generate_key_plaintext();
   END IF;
@@ -399,28 +398,50 @@ BEGIN
   INSERT INTO rbac.keys (key_hash, key_name, key_alias, user_id, team_id, organization_id, models, max_budget,
                          budget_duration, rpm_limit, tpm_limit, max_parallel_requests, expires, allowed_routes,
                          permissions, metadata, created_by, created_by_key)
-  VALUES (v_hash, v_name, key_generate.key_alias, v_user, key_generate.team_id, key_generate.organization_id, v_models,
+  VALUES (v_hash, v_name, _key_generate.key_alias, v_user, _key_generate.team_id, _key_generate.organization_id, v_models,
           v_budget, v_duration, v_rpm, v_tpm,
           v_parallel, v_expires, v_routes,
-          coalesce(key_generate.permissions, '{}'), coalesce(key_generate.metadata, '{}'), me.user_id, me.key_hash);
+          coalesce(_key_generate.permissions, '{}'), coalesce(_key_generate.metadata, '{}'), me.user_id, me.key_hash);
 
   RETURN QUERY SELECT v_plain, v_hash, v_name, v_expires;
 END $$;
-COMMENT ON FUNCTION rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb, text) IS
+REVOKE ALL ON FUNCTION rbac._key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_generate as the owner.
+CREATE FUNCTION rbac.key_generate(
+  user_id               text DEFAULT NULL,
+  team_id               text DEFAULT NULL,
+  models                text[] DEFAULT '{}',
+  max_budget            numeric DEFAULT NULL,
+  budget_duration       text DEFAULT NULL,
+  rpm_limit             bigint DEFAULT NULL,
+  tpm_limit             bigint DEFAULT NULL,
+  max_parallel_requests bigint DEFAULT NULL,
+  expires               timestamptz DEFAULT NULL,
+  key_alias             text DEFAULT NULL,
+  allowed_routes        text[] DEFAULT '{}',
+  metadata              jsonb DEFAULT '{}',
+  organization_id       text DEFAULT NULL,
+  key                   text DEFAULT NULL,
+  duration              interval DEFAULT NULL,
+  permissions           jsonb DEFAULT '{}')
+RETURNS SETOF rbac.generated_key
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb) IS
 $c$Creates a virtual key and returns (key, key_hash, key_name, expires) once: `key` is the plaintext (sk- + 32 url-safe characters, or the custom `key`), the only time it is visible; only key_hash = sha256 hex is stored; key_name is 'sk-...' plus its last 4 characters. Call it in FROM: SELECT * FROM rbac.key_generate(team_id => 't1', models => ARRAY['gpt-4o']).
 Arguments (named after rbac.keys columns): user_id (owner; default: the principal's user), team_id, organization_id, models text[] (names, globs with *, access groups; empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, expires timestamptz or duration interval (not both), key_alias, allowed_routes text[] and permissions jsonb (proxy admin only), metadata jsonb (e.g. model_rpm_limit / model_tpm_limit), key (custom plaintext: sk-..., >= 16 characters).
 Rules (LiteLLM /key/generate, docs/semantics.md §12.4): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= what the caller's own key and user have left of their max_budget, less the unspent max_budget of live keys the caller's key already created (unset = inherits it), no budget_duration when the caller's budget does not renew and none that renews sooner than the caller's (unset = the caller's), all-team-models counts as the team's real models, rpm_limit/tpm_limit/max_parallel_requests/expires no larger than the caller's key's (unset = inherits them), models within the caller's key models (empty = inherits them); organization_id other than the team's requires membership. created_by = principal user, created_by_key = principal key. Team/organization model and limit containment is checked by the table triggers.
 Errors: 42501 refusals (message names the rule; also a custom key that already exists, for callers other than proxy admins); 22023 unknown team/user/organization, bad expiry or custom key, all-team-models without team_id; 23505 key already exists (proxy admin); 23514 invalid values (negative budget, bad budget_duration, models outside the team's).$c$;
 
-CREATE FUNCTION rbac.key_regenerate(key text, grace_period interval DEFAULT interval '0', _caller text DEFAULT rbac._caller())
+-- Implementation, run with the owner's rights by the C entry point rbac.key_regenerate below (src/caller.rs).
+CREATE FUNCTION rbac._key_regenerate(key text, grace_period interval DEFAULT interval '0')
 RETURNS SETOF rbac.regenerated_key
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn       constant text := 'rbac.key_regenerate';
-  is_admin boolean := rbac._mgmt_is_admin(fn, key_regenerate._caller);
+  is_admin boolean := rbac._mgmt_is_admin(fn);
   me       rbac.principal := rbac.current_principal();
-  v_grace  interval := coalesce(key_regenerate.grace_period, interval '0');
-  v_old    text := rbac._resolve_key(key_regenerate.key);
+  v_grace  interval := coalesce(_key_regenerate.grace_period, interval '0');
+  v_old    text := rbac._resolve_key(_key_regenerate.key);
   k        rbac.keys;
   v_plain  text;
   v_hash   text;
@@ -473,7 +494,12 @@ BEGIN
   END IF;
   RETURN QUERY SELECT v_plain, v_hash, v_name;
 END $$;
-COMMENT ON FUNCTION rbac.key_regenerate(text, interval, text) IS
+REVOKE ALL ON FUNCTION rbac._key_regenerate(text, interval) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_regenerate as the owner.
+CREATE FUNCTION rbac.key_regenerate(key text, grace_period interval DEFAULT interval '0')
+RETURNS SETOF rbac.regenerated_key
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.key_regenerate(text, interval) IS
 $c$Rotates a key: returns (key, key_hash, key_name) with a new plaintext (shown once); the keys row (budgets, spend, limits) moves to the new hash. With grace_period > 0 the old key keeps authenticating, as the new key, until now() + grace_period (rbac.deprecated_keys); with 0 (default) it stops at once.
 `key` is the plaintext sk-... or its 64-hex hash (an old key inside its grace period names its successor).
 Who (LiteLLM /key/regenerate, can_modify_verification_token, docs/semantics.md §12.5): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/regenerate', except (deliberately stricter than LiteLLM) keys of another user who is a proxy admin/viewer, an org admin or a team admin anywhere: the new plaintext would hand over that user's identity. Viewers never.
@@ -491,10 +517,10 @@ COMMENT ON FUNCTION rbac._routes_within_llm(text[]) IS
   'True when an allowed_routes list is non-empty and reaches LLM routes only (llm_api_routes or paths within it).';
 
 -- Shared body of key_block / key_unblock.
-CREATE FUNCTION rbac._key_set_blocked(fn text, key text, v_blocked boolean, caller text) RETURNS void LANGUAGE plpgsql
+CREATE FUNCTION rbac._key_set_blocked(fn text, key text, v_blocked boolean) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  is_admin boolean := rbac._mgmt_is_admin(fn, caller);
+  is_admin boolean := rbac._mgmt_is_admin(fn);
   h        text := rbac._resolve_key(key);
   k        rbac.keys;
 BEGIN
@@ -516,33 +542,49 @@ BEGIN
   END IF;
   UPDATE rbac.keys kk SET blocked = v_blocked WHERE kk.key_hash = h;
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_set_blocked(text, text, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rbac._key_set_blocked(text, text, boolean) FROM PUBLIC;
 
-CREATE FUNCTION rbac.key_block(key text, _caller text DEFAULT rbac._caller()) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+-- Implementation, run with the owner's rights by the C entry point rbac.key_block below (src/caller.rs).
+CREATE FUNCTION rbac._key_block(key text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 BEGIN
-  PERFORM rbac._key_set_blocked('rbac.key_block', key_block.key, true, key_block._caller);
+  PERFORM rbac._key_set_blocked('rbac.key_block', _key_block.key, true);
 END $$;
-COMMENT ON FUNCTION rbac.key_block(text, text) IS
+REVOKE ALL ON FUNCTION rbac._key_block(text) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_block as the owner.
+CREATE FUNCTION rbac.key_block(key text)
+RETURNS void
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.key_block(text) IS
 $c$Blocks a key (keys.blocked = true): rbac_check then answers key_blocked (401). `key` is the plaintext sk-... or its 64-hex hash.
 Who (LiteLLM /key/block, docs/semantics.md §12.5): proxy admin; for team keys an admin of the key's team or an org admin of the team's organization; personal keys (no team): proxy admin only. Viewers never.
 Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, or (proxy admin) unknown key. Audited as action 'blocked'.$c$;
 
-CREATE FUNCTION rbac.key_unblock(key text, _caller text DEFAULT rbac._caller()) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+-- Implementation, run with the owner's rights by the C entry point rbac.key_unblock below (src/caller.rs).
+CREATE FUNCTION rbac._key_unblock(key text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 BEGIN
-  PERFORM rbac._key_set_blocked('rbac.key_unblock', key_unblock.key, false, key_unblock._caller);
+  PERFORM rbac._key_set_blocked('rbac.key_unblock', _key_unblock.key, false);
 END $$;
-COMMENT ON FUNCTION rbac.key_unblock(text, text) IS
+REVOKE ALL ON FUNCTION rbac._key_unblock(text) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_unblock as the owner.
+CREATE FUNCTION rbac.key_unblock(key text)
+RETURNS void
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.key_unblock(text) IS
 $c$Unblocks a key (keys.blocked = false). Same rules and errors as rbac.key_block (LiteLLM /key/unblock). Audited as action 'unblocked'.$c$;
 
-CREATE FUNCTION rbac.key_delete(key text, _caller text DEFAULT rbac._caller()) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+-- Implementation, run with the owner's rights by the C entry point rbac.key_delete below (src/caller.rs).
+CREATE FUNCTION rbac._key_delete(key text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn       constant text := 'rbac.key_delete';
-  is_admin boolean := rbac._mgmt_is_admin(fn, key_delete._caller);
+  is_admin boolean := rbac._mgmt_is_admin(fn);
   me       rbac.principal := rbac.current_principal();
-  h        text := rbac._resolve_key(key_delete.key);
+  h        text := rbac._resolve_key(_key_delete.key);
   k        rbac.keys;
 BEGIN
   SELECT * INTO k FROM rbac.keys kk WHERE kk.key_hash = h FOR UPDATE;
@@ -559,7 +601,12 @@ BEGIN
   END IF;
   DELETE FROM rbac.keys kk WHERE kk.key_hash = h;
 END $$;
-COMMENT ON FUNCTION rbac.key_delete(text, text) IS
+REVOKE ALL ON FUNCTION rbac._key_delete(text) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_delete as the owner.
+CREATE FUNCTION rbac.key_delete(key text)
+RETURNS void
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.key_delete(text) IS
 $c$Deletes a key (and its deprecated predecessors). `key` is the plaintext sk-... or its 64-hex hash.
 Who (LiteLLM /key/delete, can_modify_verification_token, docs/semantics.md §12.5): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/delete'. Viewers never.
 Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, or (proxy admin) unknown key. Spend history stays in rbac.spend_log.$c$;
@@ -567,7 +614,8 @@ Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed ke
 ---------------------------------------------------------------------------------------------------------------
 -- Teams
 ---------------------------------------------------------------------------------------------------------------
-CREATE FUNCTION rbac.team_new(
+-- Implementation, run with the owner's rights by the C entry point rbac.team_new below (src/caller.rs).
+CREATE FUNCTION rbac._team_new(
   team_id               text DEFAULT NULL,
   team_alias            text DEFAULT NULL,
   organization_id       text DEFAULT NULL,
@@ -578,32 +626,31 @@ CREATE FUNCTION rbac.team_new(
   tpm_limit             bigint DEFAULT NULL,
   max_parallel_requests bigint DEFAULT NULL,
   metadata              jsonb DEFAULT '{}',
-  team_member_permissions text[] DEFAULT '{}',
-  _caller               text DEFAULT rbac._caller())
+  team_member_permissions text[] DEFAULT '{}')
 RETURNS rbac.teams
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn       constant text := 'rbac.team_new';
-  is_admin boolean := rbac._mgmt_is_admin(fn, team_new._caller);
+  is_admin boolean := rbac._mgmt_is_admin(fn);
   me       rbac.principal := rbac.current_principal();
-  v_id     text := coalesce(nullif(btrim(team_new.team_id), ''), gen_random_uuid()::text);
+  v_id     text := coalesce(nullif(btrim(_team_new.team_id), ''), gen_random_uuid()::text);
   v_bad    text;
   t        rbac.teams;
 BEGIN
   IF NOT is_admin THEN
     PERFORM rbac._mgmt_require_writer(fn, 'create teams');
-    IF team_new.organization_id IS NULL OR NOT rbac._principal_org_admin_of(team_new.organization_id) THEN
+    IF _team_new.organization_id IS NULL OR NOT rbac._principal_org_admin_of(_team_new.organization_id) THEN
       RAISE EXCEPTION '%: only a proxy admin, or an org admin creating the team in an organization they administer, may create teams (LiteLLM /team/new)', fn
         USING ERRCODE = '42501';
     END IF;
-  ELSIF team_new.organization_id IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM rbac.organizations o WHERE o.organization_id = team_new.organization_id) THEN
-    RAISE EXCEPTION '%: organization "%" does not exist', fn, team_new.organization_id USING ERRCODE = '22023';
+  ELSIF _team_new.organization_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM rbac.organizations o WHERE o.organization_id = _team_new.organization_id) THEN
+    RAISE EXCEPTION '%: organization "%" does not exist', fn, _team_new.organization_id USING ERRCODE = '22023';
   END IF;
   IF v_id = 'litellm-dashboard' THEN
     RAISE EXCEPTION '%: team_id "litellm-dashboard" is reserved (LiteLLM)', fn USING ERRCODE = '22023';
   END IF;
-  SELECT p.perm INTO v_bad FROM unnest(coalesce(team_new.team_member_permissions, '{}')) p(perm)
+  SELECT p.perm INTO v_bad FROM unnest(coalesce(_team_new.team_member_permissions, '{}')) p(perm)
   WHERE p.perm IS NULL OR p.perm NOT LIKE '/key/%' LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION '%: team_member_permissions must be key management routes such as /key/generate (got %)', fn,
@@ -615,9 +662,9 @@ BEGIN
 
   INSERT INTO rbac.teams (team_id, team_alias, organization_id, models, max_budget, budget_duration, rpm_limit, tpm_limit,
                           max_parallel_requests, metadata, team_member_permissions)
-  VALUES (v_id, team_new.team_alias, team_new.organization_id, coalesce(team_new.models, '{}'), team_new.max_budget,
-          team_new.budget_duration, team_new.rpm_limit, team_new.tpm_limit, team_new.max_parallel_requests,
-          coalesce(team_new.metadata, '{}'), coalesce(team_new.team_member_permissions, '{}'))
+  VALUES (v_id, _team_new.team_alias, _team_new.organization_id, coalesce(_team_new.models, '{}'), _team_new.max_budget,
+          _team_new.budget_duration, _team_new.rpm_limit, _team_new.tpm_limit, _team_new.max_parallel_requests,
+          coalesce(_team_new.metadata, '{}'), coalesce(_team_new.team_member_permissions, '{}'))
   RETURNING * INTO t;
   -- the creator administers the new team (LiteLLM auto-adds the creator as team admin)
   IF me.user_id IS NOT NULL AND EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = me.user_id) THEN
@@ -625,16 +672,32 @@ BEGIN
   END IF;
   RETURN t;
 END $$;
-COMMENT ON FUNCTION rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[], text) IS
+REVOKE ALL ON FUNCTION rbac._team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._team_new as the owner.
+CREATE FUNCTION rbac.team_new(
+  team_id               text DEFAULT NULL,
+  team_alias            text DEFAULT NULL,
+  organization_id       text DEFAULT NULL,
+  models                text[] DEFAULT '{}',
+  max_budget            numeric DEFAULT NULL,
+  budget_duration       text DEFAULT NULL,
+  rpm_limit             bigint DEFAULT NULL,
+  tpm_limit             bigint DEFAULT NULL,
+  max_parallel_requests bigint DEFAULT NULL,
+  metadata              jsonb DEFAULT '{}',
+  team_member_permissions text[] DEFAULT '{}')
+RETURNS rbac.teams
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]) IS
 $c$Creates a team and returns its rbac.teams row. team_id NULL = a random uuid. models text[] (empty = all that the organization allows), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb, team_member_permissions text[] (key routes members with role user may call, e.g. '/key/generate').
 Who (LiteLLM /team/new, docs/semantics.md §12.6): proxy admin; an org admin with an organization_id they administer; internal users and viewers cannot. The creator (when the principal has a rbac.users row) becomes team admin.
 Errors: 42501 refused (also a team_id that is taken, for callers other than proxy admins: no existence oracle); 22023 unknown organization (proxy admin), reserved team_id, bad team_member_permissions; 23505 team exists (proxy admin); 23514 models/max_budget/limits beyond the organization's, negative budget, bad budget_duration.$c$;
 
 -- Shared authorization of member add / delete: proxy admin, team admin, org admin of the team's organization.
-CREATE FUNCTION rbac._team_member_manager(fn text, team_id text, caller text) RETURNS boolean LANGUAGE plpgsql
+CREATE FUNCTION rbac._team_member_manager(fn text, team_id text) RETURNS boolean LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  is_admin boolean := rbac._mgmt_is_admin(fn, caller);
+  is_admin boolean := rbac._mgmt_is_admin(fn);
   t        rbac.teams;
 BEGIN
   SELECT * INTO t FROM rbac.teams tt WHERE tt.team_id = _team_member_manager.team_id;
@@ -651,8 +714,45 @@ BEGIN
   END IF;
   RETURN false;
 END $$;
-REVOKE ALL ON FUNCTION rbac._team_member_manager(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rbac._team_member_manager(text, text) FROM PUBLIC;
 
+-- Implementation, run with the owner's rights by the C entry point rbac.team_member_add below (src/caller.rs).
+CREATE FUNCTION rbac._team_member_add(
+  team_id         text,
+  user_id         text,
+  role            text DEFAULT 'user',
+  max_budget      numeric DEFAULT NULL,
+  rpm_limit       bigint DEFAULT NULL,
+  tpm_limit       bigint DEFAULT NULL,
+  allowed_models  text[] DEFAULT '{}',
+  budget_duration text DEFAULT NULL)
+RETURNS rbac.team_members
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE
+  fn constant text := 'rbac.team_member_add';
+  m  rbac.team_members;
+BEGIN
+  PERFORM rbac._team_member_manager(fn, _team_member_add.team_id);
+  IF _team_member_add.role IS NULL OR _team_member_add.role NOT IN ('admin', 'user') THEN
+    RAISE EXCEPTION '%: role must be admin or user (got %)', fn, coalesce(_team_member_add.role, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  IF _team_member_add.user_id IS NULL OR NOT EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = _team_member_add.user_id) THEN
+    RAISE EXCEPTION '%: user "%" does not exist; members must be existing users (rbac.user_new)', fn,
+      coalesce(_team_member_add.user_id, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  IF EXISTS (SELECT 1 FROM rbac.team_members tm WHERE tm.team_id = _team_member_add.team_id AND tm.user_id = _team_member_add.user_id) THEN
+    RAISE EXCEPTION '%: user "%" is already a member of team "%" (LiteLLM team_member_already_in_team)', fn,
+      _team_member_add.user_id, _team_member_add.team_id USING ERRCODE = '23505';
+  END IF;
+  INSERT INTO rbac.team_members (team_id, user_id, role, max_budget, rpm_limit, tpm_limit, allowed_models, budget_duration)
+  VALUES (_team_member_add.team_id, _team_member_add.user_id, _team_member_add.role, _team_member_add.max_budget,
+          _team_member_add.rpm_limit, _team_member_add.tpm_limit, coalesce(_team_member_add.allowed_models, '{}'),
+          _team_member_add.budget_duration)
+  RETURNING * INTO m;
+  RETURN m;
+END $$;
+REVOKE ALL ON FUNCTION rbac._team_member_add(text, text, text, numeric, bigint, bigint, text[], text) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._team_member_add as the owner.
 CREATE FUNCTION rbac.team_member_add(
   team_id         text,
   user_id         text,
@@ -661,53 +761,36 @@ CREATE FUNCTION rbac.team_member_add(
   rpm_limit       bigint DEFAULT NULL,
   tpm_limit       bigint DEFAULT NULL,
   allowed_models  text[] DEFAULT '{}',
-  budget_duration text DEFAULT NULL,
-  _caller               text DEFAULT rbac._caller())
+  budget_duration text DEFAULT NULL)
 RETURNS rbac.team_members
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
-DECLARE
-  fn constant text := 'rbac.team_member_add';
-  m  rbac.team_members;
-BEGIN
-  PERFORM rbac._team_member_manager(fn, team_member_add.team_id, team_member_add._caller);
-  IF team_member_add.role IS NULL OR team_member_add.role NOT IN ('admin', 'user') THEN
-    RAISE EXCEPTION '%: role must be admin or user (got %)', fn, coalesce(team_member_add.role, 'NULL') USING ERRCODE = '22023';
-  END IF;
-  IF team_member_add.user_id IS NULL OR NOT EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = team_member_add.user_id) THEN
-    RAISE EXCEPTION '%: user "%" does not exist; members must be existing users (rbac.user_new)', fn,
-      coalesce(team_member_add.user_id, 'NULL') USING ERRCODE = '22023';
-  END IF;
-  IF EXISTS (SELECT 1 FROM rbac.team_members tm WHERE tm.team_id = team_member_add.team_id AND tm.user_id = team_member_add.user_id) THEN
-    RAISE EXCEPTION '%: user "%" is already a member of team "%" (LiteLLM team_member_already_in_team)', fn,
-      team_member_add.user_id, team_member_add.team_id USING ERRCODE = '23505';
-  END IF;
-  INSERT INTO rbac.team_members (team_id, user_id, role, max_budget, rpm_limit, tpm_limit, allowed_models, budget_duration)
-  VALUES (team_member_add.team_id, team_member_add.user_id, team_member_add.role, team_member_add.max_budget,
-          team_member_add.rpm_limit, team_member_add.tpm_limit, coalesce(team_member_add.allowed_models, '{}'),
-          team_member_add.budget_duration)
-  RETURNING * INTO m;
-  RETURN m;
-END $$;
-COMMENT ON FUNCTION rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text, text) IS
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text) IS
 $c$Adds an existing user to a team and returns the rbac.team_members row. role 'admin' or 'user'; optional per-member max_budget numeric USD (within the team), budget_duration, rpm_limit requests per minute, tpm_limit tokens per minute, allowed_models text[] (must lie within the team's models).
 Who (LiteLLM /team/member_add, docs/semantics.md §12.6): proxy admin; an admin of the team; an org admin of the team's organization. Self-join ("available teams") is not supported; users are never created implicitly.
 Errors: 42501 refused (also for a team the caller cannot see); 22023 unknown team (proxy admin) or user, bad role; 23505 already a member; 23514 invalid budget/limits or allowed_models outside the team's models.$c$;
 
-CREATE FUNCTION rbac.team_member_delete(team_id text, user_id text, _caller text DEFAULT rbac._caller()) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+-- Implementation, run with the owner's rights by the C entry point rbac.team_member_delete below (src/caller.rs).
+CREATE FUNCTION rbac._team_member_delete(team_id text, user_id text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE fn constant text := 'rbac.team_member_delete';
 BEGIN
-  PERFORM rbac._team_member_manager(fn, team_member_delete.team_id, team_member_delete._caller);
+  PERFORM rbac._team_member_manager(fn, _team_member_delete.team_id);
   IF NOT EXISTS (SELECT 1 FROM rbac.team_members tm
-                 WHERE tm.team_id = team_member_delete.team_id AND tm.user_id = team_member_delete.user_id) THEN
-    RAISE EXCEPTION '%: user "%" is not a member of team "%"', fn, team_member_delete.user_id, team_member_delete.team_id
+                 WHERE tm.team_id = _team_member_delete.team_id AND tm.user_id = _team_member_delete.user_id) THEN
+    RAISE EXCEPTION '%: user "%" is not a member of team "%"', fn, _team_member_delete.user_id, _team_member_delete.team_id
       USING ERRCODE = '22023';
   END IF;
   -- LiteLLM deletes the removed member's keys of that team
-  DELETE FROM rbac.keys k WHERE k.team_id = team_member_delete.team_id AND k.user_id = team_member_delete.user_id;
-  DELETE FROM rbac.team_members tm WHERE tm.team_id = team_member_delete.team_id AND tm.user_id = team_member_delete.user_id;
+  DELETE FROM rbac.keys k WHERE k.team_id = _team_member_delete.team_id AND k.user_id = _team_member_delete.user_id;
+  DELETE FROM rbac.team_members tm WHERE tm.team_id = _team_member_delete.team_id AND tm.user_id = _team_member_delete.user_id;
 END $$;
-COMMENT ON FUNCTION rbac.team_member_delete(text, text, text) IS
+REVOKE ALL ON FUNCTION rbac._team_member_delete(text, text) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._team_member_delete as the owner.
+CREATE FUNCTION rbac.team_member_delete(team_id text, user_id text)
+RETURNS void
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.team_member_delete(text, text) IS
 $c$Removes a user from a team, together with that user's keys of the team (LiteLLM /team/member_delete).
 Who: proxy admin; an admin of the team; an org admin of the team's organization.
 Errors: 42501 refused; 22023 unknown team (proxy admin) or not a member.$c$;
@@ -715,7 +798,8 @@ Errors: 42501 refused; 22023 unknown team (proxy admin) or not a member.$c$;
 ---------------------------------------------------------------------------------------------------------------
 -- Organizations
 ---------------------------------------------------------------------------------------------------------------
-CREATE FUNCTION rbac.organization_new(
+-- Implementation, run with the owner's rights by the C entry point rbac.organization_new below (src/caller.rs).
+CREATE FUNCTION rbac._organization_new(
   organization_id       text DEFAULT NULL,
   organization_alias    text DEFAULT NULL,
   models                text[] DEFAULT '{}',
@@ -724,15 +808,14 @@ CREATE FUNCTION rbac.organization_new(
   rpm_limit             bigint DEFAULT NULL,
   tpm_limit             bigint DEFAULT NULL,
   max_parallel_requests bigint DEFAULT NULL,
-  metadata              jsonb DEFAULT '{}',
-  _caller               text DEFAULT rbac._caller())
+  metadata              jsonb DEFAULT '{}')
 RETURNS rbac.organizations
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn       constant text := 'rbac.organization_new';
-  is_admin boolean := rbac._mgmt_is_admin(fn, organization_new._caller);
-  v_id     text := coalesce(nullif(btrim(organization_new.organization_id), ''), gen_random_uuid()::text);
-  v_models text[] := coalesce(organization_new.models, '{}');
+  is_admin boolean := rbac._mgmt_is_admin(fn);
+  v_id     text := coalesce(nullif(btrim(_organization_new.organization_id), ''), gen_random_uuid()::text);
+  v_models text[] := coalesce(_organization_new.models, '{}');
   v_mine   rbac.keys;
   v_bad    text;
   o        rbac.organizations;
@@ -757,21 +840,35 @@ BEGIN
   END IF;
   INSERT INTO rbac.organizations (organization_id, organization_alias, models, max_budget, budget_duration, rpm_limit,
                                   tpm_limit, max_parallel_requests, metadata)
-  VALUES (v_id, organization_new.organization_alias, v_models, organization_new.max_budget, organization_new.budget_duration,
-          organization_new.rpm_limit, organization_new.tpm_limit, organization_new.max_parallel_requests,
-          coalesce(organization_new.metadata, '{}'))
+  VALUES (v_id, _organization_new.organization_alias, v_models, _organization_new.max_budget, _organization_new.budget_duration,
+          _organization_new.rpm_limit, _organization_new.tpm_limit, _organization_new.max_parallel_requests,
+          coalesce(_organization_new.metadata, '{}'))
   RETURNING * INTO o;
   RETURN o;
 END $$;
-COMMENT ON FUNCTION rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text) IS
+REVOKE ALL ON FUNCTION rbac._organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._organization_new as the owner.
+CREATE FUNCTION rbac.organization_new(
+  organization_id       text DEFAULT NULL,
+  organization_alias    text DEFAULT NULL,
+  models                text[] DEFAULT '{}',
+  max_budget            numeric DEFAULT NULL,
+  budget_duration       text DEFAULT NULL,
+  rpm_limit             bigint DEFAULT NULL,
+  tpm_limit             bigint DEFAULT NULL,
+  max_parallel_requests bigint DEFAULT NULL,
+  metadata              jsonb DEFAULT '{}')
+RETURNS rbac.organizations
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb) IS
 $c$Creates an organization and returns its rbac.organizations row. organization_id NULL = a random uuid; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb.
 Who (LiteLLM /organization/new, docs/semantics.md §12.7): proxy admin only (or rbac_admin members without a principal). A proxy admin whose key is limited to some models must list models within them.
 Errors: 42501 refused; 23505 organization exists; 23514 negative budget/limits, bad budget_duration.$c$;
 
 -- Shared authorization of organization member changes: proxy admin or org admin of that organization.
-CREATE FUNCTION rbac._org_member_manager(fn text, organization_id text, target_user text, caller text) RETURNS boolean LANGUAGE plpgsql
+CREATE FUNCTION rbac._org_member_manager(fn text, organization_id text, target_user text) RETURNS boolean LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $$
-DECLARE is_admin boolean := rbac._mgmt_is_admin(fn, caller);
+DECLARE is_admin boolean := rbac._mgmt_is_admin(fn);
 BEGIN
   IF is_admin THEN
     IF NOT EXISTS (SELECT 1 FROM rbac.organizations o WHERE o.organization_id = _org_member_manager.organization_id) THEN
@@ -790,63 +887,75 @@ BEGIN
   END IF;
   RETURN false;
 END $$;
-REVOKE ALL ON FUNCTION rbac._org_member_manager(text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rbac._org_member_manager(text, text, text) FROM PUBLIC;
 
-CREATE FUNCTION rbac.organization_member_add(organization_id text, user_id text, user_role text DEFAULT 'internal_user', _caller text DEFAULT rbac._caller())
+-- Implementation, run with the owner's rights by the C entry point rbac.organization_member_add below (src/caller.rs).
+CREATE FUNCTION rbac._organization_member_add(organization_id text, user_id text, user_role text DEFAULT 'internal_user')
 RETURNS rbac.organization_members
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn constant text := 'rbac.organization_member_add';
   m  rbac.organization_members;
 BEGIN
-  PERFORM rbac._org_member_manager(fn, organization_member_add.organization_id, organization_member_add.user_id,
-    organization_member_add._caller);
-  IF organization_member_add.user_role IS NULL
-     OR organization_member_add.user_role NOT IN ('org_admin', 'internal_user', 'internal_user_viewer') THEN
+  PERFORM rbac._org_member_manager(fn, _organization_member_add.organization_id, _organization_member_add.user_id);
+  IF _organization_member_add.user_role IS NULL
+     OR _organization_member_add.user_role NOT IN ('org_admin', 'internal_user', 'internal_user_viewer') THEN
     RAISE EXCEPTION '%: user_role must be org_admin, internal_user or internal_user_viewer (got %)', fn,
-      coalesce(organization_member_add.user_role, 'NULL') USING ERRCODE = '22023';
+      coalesce(_organization_member_add.user_role, 'NULL') USING ERRCODE = '22023';
   END IF;
-  IF organization_member_add.user_id IS NULL
-     OR NOT EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = organization_member_add.user_id) THEN
-    RAISE EXCEPTION '%: user "%" does not exist (rbac.user_new)', fn, coalesce(organization_member_add.user_id, 'NULL')
+  IF _organization_member_add.user_id IS NULL
+     OR NOT EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = _organization_member_add.user_id) THEN
+    RAISE EXCEPTION '%: user "%" does not exist (rbac.user_new)', fn, coalesce(_organization_member_add.user_id, 'NULL')
       USING ERRCODE = '22023';
   END IF;
-  IF EXISTS (SELECT 1 FROM rbac.organization_members om WHERE om.organization_id = organization_member_add.organization_id
-             AND om.user_id = organization_member_add.user_id) THEN
-    RAISE EXCEPTION '%: user "%" is already a member of organization "%"', fn, organization_member_add.user_id,
-      organization_member_add.organization_id USING ERRCODE = '23505';
+  IF EXISTS (SELECT 1 FROM rbac.organization_members om WHERE om.organization_id = _organization_member_add.organization_id
+             AND om.user_id = _organization_member_add.user_id) THEN
+    RAISE EXCEPTION '%: user "%" is already a member of organization "%"', fn, _organization_member_add.user_id,
+      _organization_member_add.organization_id USING ERRCODE = '23505';
   END IF;
   INSERT INTO rbac.organization_members (organization_id, user_id, user_role)
-  VALUES (organization_member_add.organization_id, organization_member_add.user_id, organization_member_add.user_role)
+  VALUES (_organization_member_add.organization_id, _organization_member_add.user_id, _organization_member_add.user_role)
   RETURNING * INTO m;
   RETURN m;
 END $$;
-COMMENT ON FUNCTION rbac.organization_member_add(text, text, text, text) IS
+REVOKE ALL ON FUNCTION rbac._organization_member_add(text, text, text) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._organization_member_add as the owner.
+CREATE FUNCTION rbac.organization_member_add(organization_id text, user_id text, user_role text DEFAULT 'internal_user')
+RETURNS rbac.organization_members
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.organization_member_add(text, text, text) IS
 $c$Adds an existing user to an organization with user_role org_admin, internal_user (default) or internal_user_viewer; returns the rbac.organization_members row.
 Who (LiteLLM /organization/member_add, verify_org_access, docs/semantics.md §12.7): proxy admin; an org admin of that organization, who may also appoint other org admins of it (as in LiteLLM), but may not change the organization role of a proxy_admin / proxy_admin_viewer user.
 Errors: 42501 refused; 22023 unknown organization (proxy admin) or user, bad user_role; 23505 already a member.$c$;
 
-CREATE FUNCTION rbac.organization_member_delete(organization_id text, user_id text, _caller text DEFAULT rbac._caller()) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+-- Implementation, run with the owner's rights by the C entry point rbac.organization_member_delete below (src/caller.rs).
+CREATE FUNCTION rbac._organization_member_delete(organization_id text, user_id text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE fn constant text := 'rbac.organization_member_delete';
 BEGIN
-  PERFORM rbac._org_member_manager(fn, organization_member_delete.organization_id, organization_member_delete.user_id,
-    organization_member_delete._caller);
+  PERFORM rbac._org_member_manager(fn, _organization_member_delete.organization_id, _organization_member_delete.user_id);
   DELETE FROM rbac.organization_members om
-  WHERE om.organization_id = organization_member_delete.organization_id AND om.user_id = organization_member_delete.user_id;
+  WHERE om.organization_id = _organization_member_delete.organization_id AND om.user_id = _organization_member_delete.user_id;
   IF NOT FOUND THEN
-    RAISE EXCEPTION '%: user "%" is not a member of organization "%"', fn, organization_member_delete.user_id,
-      organization_member_delete.organization_id USING ERRCODE = '22023';
+    RAISE EXCEPTION '%: user "%" is not a member of organization "%"', fn, _organization_member_delete.user_id,
+      _organization_member_delete.organization_id USING ERRCODE = '22023';
   END IF;
 END $$;
-COMMENT ON FUNCTION rbac.organization_member_delete(text, text, text) IS
+REVOKE ALL ON FUNCTION rbac._organization_member_delete(text, text) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._organization_member_delete as the owner.
+CREATE FUNCTION rbac.organization_member_delete(organization_id text, user_id text)
+RETURNS void
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.organization_member_delete(text, text) IS
 $c$Removes a user from an organization (LiteLLM /organization/member_delete). Same rules as rbac.organization_member_add.
 Errors: 42501 refused; 22023 unknown organization (proxy admin) or not a member.$c$;
 
 ---------------------------------------------------------------------------------------------------------------
 -- Users
 ---------------------------------------------------------------------------------------------------------------
-CREATE FUNCTION rbac.user_new(
+-- Implementation, run with the owner's rights by the C entry point rbac.user_new below (src/caller.rs).
+CREATE FUNCTION rbac._user_new(
   user_id         text DEFAULT NULL,
   user_email      text DEFAULT NULL,
   user_role       text DEFAULT 'internal_user',
@@ -857,19 +966,18 @@ CREATE FUNCTION rbac.user_new(
   tpm_limit       bigint DEFAULT NULL,
   organization_id text DEFAULT NULL,
   user_alias      text DEFAULT NULL,
-  metadata        jsonb DEFAULT '{}',
-  _caller               text DEFAULT rbac._caller())
+  metadata        jsonb DEFAULT '{}')
 RETURNS rbac.users
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn       constant text := 'rbac.user_new';
-  is_admin boolean := rbac._mgmt_is_admin(fn, user_new._caller);
-  v_id     text := coalesce(nullif(btrim(user_new.user_id), ''), gen_random_uuid()::text);
-  v_role   text := coalesce(user_new.user_role, 'internal_user');
-  v_models text[] := coalesce(user_new.models, '{}');
-  v_budget numeric := user_new.max_budget;
-  v_rpm    bigint := user_new.rpm_limit;
-  v_tpm    bigint := user_new.tpm_limit;
+  is_admin boolean := rbac._mgmt_is_admin(fn);
+  v_id     text := coalesce(nullif(btrim(_user_new.user_id), ''), gen_random_uuid()::text);
+  v_role   text := coalesce(_user_new.user_role, 'internal_user');
+  v_models text[] := coalesce(_user_new.models, '{}');
+  v_budget numeric := _user_new.max_budget;
+  v_rpm    bigint := _user_new.rpm_limit;
+  v_tpm    bigint := _user_new.tpm_limit;
   v_bad    text;
   o        rbac.organizations;
   u        rbac.users;
@@ -877,12 +985,12 @@ BEGIN
   IF v_role NOT IN ('proxy_admin', 'proxy_admin_viewer', 'org_admin', 'internal_user', 'internal_user_viewer', 'team', 'customer') THEN
     RAISE EXCEPTION '%: unknown user_role "%"', fn, v_role USING ERRCODE = '22023';
   END IF;
-  IF user_new.organization_id IS NOT NULL THEN
-    SELECT * INTO o FROM rbac.organizations oo WHERE oo.organization_id = user_new.organization_id;
+  IF _user_new.organization_id IS NOT NULL THEN
+    SELECT * INTO o FROM rbac.organizations oo WHERE oo.organization_id = _user_new.organization_id;
   END IF;
   IF NOT is_admin THEN
     PERFORM rbac._mgmt_require_writer(fn, 'create users');
-    IF user_new.organization_id IS NULL OR NOT rbac._principal_org_admin_of(user_new.organization_id) THEN
+    IF _user_new.organization_id IS NULL OR NOT rbac._principal_org_admin_of(_user_new.organization_id) THEN
       RAISE EXCEPTION '%: only a proxy admin, or an org admin creating the user in an organization they administer, may create users (LiteLLM /user/new)', fn
         USING ERRCODE = '42501';
     END IF;
@@ -905,8 +1013,8 @@ BEGIN
     v_budget := rbac._within_ceiling(fn, 'max_budget', v_budget, o.max_budget, format('organization "%s"', o.organization_id));
     v_rpm := rbac._within_ceiling(fn, 'rpm_limit', v_rpm, o.rpm_limit, format('organization "%s"', o.organization_id));
     v_tpm := rbac._within_ceiling(fn, 'tpm_limit', v_tpm, o.tpm_limit, format('organization "%s"', o.organization_id));
-  ELSIF user_new.organization_id IS NOT NULL AND o.organization_id IS NULL THEN
-    RAISE EXCEPTION '%: organization "%" does not exist', fn, user_new.organization_id USING ERRCODE = '22023';
+  ELSIF _user_new.organization_id IS NOT NULL AND o.organization_id IS NULL THEN
+    RAISE EXCEPTION '%: organization "%" does not exist', fn, _user_new.organization_id USING ERRCODE = '22023';
   END IF;
   IF EXISTS (SELECT 1 FROM rbac.users uu WHERE uu.user_id = v_id) THEN
     PERFORM rbac._refuse_existing(fn, is_admin, format('user "%s"', v_id));
@@ -914,17 +1022,33 @@ BEGIN
 
   INSERT INTO rbac.users (user_id, user_alias, user_email, user_role, models, max_budget, budget_duration, rpm_limit,
                           tpm_limit, metadata)
-  VALUES (v_id, user_new.user_alias, user_new.user_email, v_role, v_models, v_budget, user_new.budget_duration, v_rpm, v_tpm,
-          coalesce(user_new.metadata, '{}'))
+  VALUES (v_id, _user_new.user_alias, _user_new.user_email, v_role, v_models, v_budget, _user_new.budget_duration, v_rpm, v_tpm,
+          coalesce(_user_new.metadata, '{}'))
   RETURNING * INTO u;
-  IF user_new.organization_id IS NOT NULL THEN
+  IF _user_new.organization_id IS NOT NULL THEN
     INSERT INTO rbac.organization_members (organization_id, user_id, user_role)
-    VALUES (user_new.organization_id, v_id,
+    VALUES (_user_new.organization_id, v_id,
             CASE WHEN v_role IN ('internal_user', 'internal_user_viewer') THEN v_role ELSE 'internal_user' END);
   END IF;
   RETURN u;
 END $$;
-COMMENT ON FUNCTION rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb, text) IS
+REVOKE ALL ON FUNCTION rbac._user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._user_new as the owner.
+CREATE FUNCTION rbac.user_new(
+  user_id         text DEFAULT NULL,
+  user_email      text DEFAULT NULL,
+  user_role       text DEFAULT 'internal_user',
+  models          text[] DEFAULT '{}',
+  max_budget      numeric DEFAULT NULL,
+  budget_duration text DEFAULT NULL,
+  rpm_limit       bigint DEFAULT NULL,
+  tpm_limit       bigint DEFAULT NULL,
+  organization_id text DEFAULT NULL,
+  user_alias      text DEFAULT NULL,
+  metadata        jsonb DEFAULT '{}')
+RETURNS rbac.users
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb) IS
 $c$Creates a user and returns its rbac.users row. user_id NULL = a random uuid; user_role one of proxy_admin, proxy_admin_viewer, org_admin, internal_user (default), internal_user_viewer, team, customer; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute; organization_id: the user also joins that organization (org role internal_user, or internal_user_viewer for such users).
 Who (LiteLLM /user/new, docs/semantics.md §12.9): proxy admin; an org admin only with an organization_id they administer, only for roles internal_user / internal_user_viewer (never proxy_admin, proxy_admin_viewer, org_admin), and within the organization: models within its models (empty = its models), max_budget / rpm_limit / tpm_limit not above its own (unset = its own).
 Errors: 42501 refused (also a user_id that is taken, for callers other than proxy admins); 22023 unknown user_role or (proxy admin) unknown organization; 23505 user exists (proxy admin); 23514 negative budget/limits, bad budget_duration.$c$;
@@ -933,11 +1057,11 @@ Errors: 42501 refused (also a user_id that is taken, for callers other than prox
 -- Model access groups (docs/semantics.md §8.3, §12.8): tags in rbac.models.access_groups
 ---------------------------------------------------------------------------------------------------------------
 -- Validates the arguments shared by access_group_new / _update and returns the de-duplicated model names.
-CREATE FUNCTION rbac._access_group_models(fn text, access_group text, model_names text[], caller text) RETURNS text[] LANGUAGE plpgsql VOLATILE
+CREATE FUNCTION rbac._access_group_models(fn text, access_group text, model_names text[]) RETURNS text[] LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE v_names text[]; v_missing text;
 BEGIN
-  IF NOT rbac._mgmt_is_admin(fn, caller) THEN
+  IF NOT rbac._mgmt_is_admin(fn) THEN
     RAISE EXCEPTION '%: only a proxy admin may manage model access groups (LiteLLM /access_group/*)', fn USING ERRCODE = '42501';
   END IF;
   IF access_group IS NULL OR btrim(access_group) = '' THEN
@@ -954,34 +1078,41 @@ BEGIN
   END IF;
   RETURN v_names;
 END $$;
-REVOKE ALL ON FUNCTION rbac._access_group_models(text, text, text[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rbac._access_group_models(text, text, text[]) FROM PUBLIC;
 
-CREATE FUNCTION rbac.access_group_new(access_group text, model_names text[], _caller text DEFAULT rbac._caller()) RETURNS text[]
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+-- Implementation, run with the owner's rights by the C entry point rbac.access_group_new below (src/caller.rs).
+CREATE FUNCTION rbac._access_group_new(access_group text, model_names text[])
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn      constant text := 'rbac.access_group_new';
-  v_names text[] := rbac._access_group_models(fn, access_group_new.access_group, access_group_new.model_names,
-                                                            access_group_new._caller);
+  v_names text[] := rbac._access_group_models(fn, _access_group_new.access_group, _access_group_new.model_names);
 BEGIN
-  IF EXISTS (SELECT 1 FROM rbac.models m WHERE access_group_new.access_group = ANY (m.access_groups)) THEN
-    RAISE EXCEPTION '%: access group "%" already exists (LiteLLM 409)', fn, access_group_new.access_group USING ERRCODE = '23505';
+  IF EXISTS (SELECT 1 FROM rbac.models m WHERE _access_group_new.access_group = ANY (m.access_groups)) THEN
+    RAISE EXCEPTION '%: access group "%" already exists (LiteLLM 409)', fn, _access_group_new.access_group USING ERRCODE = '23505';
   END IF;
-  UPDATE rbac.models m SET access_groups = coalesce(m.access_groups, '{}') || access_group_new.access_group
+  UPDATE rbac.models m SET access_groups = coalesce(m.access_groups, '{}') || _access_group_new.access_group
   WHERE m.model_name = ANY (v_names);
   RETURN v_names;
 END $$;
-COMMENT ON FUNCTION rbac.access_group_new(text, text[], text) IS
+REVOKE ALL ON FUNCTION rbac._access_group_new(text, text[]) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._access_group_new as the owner.
+CREATE FUNCTION rbac.access_group_new(access_group text, model_names text[])
+RETURNS text[]
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.access_group_new(text, text[]) IS
 $c$Creates model access group `access_group` by tagging the named models (rbac.models.model_name) with it; returns the sorted model names in the group. Key/team/user model lists may then name the group (docs/semantics.md §8.3); rbac_check sees the change at once (cache epoch).
 Who (LiteLLM /access_group/new, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 empty name, no models, unknown model names; 23505 the group already exists (LiteLLM 409).$c$;
 
-CREATE FUNCTION rbac.access_group_update(access_group text, model_names text[], _caller text DEFAULT rbac._caller()) RETURNS text[]
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+-- Implementation, run with the owner's rights by the C entry point rbac.access_group_update below (src/caller.rs).
+CREATE FUNCTION rbac._access_group_update(access_group text, model_names text[])
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn      constant text := 'rbac.access_group_update';
-  v_names text[] := rbac._access_group_models(fn, access_group_update.access_group, access_group_update.model_names,
-                                                            access_group_update._caller);
-  g       text := access_group_update.access_group;
+  v_names text[] := rbac._access_group_models(fn, _access_group_update.access_group, _access_group_update.model_names);
+  g       text := _access_group_update.access_group;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM rbac.models m WHERE g = ANY (m.access_groups)) THEN
     RAISE EXCEPTION '%: access group "%" does not exist', fn, g USING ERRCODE = '22023';
@@ -992,19 +1123,26 @@ BEGIN
   WHERE m.model_name = ANY (v_names) AND NOT g = ANY (coalesce(m.access_groups, '{}'));
   RETURN v_names;
 END $$;
-COMMENT ON FUNCTION rbac.access_group_update(text, text[], text) IS
+REVOKE ALL ON FUNCTION rbac._access_group_update(text, text[]) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._access_group_update as the owner.
+CREATE FUNCTION rbac.access_group_update(access_group text, model_names text[])
+RETURNS text[]
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.access_group_update(text, text[]) IS
 $c$Replaces the membership of model access group `access_group`: exactly the named models carry it afterwards; returns them sorted.
 Who (LiteLLM /access_group/{name}/update, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 unknown group, empty name, no models, unknown model names.$c$;
 
-CREATE FUNCTION rbac.access_group_delete(access_group text, _caller text DEFAULT rbac._caller()) RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+-- Implementation, run with the owner's rights by the C entry point rbac.access_group_delete below (src/caller.rs).
+CREATE FUNCTION rbac._access_group_delete(access_group text)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn constant text := 'rbac.access_group_delete';
-  g  text := access_group_delete.access_group;
+  g  text := _access_group_delete.access_group;
   n  integer;
 BEGIN
-  IF NOT rbac._mgmt_is_admin(fn, access_group_delete._caller) THEN
+  IF NOT rbac._mgmt_is_admin(fn) THEN
     RAISE EXCEPTION '%: only a proxy admin may manage model access groups (LiteLLM /access_group/*)', fn USING ERRCODE = '42501';
   END IF;
   UPDATE rbac.models m SET access_groups = array_remove(m.access_groups, g) WHERE g = ANY (m.access_groups);
@@ -1014,7 +1152,12 @@ BEGIN
   END IF;
   RETURN n;
 END $$;
-COMMENT ON FUNCTION rbac.access_group_delete(text, text) IS
+REVOKE ALL ON FUNCTION rbac._access_group_delete(text) FROM PUBLIC;
+-- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._access_group_delete as the owner.
+CREATE FUNCTION rbac.access_group_delete(access_group text)
+RETURNS integer
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+COMMENT ON FUNCTION rbac.access_group_delete(text) IS
 $c$Deletes model access group `access_group` (removes the tag from every model); returns the number of models untagged. Lists that still name the group then match nothing through it.
 Who (LiteLLM /access_group/{name}/delete, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 unknown group.$c$;
@@ -1023,24 +1166,24 @@ Errors: 42501 refused; 22023 unknown group.$c$;
 -- Privileges of the management functions: the API and admin roles only.
 ---------------------------------------------------------------------------------------------------------------
 REVOKE ALL ON FUNCTION
-  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb, text),
-  rbac.key_regenerate(text, interval, text), rbac.key_block(text, text), rbac.key_unblock(text, text), rbac.key_delete(text, text),
-  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[], text),
-  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text, text), rbac.team_member_delete(text, text, text),
-  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text),
-  rbac.organization_member_add(text, text, text, text), rbac.organization_member_delete(text, text, text),
-  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb, text),
-  rbac.access_group_new(text, text[], text), rbac.access_group_update(text, text[], text), rbac.access_group_delete(text, text)
+  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb),
+  rbac.key_regenerate(text, interval), rbac.key_block(text), rbac.key_unblock(text), rbac.key_delete(text),
+  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]),
+  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text), rbac.team_member_delete(text, text),
+  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb),
+  rbac.organization_member_add(text, text, text), rbac.organization_member_delete(text, text),
+  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb),
+  rbac.access_group_new(text, text[]), rbac.access_group_update(text, text[]), rbac.access_group_delete(text)
   FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
-  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb, text),
-  rbac.key_regenerate(text, interval, text), rbac.key_block(text, text), rbac.key_unblock(text, text), rbac.key_delete(text, text),
-  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[], text),
-  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text, text), rbac.team_member_delete(text, text, text),
-  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text),
-  rbac.organization_member_add(text, text, text, text), rbac.organization_member_delete(text, text, text),
-  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb, text),
-  rbac.access_group_new(text, text[], text), rbac.access_group_update(text, text[], text), rbac.access_group_delete(text, text)
+  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb),
+  rbac.key_regenerate(text, interval), rbac.key_block(text), rbac.key_unblock(text), rbac.key_delete(text),
+  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]),
+  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text), rbac.team_member_delete(text, text),
+  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb),
+  rbac.organization_member_add(text, text, text), rbac.organization_member_delete(text, text),
+  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb),
+  rbac.access_group_new(text, text[]), rbac.access_group_update(text, text[]), rbac.access_group_delete(text)
   TO rbac_api, rbac_admin;
 
 ---------------------------------------------------------------------------------------------------------------

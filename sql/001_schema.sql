@@ -124,14 +124,15 @@ CREATE TABLE rbac.keys (
   metadata              jsonb DEFAULT '{}',
   created_at            timestamptz NOT NULL DEFAULT now(),
   created_by            text,
-  -- the key that created this one (rbac.key_generate), whose delegation ceiling it counts against
-  created_by_key        text REFERENCES rbac.keys (key_hash) ON UPDATE CASCADE ON DELETE SET NULL,
+  -- the key whose budget this key's max_budget was taken out of (rbac.key_generate by a budgeted key); deleting
+  -- this key gives back what it has not spent (rbac._return_budget)
+  budget_from_key       text REFERENCES rbac.keys (key_hash) ON UPDATE CASCADE ON DELETE SET NULL,
   updated_at            timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX keys_user_id_idx ON rbac.keys (user_id);
 CREATE INDEX keys_team_id_idx ON rbac.keys (team_id);
 CREATE INDEX keys_organization_id_idx ON rbac.keys (organization_id);
-CREATE INDEX keys_created_by_key_idx ON rbac.keys (created_by_key) WHERE created_by_key IS NOT NULL;
+CREATE INDEX keys_budget_from_key_idx ON rbac.keys (budget_from_key) WHERE budget_from_key IS NOT NULL;
 
 -- Regenerated keys inside their grace period authenticate as the active key (LiteLLM DeprecatedVerificationToken).
 CREATE TABLE rbac.deprecated_keys (

@@ -385,6 +385,23 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.role_permissions F
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.jwt_issuers FOR EACH ROW EXECUTE FUNCTION rbac._audit('issuer');
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.route_groups FOR EACH ROW EXECUTE FUNCTION rbac._audit('group_name', 'pattern');
 
+-- A key whose budget was taken out of another key's (rbac.key_generate) gives back, when deleted, the part it has
+-- not spent: the creating key's max_budget regains the whole delegated budget and its spend takes on what the
+-- deleted key spent this period, so together they still never spend more than the creating key could alone.
+-- Keys that took their budget from the deleted one now take it from its creator (their budgets stay carved).
+CREATE FUNCTION rbac._return_budget() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.budget_from_key IS NOT NULL THEN
+    UPDATE rbac.keys p
+    SET max_budget = p.max_budget + coalesce(OLD.max_budget, 0),
+        spend = p.spend + CASE WHEN OLD.budget_reset_at <= now() THEN 0 ELSE OLD.spend END
+    WHERE p.key_hash = OLD.budget_from_key AND p.max_budget IS NOT NULL;
+  END IF;
+  UPDATE rbac.keys c SET budget_from_key = OLD.budget_from_key WHERE c.budget_from_key = OLD.key_hash;
+  RETURN OLD;
+END $$;
+CREATE TRIGGER return_budget BEFORE DELETE ON rbac.keys FOR EACH ROW EXECUTE FUNCTION rbac._return_budget();
+
 -- Every audited table notes the effective role of each statement before its rows change, for audit_log.db_user.
 DO $$
 DECLARE t regclass;

@@ -184,6 +184,7 @@ ALTER FUNCTION rbac._validate_end_user() SECURITY DEFINER SET search_path = pg_c
 ALTER FUNCTION rbac._validate_model() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION rbac._validate_jwt_issuer() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION rbac._validate_route_group() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION rbac._return_budget() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION rbac._audit() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION rbac._policy_changed() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 

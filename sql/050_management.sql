@@ -136,6 +136,22 @@ REVOKE ALL ON FUNCTION rbac._refuse_existing(text, boolean, text) FROM PUBLIC;
 COMMENT ON FUNCTION rbac._refuse_existing(text, boolean, text) IS
   'Raises for an id that is already taken: 23505 for a proxy admin, 42501 for anyone else (no existence oracle).';
 
+-- Non-admins may bring into a team or organization only users of that organization, or users of none: a user
+-- of another organization is another tenant's (their budget, their e-mail), never captured by an admin below
+-- proxy admin. Refused with the same 42501 as an unknown user.
+CREATE FUNCTION rbac._refuse_foreign_user(fn text, target_user text, organization_id text) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM rbac.organization_members om
+             WHERE om.user_id = target_user AND om.organization_id IS DISTINCT FROM _refuse_foreign_user.organization_id) THEN
+    RAISE EXCEPTION '%: user "%" cannot be added by this caller (a member of another organization)', fn, target_user
+      USING ERRCODE = '42501';
+  END IF;
+END $$;
+REVOKE ALL ON FUNCTION rbac._refuse_foreign_user(text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._refuse_foreign_user(text, text, text) IS
+  '42501 when target_user belongs to an organization other than organization_id (non-admin member additions).';
+
 -- True when the principal's user is an admin of team_id, or a member and the team grants `permission`
 -- (LiteLLM team_member_permissions, e.g. '/key/generate', '/key/delete', '/key/regenerate').
 CREATE FUNCTION rbac._principal_team_may(team_id text, permission text) RETURNS boolean LANGUAGE sql STABLE
@@ -180,6 +196,25 @@ BEGIN
 END $$;
 
 REVOKE EXECUTE ON FUNCTION rbac._within_ceiling(text, text, numeric, numeric, text) FROM PUBLIC;
+
+-- The model lists that bound what key k can call, each non-empty: its own (all-team-models standing for its
+-- team's, so dropped here), its team's and the organization's that applies to it (a team key's is its team's).
+CREATE FUNCTION rbac._key_model_bounds(k rbac.keys) RETURNS TABLE(bound text[]) LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+  SELECT b.bound FROM (
+    SELECT 1 AS ord, array_remove(coalesce(k.models, '{}'), 'all-team-models') AS bound
+    UNION ALL
+    SELECT 2, t.models FROM rbac.teams t WHERE t.team_id = k.team_id
+    UNION ALL
+    SELECT 3, o.models FROM rbac.organizations o
+    WHERE o.organization_id = CASE WHEN k.team_id IS NOT NULL THEN (SELECT t.organization_id FROM rbac.teams t WHERE t.team_id = k.team_id)
+                                   ELSE k.organization_id END
+  ) b WHERE k.key_hash IS NOT NULL AND cardinality(coalesce(b.bound, '{}')) > 0 ORDER BY b.ord
+$$;
+REVOKE EXECUTE ON FUNCTION rbac._key_model_bounds(rbac.keys) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._key_model_bounds(rbac.keys) IS
+  'The non-empty model lists that bound what a key can call (its own without all-team-models, its team''s, its '
+  'organization''s): delegation ceilings check a new key against each.';
 
 -- A key's model list with all-team-models replaced by what the team really allows (its models, else its
 -- organization's), so a delegation ceiling compares real models; '*' when the team allows every model.
@@ -237,7 +272,9 @@ DECLARE
   v_hash      text;
   v_name      text;
   v_duration  text := _key_generate.budget_duration;
-  v_delegated numeric;
+  v_bound     text[];
+  v_carve     boolean;
+  v_bounds    integer := 0;
 BEGIN
   IF NOT is_admin THEN
     PERFORM rbac._mgmt_require_writer(fn, 'generate keys');
@@ -331,19 +368,17 @@ BEGIN
   -- An unset budget / empty model list would mean "unlimited", so it inherits the ceiling instead.
   IF NOT is_admin THEN
     v_mine := rbac._principal_key(fn);
-    -- the ceiling is what the caller has left, not its nominal budget: a spent key cannot mint a fresh budget
-    v_ceiling := least(v_mine.max_budget - v_mine.spend, (SELECT u.max_budget - u.spend FROM rbac.users u WHERE u.user_id = me.user_id));
-    -- what a key hands out in total: the budgets of the live keys it created, less their spend, count against what
-    -- it has left, so it cannot mint any number of keys that each carry its whole budget
-    IF v_mine.max_budget IS NOT NULL THEN
-      v_delegated := (SELECT coalesce(sum(greatest(c.max_budget - c.spend, 0)), 0) FROM rbac.keys c
-                      WHERE c.created_by_key = v_mine.key_hash AND c.max_budget IS NOT NULL
-                        AND (c.expires IS NULL OR c.expires > now()));
-      v_ceiling := v_ceiling - v_delegated;
+    IF v_mine.key_hash IS NOT NULL THEN
+      -- locked: the new key's budget is taken out of this row below, and two calls must not both take it
+      SELECT * INTO v_mine FROM rbac.keys k WHERE k.key_hash = v_mine.key_hash FOR UPDATE;
     END IF;
+    -- the ceiling is what the caller has left (this period's spend and open reservations taken off), not its nominal
+    -- budget: a spent key cannot mint a fresh budget
+    v_ceiling := least(v_mine.max_budget - CASE WHEN v_mine.budget_reset_at <= now() THEN 0 ELSE v_mine.spend END - v_mine.reserved,
+                       (SELECT u.max_budget - u.spend FROM rbac.users u WHERE u.user_id = me.user_id));
     IF v_ceiling < 0 THEN v_ceiling := 0; END IF;
     v_budget := rbac._within_ceiling(fn, 'max_budget', v_budget, v_ceiling,
-      'what the caller has left of its own, less the unspent budgets of the keys it already created (LiteLLM delegation ceiling)');
+      'what the caller has left of its own (LiteLLM delegation ceiling)');
     -- a one-time budget cannot mint a budget that renews every period, nor one that renews faster than its own
     IF v_mine.max_budget IS NOT NULL AND v_mine.budget_duration IS NULL AND _key_generate.budget_duration IS NOT NULL THEN
       RAISE EXCEPTION '%: budget_duration is not allowed: the caller''s own budget does not renew', fn USING ERRCODE = '42501';
@@ -366,14 +401,30 @@ BEGIN
         RAISE EXCEPTION '%: expires % is after the caller''s own key expiry %', fn, v_expires, v_mine.expires USING ERRCODE = '42501';
       END IF;
     END IF;
-    IF cardinality(coalesce(v_mine.models, '{}')) > 0 THEN
-      IF cardinality(v_models) = 0 THEN
-        v_models := v_mine.models;
-      ELSE
-        v_bad := rbac.models_within(rbac._expand_team_models(v_models, v_team), v_mine.models);
+    -- models: what the caller's key can really call bounds the new key. That is its own list (all-team-models
+    -- standing for its team's), and for a team key also its team's and organization's lists: an empty list on
+    -- a team key means "the team's models", never "every model".
+    FOR v_bound IN SELECT b.bound FROM rbac._key_model_bounds(v_mine) b LOOP
+      v_bounds := v_bounds + 1;
+      IF cardinality(v_models) > 0 THEN
+        v_bad := rbac.models_within(rbac._expand_team_models(v_models, v_team), v_bound);
         IF v_bad IS NOT NULL THEN
-          RAISE EXCEPTION '%: model "%" is not within the caller''s own key models % (no key may be wider than the key that creates it)',
-            fn, v_bad, v_mine.models USING ERRCODE = '42501';
+          RAISE EXCEPTION '%: model "%" is not within what the caller''s own key may call % (no key may be wider than the key that creates it)',
+            fn, v_bad, v_bound USING ERRCODE = '42501';
+        END IF;
+      END IF;
+    END LOOP;
+    IF cardinality(v_models) = 0 AND v_bounds > 0 THEN
+      -- an empty list inherits what the caller's key can call: its one bounding list, or the catalogue's models
+      -- that every bounding list allows
+      IF v_bounds = 1 THEN
+        SELECT b.bound INTO v_models FROM rbac._key_model_bounds(v_mine) b;
+      ELSE
+        SELECT coalesce(array_agg(m.model_name ORDER BY m.model_name), '{}') INTO v_models FROM rbac.models m
+        WHERE NOT EXISTS (SELECT 1 FROM rbac._key_model_bounds(v_mine) b
+                          WHERE NOT coalesce(rbac.model_allowed(m.model_name, b.bound), false));
+        IF cardinality(v_models) = 0 THEN
+          RAISE EXCEPTION '%: the caller''s own key can call no model of rbac.models; give models explicitly', fn USING ERRCODE = '42501';
         END IF;
       END IF;
     END IF;
@@ -394,14 +445,21 @@ BEGIN
     PERFORM rbac._refuse_existing(fn, is_admin, 'this key');
   END IF;
   v_name := 'sk-...' || right(v_plain, 4);
+  v_carve := NOT is_admin AND v_mine.max_budget IS NOT NULL AND coalesce(v_budget, 0) > 0;
 
   INSERT INTO rbac.keys (key_hash, key_name, key_alias, user_id, team_id, organization_id, models, max_budget,
                          budget_duration, rpm_limit, tpm_limit, max_parallel_requests, expires, allowed_routes,
-                         permissions, metadata, created_by, created_by_key)
+                         permissions, metadata, created_by, budget_from_key)
   VALUES (v_hash, v_name, _key_generate.key_alias, v_user, _key_generate.team_id, _key_generate.organization_id, v_models,
           v_budget, v_duration, v_rpm, v_tpm,
           v_parallel, v_expires, v_routes,
-          coalesce(_key_generate.permissions, '{}'), coalesce(_key_generate.metadata, '{}'), me.user_id, me.key_hash);
+          coalesce(_key_generate.permissions, '{}'), coalesce(_key_generate.metadata, '{}'), me.user_id,
+          CASE WHEN v_carve THEN v_mine.key_hash END);
+  -- the new key's budget is taken out of the creating key's, so that together they can never spend more than the
+  -- creating key could alone; deleting the new key gives back what it has not spent (rbac._return_budget)
+  IF v_carve THEN
+    UPDATE rbac.keys k SET max_budget = k.max_budget - v_budget WHERE k.key_hash = v_mine.key_hash;
+  END IF;
 
   RETURN QUERY SELECT v_plain, v_hash, v_name, v_expires;
 END $$;
@@ -429,7 +487,7 @@ LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
 COMMENT ON FUNCTION rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb) IS
 $c$Creates a virtual key and returns (key, key_hash, key_name, expires) once: `key` is the plaintext (sk- + 32 url-safe characters, or the custom `key`), the only time it is visible; only key_hash = sha256 hex is stored; key_name is 'sk-...' plus its last 4 characters. Call it in FROM: SELECT * FROM rbac.key_generate(team_id => 't1', models => ARRAY['gpt-4o']).
 Arguments (named after rbac.keys columns): user_id (owner; default: the principal's user), team_id, organization_id, models text[] (names, globs with *, access groups; empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, expires timestamptz or duration interval (not both), key_alias, allowed_routes text[] and permissions jsonb (proxy admin only), metadata jsonb (e.g. model_rpm_limit / model_tpm_limit), key (custom plaintext: sk-..., >= 16 characters).
-Rules (LiteLLM /key/generate, docs/semantics.md §12.4): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= what the caller's own key and user have left of their max_budget, less the unspent max_budget of live keys the caller's key already created (unset = inherits it), no budget_duration when the caller's budget does not renew and none that renews sooner than the caller's (unset = the caller's), all-team-models counts as the team's real models, rpm_limit/tpm_limit/max_parallel_requests/expires no larger than the caller's key's (unset = inherits them), models within the caller's key models (empty = inherits them); organization_id other than the team's requires membership. created_by = principal user, created_by_key = principal key. Team/organization model and limit containment is checked by the table triggers.
+Rules (LiteLLM /key/generate, docs/semantics.md §12.4): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= what the caller's own key (max_budget - spend - reserved) and user have left (unset = inherits it), and a budgeted caller key hands it out of its own budget (its max_budget drops by the new key's; budget_from_key records it; deleting the new key gives back what it did not spend), no budget_duration when the caller's budget does not renew and none that renews sooner than the caller's (unset = the caller's), all-team-models counts as the team's real models, models within every list that bounds the caller's key (its own, its team's, its organization's; empty inherits them), rpm_limit/tpm_limit/max_parallel_requests/expires no larger than the caller's key's (unset = inherits them), organization_id other than the team's requires membership. created_by = principal user. Team/organization model and limit containment is checked by the table triggers.
 Errors: 42501 refusals (message names the rule; also a custom key that already exists, for callers other than proxy admins); 22023 unknown team/user/organization, bad expiry or custom key, all-team-models without team_id; 23505 key already exists (proxy admin); 23514 invalid values (negative budget, bad budget_duration, models outside the team's).$c$;
 
 -- Implementation, run with the owner's rights by the C entry point rbac.key_regenerate below (src/caller.rs).
@@ -729,16 +787,23 @@ CREATE FUNCTION rbac._team_member_add(
 RETURNS rbac.team_members
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
-  fn constant text := 'rbac.team_member_add';
-  m  rbac.team_members;
+  fn      constant text := 'rbac.team_member_add';
+  v_admin boolean := rbac._team_member_manager(fn, _team_member_add.team_id);
+  m       rbac.team_members;
 BEGIN
-  PERFORM rbac._team_member_manager(fn, _team_member_add.team_id);
   IF _team_member_add.role IS NULL OR _team_member_add.role NOT IN ('admin', 'user') THEN
     RAISE EXCEPTION '%: role must be admin or user (got %)', fn, coalesce(_team_member_add.role, 'NULL') USING ERRCODE = '22023';
   END IF;
   IF _team_member_add.user_id IS NULL OR NOT EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = _team_member_add.user_id) THEN
+    IF NOT v_admin THEN
+      RAISE EXCEPTION '%: user "%" cannot be added by this caller', fn, coalesce(_team_member_add.user_id, 'NULL') USING ERRCODE = '42501';
+    END IF;
     RAISE EXCEPTION '%: user "%" does not exist; members must be existing users (rbac.user_new)', fn,
       coalesce(_team_member_add.user_id, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  IF NOT v_admin THEN
+    PERFORM rbac._refuse_foreign_user(fn, _team_member_add.user_id,
+                                      (SELECT t.organization_id FROM rbac.teams t WHERE t.team_id = _team_member_add.team_id));
   END IF;
   IF EXISTS (SELECT 1 FROM rbac.team_members tm WHERE tm.team_id = _team_member_add.team_id AND tm.user_id = _team_member_add.user_id) THEN
     RAISE EXCEPTION '%: user "%" is already a member of team "%" (LiteLLM team_member_already_in_team)', fn,
@@ -766,8 +831,8 @@ RETURNS rbac.team_members
 LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
 COMMENT ON FUNCTION rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text) IS
 $c$Adds an existing user to a team and returns the rbac.team_members row. role 'admin' or 'user'; optional per-member max_budget numeric USD (within the team), budget_duration, rpm_limit requests per minute, tpm_limit tokens per minute, allowed_models text[] (must lie within the team's models).
-Who (LiteLLM /team/member_add, docs/semantics.md §12.6): proxy admin; an admin of the team; an org admin of the team's organization. Self-join ("available teams") is not supported; users are never created implicitly.
-Errors: 42501 refused (also for a team the caller cannot see); 22023 unknown team (proxy admin) or user, bad role; 23505 already a member; 23514 invalid budget/limits or allowed_models outside the team's models.$c$;
+Who (LiteLLM /team/member_add, docs/semantics.md §12.6): proxy admin; an admin of the team; an org admin of the team's organization. Below proxy admin, only users of the team's organization or of no organization can be added (an unknown or foreign user is 42501). Self-join ("available teams") is not supported; users are never created implicitly.
+Errors: 42501 refused (also for a team the caller cannot see, and for an unknown or foreign user below proxy admin); 22023 unknown team or user (proxy admin), bad role; 23505 already a member; 23514 invalid budget/limits or allowed_models outside the team's models.$c$;
 
 -- Implementation, run with the owner's rights by the C entry point rbac.team_member_delete below (src/caller.rs).
 CREATE FUNCTION rbac._team_member_delete(team_id text, user_id text)
@@ -896,8 +961,9 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE
   fn constant text := 'rbac.organization_member_add';
   m  rbac.organization_members;
+  v_admin boolean;
 BEGIN
-  PERFORM rbac._org_member_manager(fn, _organization_member_add.organization_id, _organization_member_add.user_id);
+  v_admin := rbac._org_member_manager(fn, _organization_member_add.organization_id, _organization_member_add.user_id);
   IF _organization_member_add.user_role IS NULL
      OR _organization_member_add.user_role NOT IN ('org_admin', 'internal_user', 'internal_user_viewer') THEN
     RAISE EXCEPTION '%: user_role must be org_admin, internal_user or internal_user_viewer (got %)', fn,
@@ -905,8 +971,15 @@ BEGIN
   END IF;
   IF _organization_member_add.user_id IS NULL
      OR NOT EXISTS (SELECT 1 FROM rbac.users u WHERE u.user_id = _organization_member_add.user_id) THEN
+    IF NOT v_admin THEN
+      RAISE EXCEPTION '%: user "%" cannot be added by this caller', fn, coalesce(_organization_member_add.user_id, 'NULL')
+        USING ERRCODE = '42501';
+    END IF;
     RAISE EXCEPTION '%: user "%" does not exist (rbac.user_new)', fn, coalesce(_organization_member_add.user_id, 'NULL')
       USING ERRCODE = '22023';
+  END IF;
+  IF NOT v_admin THEN
+    PERFORM rbac._refuse_foreign_user(fn, _organization_member_add.user_id, _organization_member_add.organization_id);
   END IF;
   IF EXISTS (SELECT 1 FROM rbac.organization_members om WHERE om.organization_id = _organization_member_add.organization_id
              AND om.user_id = _organization_member_add.user_id) THEN
@@ -926,7 +999,7 @@ LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
 COMMENT ON FUNCTION rbac.organization_member_add(text, text, text) IS
 $c$Adds an existing user to an organization with user_role org_admin, internal_user (default) or internal_user_viewer; returns the rbac.organization_members row.
 Who (LiteLLM /organization/member_add, verify_org_access, docs/semantics.md §12.7): proxy admin; an org admin of that organization, who may also appoint other org admins of it (as in LiteLLM), but may not change the organization role of a proxy_admin / proxy_admin_viewer user.
-Errors: 42501 refused; 22023 unknown organization (proxy admin) or user, bad user_role; 23505 already a member.$c$;
+Errors: 42501 refused (also an unknown user, or a member of another organization, below proxy admin); 22023 unknown organization or user (proxy admin), bad user_role; 23505 already a member.$c$;
 
 -- Implementation, run with the owner's rights by the C entry point rbac.organization_member_delete below (src/caller.rs).
 CREATE FUNCTION rbac._organization_member_delete(organization_id text, user_id text)

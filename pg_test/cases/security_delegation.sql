@@ -32,18 +32,64 @@ SELECT set_config('cases.k_team', (SELECT key FROM rbac.key_generate(team_id => 
 SELECT pg_temp.expect_check('all-team-models within the ceiling: the team''s model', current_setting('cases.k_team'), '/chat/completions', 'gpt-4o-mini', true, 'ok');
 SELECT pg_temp.expect_check('all-team-models within the ceiling: nothing else', current_setting('cases.k_team'), '/chat/completions', 'gpt-4o', false, 'team_model_access_denied');
 
--- F3: no faster renewal, and what was handed out counts against what is left (1 USD already delegated above)
+-- F3: no faster renewal, and a delegated budget is taken out of the caller's key (1 USD went to k_team above)
+SELECT pg_temp.expect_eq('the caller''s key gave 1 USD to the team key',
+  (SELECT max_budget FROM rbac.keys WHERE key_hash = pg_temp.h('sk-dl-a-mini-00001')), 4::numeric);
 SELECT pg_temp.expect_error('a budget that renews every second', $$SELECT * FROM rbac.key_generate(max_budget => 1, budget_duration => '1s')$$, '42501');
 SELECT pg_temp.expect_error('a budget that renews daily under a 30-day one', $$SELECT * FROM rbac.key_generate(max_budget => 1, budget_duration => '1d')$$, '42501');
 SELECT pg_temp.expect_error('the whole budget again', $$SELECT * FROM rbac.key_generate(max_budget => 5)$$, '42501');
-SELECT set_config('cases.h_rest', (SELECT key_hash FROM rbac.key_generate(max_budget => 4)), true);
-SELECT pg_temp.expect_eq('the rest inherits the 30-day period',
-  (SELECT max_budget::text || ' ' || budget_duration || ' ' || (created_by_key = pg_temp.h('sk-dl-a-mini-00001'))::text
-   FROM rbac.keys WHERE key_hash = current_setting('cases.h_rest')), '4 30d true');
-SELECT pg_temp.expect_error('nothing left to hand out', $$SELECT * FROM rbac.key_generate(max_budget => 0.01)$$, '42501');
+SELECT set_config('cases.k_rest', (SELECT key FROM rbac.key_generate(max_budget => 3)), true);
+SELECT pg_temp.expect_eq('the new key inherits the 30-day period and records where its budget came from',
+  (SELECT max_budget::text || ' ' || budget_duration || ' ' || (budget_from_key = pg_temp.h('sk-dl-a-mini-00001'))::text
+   FROM rbac.keys WHERE key_hash = pg_temp.h(current_setting('cases.k_rest'))), '3 30d true');
+SELECT pg_temp.expect_eq('the caller''s key keeps what it did not hand out',
+  (SELECT max_budget FROM rbac.keys WHERE key_hash = pg_temp.h('sk-dl-a-mini-00001')), 1::numeric);
+SELECT pg_temp.expect_error('no more than what is left', $$SELECT * FROM rbac.key_generate(max_budget => 1.01)$$, '42501');
+-- the child spends; minting again cannot refill it (review B4a): the spend is the child's, the budget the parent's
+RESET ROLE;
+UPDATE rbac.keys SET spend = 3 WHERE key_hash = pg_temp.h(current_setting('cases.k_rest'));
+SET LOCAL ROLE atk_proxy;
+SELECT pg_temp.expect_eq('u-a authenticates again', (SELECT allowed FROM rbac.authenticate('sk-dl-a-mini-00001')), true);
+SELECT pg_temp.expect_error('a spent child does not free the parent''s budget', $$SELECT * FROM rbac.key_generate(max_budget => 2)$$, '42501');
+-- a child of the child, then the child is deleted (review B4b): the grandchild's budget stays carved
+SELECT pg_temp.expect_eq('child authenticates', (SELECT allowed FROM rbac.authenticate(current_setting('cases.k_rest'))), true);
+RESET ROLE;
+UPDATE rbac.keys SET spend = 0 WHERE key_hash = pg_temp.h(current_setting('cases.k_rest'));
+SET LOCAL ROLE atk_proxy;
+SELECT set_config('cases.h_grand', (SELECT key_hash FROM rbac.key_generate(max_budget => 2)), true);
+SELECT pg_temp.expect_eq('u-a authenticates once more', (SELECT allowed FROM rbac.authenticate('sk-dl-a-mini-00001')), true);
+SELECT rbac.key_delete(current_setting('cases.k_rest'));
+RESET ROLE;
+SELECT pg_temp.expect_eq('deleting the child gave back only its own remaining budget',
+  (SELECT max_budget FROM rbac.keys WHERE key_hash = pg_temp.h('sk-dl-a-mini-00001')), 2::numeric);
+SELECT pg_temp.expect_eq('the grandchild now takes its budget from the parent',
+  (SELECT budget_from_key FROM rbac.keys WHERE key_hash = current_setting('cases.h_grand')), pg_temp.h('sk-dl-a-mini-00001'));
+SELECT pg_temp.expect_eq('everything together is still the original 5 USD',
+  (SELECT sum(max_budget) FROM rbac.keys WHERE key_hash IN (pg_temp.h('sk-dl-a-mini-00001'), current_setting('cases.h_grand'),
+   pg_temp.h(current_setting('cases.k_team')))), 5::numeric);
+SET LOCAL ROLE atk_proxy;
+SELECT pg_temp.expect_eq('u-a authenticates for the zero key', (SELECT allowed FROM rbac.authenticate('sk-dl-a-mini-00001')), true);
 SELECT set_config('cases.h_zero', (SELECT key_hash FROM rbac.key_generate()), true);
-SELECT pg_temp.expect_eq('an unset budget inherits what is left: nothing',
-  (SELECT k.max_budget FROM rbac.keys k WHERE k.key_hash = current_setting('cases.h_zero')), 0::numeric);
+SELECT pg_temp.expect_eq('an unset budget inherits (and takes) what is left',
+  (SELECT k.max_budget FROM rbac.keys k WHERE k.key_hash = current_setting('cases.h_zero')), 2::numeric);
+SELECT pg_temp.expect_eq('nothing is left to the caller''s key',
+  (SELECT max_budget FROM rbac.keys WHERE key_hash = pg_temp.h('sk-dl-a-mini-00001')), 0::numeric);
+
+-- B2/B3: an empty list or all-team-models on a team key is the team's models, never every model
+RESET ROLE;
+INSERT INTO rbac.keys(key_hash, user_id, team_id, models) VALUES (pg_temp.h('sk-dl-a-tmini-0001'), 'u-a', 't-mini', '{}'),
+  (pg_temp.h('sk-dl-a-tatm-00001'), 'u-a', 't-mini', ARRAY['all-team-models']);
+SET LOCAL ROLE atk_proxy;
+SELECT pg_temp.expect_eq('team key with an empty list authenticates', (SELECT allowed FROM rbac.authenticate('sk-dl-a-tmini-0001')), true);
+SELECT pg_temp.expect_error('personal key wider than the team', $$SELECT * FROM rbac.key_generate(models => ARRAY['claude-3'])$$, '42501');
+SELECT set_config('cases.k_inh1', (SELECT key FROM rbac.key_generate()), true);
+SELECT pg_temp.expect_check('inherited: the team''s model', current_setting('cases.k_inh1'), '/chat/completions', 'gpt-4o-mini', true, 'ok');
+SELECT pg_temp.expect_check('inherited: nothing else', current_setting('cases.k_inh1'), '/chat/completions', 'claude-3', false, 'key_model_access_denied');
+SELECT pg_temp.expect_eq('all-team-models team key authenticates', (SELECT allowed FROM rbac.authenticate('sk-dl-a-tatm-00001')), true);
+SELECT set_config('cases.k_inh2', (SELECT key FROM rbac.key_generate()), true);
+SELECT pg_temp.expect_eq('inherited list is the team''s, not all-team-models',
+  (SELECT models FROM rbac.keys WHERE key_hash = pg_temp.h(current_setting('cases.k_inh2'))), ARRAY['gpt-4o-mini']);
+SELECT pg_temp.expect_check('inherited from all-team-models: nothing else', current_setting('cases.k_inh2'), '/chat/completions', 'gpt-4o', false, 'key_model_access_denied');
 
 -- F6a: a team admin regenerating a member's key receives a key for LLM routes only
 SELECT pg_temp.expect_eq('team admin authenticates', (SELECT allowed FROM rbac.authenticate('sk-dl-ta-0000001')), true);
@@ -68,6 +114,19 @@ SELECT pg_temp.expect_eq('old key still authenticates', (SELECT allowed FROM rba
 SELECT pg_temp.expect_error('old key cannot mint', $$SELECT * FROM rbac.key_generate()$$, '42501');
 SELECT pg_temp.expect_error('old key cannot rotate its owner out', $$SELECT * FROM rbac.key_regenerate('sk-dl-ta-0000001')$$, '42501');
 SELECT pg_temp.expect_eq('old key reads nothing through RLS', (SELECT count(*) FROM rbac.keys), 0::bigint);
+
+-- B5: no user-id oracle, and no capturing another organization's users
+RESET ROLE;
+INSERT INTO rbac.users(user_id, user_role) VALUES ('u-victim', 'internal_user'), ('u-free', 'internal_user');
+INSERT INTO rbac.organization_members(organization_id, user_id, user_role) VALUES ('o2', 'u-victim', 'internal_user');
+SET LOCAL ROLE atk_proxy;
+SELECT pg_temp.expect_eq('team admin authenticates again', (SELECT allowed FROM rbac.authenticate(current_setting('cases.k_new'))), true);
+SELECT pg_temp.expect_error('unknown user: the same refusal', $$SELECT rbac.team_member_add('t-wide', 'nobody-xyz')$$, '42501');
+SELECT pg_temp.expect_error('another organization''s user', $$SELECT rbac.team_member_add('t-wide', 'u-victim')$$, '42501');
+SELECT pg_temp.expect_eq('a user of no organization can join', (SELECT user_id FROM rbac.team_member_add('t-wide', 'u-free')), 'u-free');
+SELECT pg_temp.expect_eq('org admin authenticates for members', (SELECT allowed FROM rbac.authenticate('sk-dl-orgadm-0001')), true);
+SELECT pg_temp.expect_error('org admin: unknown user', $$SELECT rbac.organization_member_add('o1', 'nobody-xyz')$$, '42501');
+SELECT pg_temp.expect_error('org admin: another organization''s user', $$SELECT rbac.organization_member_add('o1', 'u-victim')$$, '42501');
 
 -- F8: a taken id is refused like anything else the caller may not touch
 SELECT pg_temp.expect_eq('org admin authenticates', (SELECT allowed FROM rbac.authenticate('sk-dl-orgadm-0001')), true);

@@ -5,7 +5,8 @@
 PG_BIN=/usr/lib/postgresql/15/bin
 
 as_postgres() {
-  if [ "$(id -un)" = postgres ]; then "$@"; elif [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+  # from / : the postgres user may not be able to enter the caller's directory (a private clone under /tmp)
+  if [ "$(id -un)" = postgres ]; then "$@"; elif [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else (cd / && sudo -u postgres "$@"); fi
 }
 
 cluster_start() {

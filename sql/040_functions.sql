@@ -22,7 +22,8 @@ COMMENT ON FUNCTION rbac.rbac_check(text, text, text, text) IS
   'request path (/chat/completions, /v1/messages, /key/generate...; a query string is ignored); model: the requested model '
   '(NULL for routes without one); end_user_id: the customer (LiteLLM body "user"; a JWT end-user claim wins). Returns '
   'rbac.decision (allowed, http_status, reason, message, user_id, team_id, organization_id, role, key_hash, limit_scope). '
-  'A bad token or a denial is a decision, never an error; raises 22023 only for a NULL or empty route. Order: token, '
+  'A bad token or a denial is a decision, never an error; raises 22023 only for a NULL or empty route or an '
+  'end_user_id longer than 1024 characters. Order: token, '
   'blocked (key, team, organization, customer), route gate, model gate (key, team, team member, organization, user, '
   'customer), budgets (spend >= max_budget in USD at key, team member, team, organization, user, customer). Semantics: '
   'LiteLLM user_api_key_auth + common_checks with the deliberate fixes of docs/semantics.md §14. Resets lapsed budget periods.';
@@ -34,8 +35,8 @@ COMMENT ON FUNCTION rbac.consume_quota(text, text, text, integer, bigint, numeri
   'teams, organizations). Returns rbac.quota (allowed, http_status, reason: ok | an rbac_check reason | '
   'rate_limit_exceeded | parallel_limit_exceeded | budget_exceeded, limit_scope, reservation_id, remaining_requests, '
   'remaining_tokens, reset_at, retry_after_seconds, message). All-or-nothing; exact under concurrency; undone by the '
-  'caller''s rollback. Settle with rbac.settle or cancel with rbac.release. Errors: 22023 for a NULL/empty route or '
-  'negative/non-finite amounts. LiteLLM v3 parallel request limiter and budget reservation, without their races.';
+  'caller''s rollback. Settle with rbac.settle or cancel with rbac.release. Errors: 22023 for a NULL/empty route, '
+  'negative/non-finite amounts, tokens above 10^12 or an end_user_id above 1024 characters. LiteLLM v3 parallel request limiter and budget reservation, without their races.';
 
 COMMENT ON FUNCTION rbac.authenticate(text) IS
   'Verifies a token (virtual key or JWT: valid, not expired, not blocked) and makes it the principal of the current '

@@ -84,6 +84,7 @@ SELECT pg_temp.expect_error('internal: block helper', $$SELECT rbac._key_set_blo
 SELECT pg_temp.expect_error('internal: member helper', $$SELECT rbac._team_member_manager('x', 't1')$$, '42501');
 SELECT pg_temp.expect_error('internal: table securing', $$SELECT rbac._secure_tables()$$, '42501');
 SELECT pg_temp.expect_error('internal: key resolver', $$SELECT rbac._resolve_key('sk-atk-a-000000001')$$, '42501');
+SELECT pg_temp.expect_error('internal: cache invalidation broadcast', $$SELECT rbac._signal_policy_change('rbac.cache_epoch'::regclass)$$, '42501');
 
 -- 4. an internal user (u-a: user max_budget 10, personal key models [gpt-4o] and max_budget 5) trying to escalate
 SELECT pg_temp.expect_eq('u-a authenticates', (SELECT allowed FROM rbac.authenticate('sk-atk-a-000000001')), true);

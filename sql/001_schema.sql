@@ -167,7 +167,13 @@ CREATE TABLE rbac.models (
   access_groups         text[] DEFAULT '{}',
   input_cost_per_token  numeric,
   output_cost_per_token numeric,
-  metadata              jsonb DEFAULT '{}'
+  metadata              jsonb DEFAULT '{}',
+  -- where a proxy sends the model's requests (docs/proxy.md): the provider's base URL (https://api.openai.com/v1),
+  -- the provider's own model name (NULL = model_name), and the NAME of the environment variable that holds the
+  -- provider key on the proxy host (the key itself never enters the database)
+  api_base              text,
+  upstream_model        text,
+  api_key_env           text
 );
 
 -- LiteLLM general_settings.role_permissions: per role, the models and routes a JWT principal may use

@@ -257,6 +257,17 @@ CREATE FUNCTION rbac._validate_model() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM rbac._check_budget('models.input_cost_per_token', NEW.input_cost_per_token);
   PERFORM rbac._check_budget('models.output_cost_per_token', NEW.output_cost_per_token);
+  IF NEW.api_base IS NOT NULL AND NEW.api_base !~ '^https?://[^/?#@\s]+(/[^?#\s]*)?$' THEN
+    RAISE EXCEPTION 'models.api_base must be an http(s) base URL without credentials, query or fragment (got %)', NEW.api_base
+      USING ERRCODE = '23514';
+  END IF;
+  IF NEW.upstream_model IS NOT NULL AND btrim(NEW.upstream_model) = '' THEN
+    RAISE EXCEPTION 'models.upstream_model must be NULL (= model_name) or a non-empty name' USING ERRCODE = '23514';
+  END IF;
+  IF NEW.api_key_env IS NOT NULL AND NEW.api_key_env !~ '^[A-Z_][A-Z0-9_]{0,127}$' THEN
+    RAISE EXCEPTION 'models.api_key_env must be the name of an environment variable ([A-Z_][A-Z0-9_]*), never a key (got %)',
+      left(NEW.api_key_env, 8) || '...' USING ERRCODE = '23514';
+  END IF;
   RETURN NEW;
 END $$;
 

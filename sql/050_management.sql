@@ -21,6 +21,30 @@
 -- For non-admin callers a missing object is reported as a refusal (42501), not as "not found", so that
 -- management calls cannot be used to probe for other tenants' objects.
 
+-- Creates the public management function rbac.<name> for its implementation rbac._<name>: the same arguments
+-- (with their defaults) and result, implemented by the C entry point rbac_manage (src/caller.rs), which is not
+-- SECURITY DEFINER so that it sees its immediate caller. The implementation is closed to everyone (the entry point
+-- runs it as the owner); the entry point is open to the API and admin roles only. One signature per function,
+-- written once (on the implementation).
+CREATE FUNCTION rbac._expose_management_function(name text) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE impl regprocedure; public_fn text;
+BEGIN
+  SELECT p.oid::regprocedure INTO STRICT impl FROM pg_proc p
+  WHERE p.pronamespace = 'rbac'::regnamespace AND p.proname = '_' || name;
+  EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', impl);
+  EXECUTE format('CREATE FUNCTION rbac.%I(%s) RETURNS %s LANGUAGE c VOLATILE AS %L, %L',
+                 name, pg_get_function_arguments(impl), pg_get_function_result(impl), 'MODULE_PATHNAME', 'rbac_manage');
+  public_fn := format('rbac.%I(%s)', name, pg_get_function_identity_arguments(impl));
+  EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', public_fn);
+  EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO rbac_api, rbac_admin', public_fn);
+END $$;
+REVOKE ALL ON FUNCTION rbac._expose_management_function(text) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._expose_management_function(text) IS
+  'Install-time helper: creates the public C entry point rbac.<name> (rbac_manage) with the arguments and result of the '
+  'implementation rbac._<name>, closes the implementation to everyone and opens the entry point to rbac_api and '
+  'rbac_admin.';
+
 CREATE TYPE rbac.generated_key AS (key text, key_hash text, key_name text, expires timestamptz);
 COMMENT ON TYPE rbac.generated_key IS
   'Result of rbac.key_generate: the plaintext key (returned this once, never stored), its sha256 hash (the keys row id), '
@@ -231,7 +255,7 @@ COMMENT ON FUNCTION rbac._expand_team_models(text[], rbac.teams) IS
   'A model list with all-team-models replaced by the team''s models (else its organization''s, else *): what such a key '
   'can really call, for delegation ceilings.';
 
--- Implementation, run with the owner's rights by the C entry point rbac.key_generate below (src/caller.rs).
+-- rbac.key_generate: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._key_generate(
   user_id               text DEFAULT NULL,
   team_id               text DEFAULT NULL,
@@ -463,34 +487,14 @@ BEGIN
 
   RETURN QUERY SELECT v_plain, v_hash, v_name, v_expires;
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_generate as the owner.
-CREATE FUNCTION rbac.key_generate(
-  user_id               text DEFAULT NULL,
-  team_id               text DEFAULT NULL,
-  models                text[] DEFAULT '{}',
-  max_budget            numeric DEFAULT NULL,
-  budget_duration       text DEFAULT NULL,
-  rpm_limit             bigint DEFAULT NULL,
-  tpm_limit             bigint DEFAULT NULL,
-  max_parallel_requests bigint DEFAULT NULL,
-  expires               timestamptz DEFAULT NULL,
-  key_alias             text DEFAULT NULL,
-  allowed_routes        text[] DEFAULT '{}',
-  metadata              jsonb DEFAULT '{}',
-  organization_id       text DEFAULT NULL,
-  key                   text DEFAULT NULL,
-  duration              interval DEFAULT NULL,
-  permissions           jsonb DEFAULT '{}')
-RETURNS SETOF rbac.generated_key
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('key_generate');
 COMMENT ON FUNCTION rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb) IS
 $c$Creates a virtual key and returns (key, key_hash, key_name, expires) once: `key` is the plaintext (sk- + 32 url-safe characters, or the custom `key`), the only time it is visible; only key_hash = sha256 hex is stored; key_name is 'sk-...' plus its last 4 characters. Call it in FROM: SELECT * FROM rbac.key_generate(team_id => 't1', models => ARRAY['gpt-4o']).
 Arguments (named after rbac.keys columns): user_id (owner; default: the principal's user), team_id, organization_id, models text[] (names, globs with *, access groups; empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, expires timestamptz or duration interval (not both), key_alias, allowed_routes text[] and permissions jsonb (proxy admin only), metadata jsonb (e.g. model_rpm_limit / model_tpm_limit), key (custom plaintext: sk-..., >= 16 characters).
 Rules (LiteLLM /key/generate, docs/semantics.md §12.4): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= what the caller's own key (max_budget - spend - reserved) and user have left (unset = inherits it), and a budgeted caller key hands it out of its own budget (its max_budget drops by the new key's; budget_from_key records it; deleting the new key gives back what it did not spend), no budget_duration when the caller's budget does not renew and none that renews sooner than the caller's (unset = the caller's), all-team-models counts as the team's real models, models within every list that bounds the caller's key (its own, its team's, its organization's; empty inherits them), rpm_limit/tpm_limit/max_parallel_requests/expires no larger than the caller's key's (unset = inherits them), organization_id other than the team's requires membership. created_by = principal user. Team/organization model and limit containment is checked by the table triggers.
 Errors: 42501 refusals (message names the rule; also a custom key that already exists, for callers other than proxy admins); 22023 unknown team/user/organization, bad expiry or custom key, all-team-models without team_id; 23505 key already exists (proxy admin); 23514 invalid values (negative budget, bad budget_duration, models outside the team's).$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.key_regenerate below (src/caller.rs).
+-- rbac.key_regenerate: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._key_regenerate(key text, grace_period interval DEFAULT interval '0')
 RETURNS SETOF rbac.regenerated_key
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -552,11 +556,7 @@ BEGIN
   END IF;
   RETURN QUERY SELECT v_plain, v_hash, v_name;
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_regenerate(text, interval) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_regenerate as the owner.
-CREATE FUNCTION rbac.key_regenerate(key text, grace_period interval DEFAULT interval '0')
-RETURNS SETOF rbac.regenerated_key
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('key_regenerate');
 COMMENT ON FUNCTION rbac.key_regenerate(text, interval) IS
 $c$Rotates a key: returns (key, key_hash, key_name) with a new plaintext (shown once); the keys row (budgets, spend, limits) moves to the new hash. With grace_period > 0 the old key keeps authenticating, as the new key, until now() + grace_period (rbac.deprecated_keys); with 0 (default) it stops at once.
 `key` is the plaintext sk-... or its 64-hex hash (an old key inside its grace period names its successor).
@@ -602,39 +602,31 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION rbac._key_set_blocked(text, text, boolean) FROM PUBLIC;
 
--- Implementation, run with the owner's rights by the C entry point rbac.key_block below (src/caller.rs).
+-- rbac.key_block: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._key_block(key text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 BEGIN
   PERFORM rbac._key_set_blocked('rbac.key_block', _key_block.key, true);
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_block(text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_block as the owner.
-CREATE FUNCTION rbac.key_block(key text)
-RETURNS void
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('key_block');
 COMMENT ON FUNCTION rbac.key_block(text) IS
 $c$Blocks a key (keys.blocked = true): rbac_check then answers key_blocked (401). `key` is the plaintext sk-... or its 64-hex hash.
 Who (LiteLLM /key/block, docs/semantics.md §12.5): proxy admin; for team keys an admin of the key's team or an org admin of the team's organization; personal keys (no team): proxy admin only. Viewers never.
 Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, or (proxy admin) unknown key. Audited as action 'blocked'.$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.key_unblock below (src/caller.rs).
+-- rbac.key_unblock: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._key_unblock(key text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 BEGIN
   PERFORM rbac._key_set_blocked('rbac.key_unblock', _key_unblock.key, false);
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_unblock(text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_unblock as the owner.
-CREATE FUNCTION rbac.key_unblock(key text)
-RETURNS void
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('key_unblock');
 COMMENT ON FUNCTION rbac.key_unblock(text) IS
 $c$Unblocks a key (keys.blocked = false). Same rules and errors as rbac.key_block (LiteLLM /key/unblock). Audited as action 'unblocked'.$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.key_delete below (src/caller.rs).
+-- rbac.key_delete: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._key_delete(key text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -659,11 +651,7 @@ BEGIN
   END IF;
   DELETE FROM rbac.keys kk WHERE kk.key_hash = h;
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_delete(text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_delete as the owner.
-CREATE FUNCTION rbac.key_delete(key text)
-RETURNS void
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('key_delete');
 COMMENT ON FUNCTION rbac.key_delete(text) IS
 $c$Deletes a key (and its deprecated predecessors). `key` is the plaintext sk-... or its 64-hex hash.
 Who (LiteLLM /key/delete, can_modify_verification_token, docs/semantics.md §12.5): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/delete'. Viewers never.
@@ -672,7 +660,7 @@ Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed ke
 ---------------------------------------------------------------------------------------------------------------
 -- Teams
 ---------------------------------------------------------------------------------------------------------------
--- Implementation, run with the owner's rights by the C entry point rbac.team_new below (src/caller.rs).
+-- rbac.team_new: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._team_new(
   team_id               text DEFAULT NULL,
   team_alias            text DEFAULT NULL,
@@ -730,22 +718,7 @@ BEGIN
   END IF;
   RETURN t;
 END $$;
-REVOKE ALL ON FUNCTION rbac._team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._team_new as the owner.
-CREATE FUNCTION rbac.team_new(
-  team_id               text DEFAULT NULL,
-  team_alias            text DEFAULT NULL,
-  organization_id       text DEFAULT NULL,
-  models                text[] DEFAULT '{}',
-  max_budget            numeric DEFAULT NULL,
-  budget_duration       text DEFAULT NULL,
-  rpm_limit             bigint DEFAULT NULL,
-  tpm_limit             bigint DEFAULT NULL,
-  max_parallel_requests bigint DEFAULT NULL,
-  metadata              jsonb DEFAULT '{}',
-  team_member_permissions text[] DEFAULT '{}')
-RETURNS rbac.teams
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('team_new');
 COMMENT ON FUNCTION rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]) IS
 $c$Creates a team and returns its rbac.teams row. team_id NULL = a random uuid. models text[] (empty = all that the organization allows), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb, team_member_permissions text[] (key routes members with role user may call, e.g. '/key/generate').
 Who (LiteLLM /team/new, docs/semantics.md §12.6): proxy admin; an org admin with an organization_id they administer; internal users and viewers cannot. The creator (when the principal has a rbac.users row) becomes team admin.
@@ -774,7 +747,7 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION rbac._team_member_manager(text, text) FROM PUBLIC;
 
--- Implementation, run with the owner's rights by the C entry point rbac.team_member_add below (src/caller.rs).
+-- rbac.team_member_add: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._team_member_add(
   team_id         text,
   user_id         text,
@@ -816,25 +789,13 @@ BEGIN
   RETURNING * INTO m;
   RETURN m;
 END $$;
-REVOKE ALL ON FUNCTION rbac._team_member_add(text, text, text, numeric, bigint, bigint, text[], text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._team_member_add as the owner.
-CREATE FUNCTION rbac.team_member_add(
-  team_id         text,
-  user_id         text,
-  role            text DEFAULT 'user',
-  max_budget      numeric DEFAULT NULL,
-  rpm_limit       bigint DEFAULT NULL,
-  tpm_limit       bigint DEFAULT NULL,
-  allowed_models  text[] DEFAULT '{}',
-  budget_duration text DEFAULT NULL)
-RETURNS rbac.team_members
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('team_member_add');
 COMMENT ON FUNCTION rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text) IS
 $c$Adds an existing user to a team and returns the rbac.team_members row. role 'admin' or 'user'; optional per-member max_budget numeric USD (within the team), budget_duration, rpm_limit requests per minute, tpm_limit tokens per minute, allowed_models text[] (must lie within the team's models).
 Who (LiteLLM /team/member_add, docs/semantics.md §12.6): proxy admin; an admin of the team; an org admin of the team's organization. Below proxy admin, only users of the team's organization or of no organization can be added (an unknown or foreign user is 42501). Self-join ("available teams") is not supported; users are never created implicitly.
 Errors: 42501 refused (also for a team the caller cannot see, and for an unknown or foreign user below proxy admin); 22023 unknown team or user (proxy admin), bad role; 23505 already a member; 23514 invalid budget/limits or allowed_models outside the team's models.$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.team_member_delete below (src/caller.rs).
+-- rbac.team_member_delete: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._team_member_delete(team_id text, user_id text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -850,11 +811,7 @@ BEGIN
   DELETE FROM rbac.keys k WHERE k.team_id = _team_member_delete.team_id AND k.user_id = _team_member_delete.user_id;
   DELETE FROM rbac.team_members tm WHERE tm.team_id = _team_member_delete.team_id AND tm.user_id = _team_member_delete.user_id;
 END $$;
-REVOKE ALL ON FUNCTION rbac._team_member_delete(text, text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._team_member_delete as the owner.
-CREATE FUNCTION rbac.team_member_delete(team_id text, user_id text)
-RETURNS void
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('team_member_delete');
 COMMENT ON FUNCTION rbac.team_member_delete(text, text) IS
 $c$Removes a user from a team, together with that user's keys of the team (LiteLLM /team/member_delete).
 Who: proxy admin; an admin of the team; an org admin of the team's organization.
@@ -863,7 +820,7 @@ Errors: 42501 refused; 22023 unknown team (proxy admin) or not a member.$c$;
 ---------------------------------------------------------------------------------------------------------------
 -- Organizations
 ---------------------------------------------------------------------------------------------------------------
--- Implementation, run with the owner's rights by the C entry point rbac.organization_new below (src/caller.rs).
+-- rbac.organization_new: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._organization_new(
   organization_id       text DEFAULT NULL,
   organization_alias    text DEFAULT NULL,
@@ -911,20 +868,7 @@ BEGIN
   RETURNING * INTO o;
   RETURN o;
 END $$;
-REVOKE ALL ON FUNCTION rbac._organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._organization_new as the owner.
-CREATE FUNCTION rbac.organization_new(
-  organization_id       text DEFAULT NULL,
-  organization_alias    text DEFAULT NULL,
-  models                text[] DEFAULT '{}',
-  max_budget            numeric DEFAULT NULL,
-  budget_duration       text DEFAULT NULL,
-  rpm_limit             bigint DEFAULT NULL,
-  tpm_limit             bigint DEFAULT NULL,
-  max_parallel_requests bigint DEFAULT NULL,
-  metadata              jsonb DEFAULT '{}')
-RETURNS rbac.organizations
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('organization_new');
 COMMENT ON FUNCTION rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb) IS
 $c$Creates an organization and returns its rbac.organizations row. organization_id NULL = a random uuid; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb.
 Who (LiteLLM /organization/new, docs/semantics.md §12.7): proxy admin only (or rbac_admin members without a principal). A proxy admin whose key is limited to some models must list models within them.
@@ -954,7 +898,7 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION rbac._org_member_manager(text, text, text) FROM PUBLIC;
 
--- Implementation, run with the owner's rights by the C entry point rbac.organization_member_add below (src/caller.rs).
+-- rbac.organization_member_add: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._organization_member_add(organization_id text, user_id text, user_role text DEFAULT 'internal_user')
 RETURNS rbac.organization_members
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -991,17 +935,13 @@ BEGIN
   RETURNING * INTO m;
   RETURN m;
 END $$;
-REVOKE ALL ON FUNCTION rbac._organization_member_add(text, text, text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._organization_member_add as the owner.
-CREATE FUNCTION rbac.organization_member_add(organization_id text, user_id text, user_role text DEFAULT 'internal_user')
-RETURNS rbac.organization_members
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('organization_member_add');
 COMMENT ON FUNCTION rbac.organization_member_add(text, text, text) IS
 $c$Adds an existing user to an organization with user_role org_admin, internal_user (default) or internal_user_viewer; returns the rbac.organization_members row.
 Who (LiteLLM /organization/member_add, verify_org_access, docs/semantics.md §12.7): proxy admin; an org admin of that organization, who may also appoint other org admins of it (as in LiteLLM), but may not change the organization role of a proxy_admin / proxy_admin_viewer user.
 Errors: 42501 refused (also an unknown user, or a member of another organization, below proxy admin); 22023 unknown organization or user (proxy admin), bad user_role; 23505 already a member.$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.organization_member_delete below (src/caller.rs).
+-- rbac.organization_member_delete: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._organization_member_delete(organization_id text, user_id text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -1015,11 +955,7 @@ BEGIN
       _organization_member_delete.organization_id USING ERRCODE = '22023';
   END IF;
 END $$;
-REVOKE ALL ON FUNCTION rbac._organization_member_delete(text, text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._organization_member_delete as the owner.
-CREATE FUNCTION rbac.organization_member_delete(organization_id text, user_id text)
-RETURNS void
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('organization_member_delete');
 COMMENT ON FUNCTION rbac.organization_member_delete(text, text) IS
 $c$Removes a user from an organization (LiteLLM /organization/member_delete). Same rules as rbac.organization_member_add.
 Errors: 42501 refused; 22023 unknown organization (proxy admin) or not a member.$c$;
@@ -1027,7 +963,7 @@ Errors: 42501 refused; 22023 unknown organization (proxy admin) or not a member.
 ---------------------------------------------------------------------------------------------------------------
 -- Users
 ---------------------------------------------------------------------------------------------------------------
--- Implementation, run with the owner's rights by the C entry point rbac.user_new below (src/caller.rs).
+-- rbac.user_new: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._user_new(
   user_id         text DEFAULT NULL,
   user_email      text DEFAULT NULL,
@@ -1105,22 +1041,7 @@ BEGIN
   END IF;
   RETURN u;
 END $$;
-REVOKE ALL ON FUNCTION rbac._user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._user_new as the owner.
-CREATE FUNCTION rbac.user_new(
-  user_id         text DEFAULT NULL,
-  user_email      text DEFAULT NULL,
-  user_role       text DEFAULT 'internal_user',
-  models          text[] DEFAULT '{}',
-  max_budget      numeric DEFAULT NULL,
-  budget_duration text DEFAULT NULL,
-  rpm_limit       bigint DEFAULT NULL,
-  tpm_limit       bigint DEFAULT NULL,
-  organization_id text DEFAULT NULL,
-  user_alias      text DEFAULT NULL,
-  metadata        jsonb DEFAULT '{}')
-RETURNS rbac.users
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('user_new');
 COMMENT ON FUNCTION rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb) IS
 $c$Creates a user and returns its rbac.users row. user_id NULL = a random uuid; user_role one of proxy_admin, proxy_admin_viewer, org_admin, internal_user (default), internal_user_viewer, team, customer; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute; organization_id: the user also joins that organization (org role internal_user, or internal_user_viewer for such users).
 Who (LiteLLM /user/new, docs/semantics.md §12.9): proxy admin; an org admin only with an organization_id they administer, only for roles internal_user / internal_user_viewer (never proxy_admin, proxy_admin_viewer, org_admin), and within the organization: models within its models (empty = its models), max_budget / rpm_limit / tpm_limit not above its own (unset = its own).
@@ -1153,7 +1074,7 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION rbac._access_group_models(text, text, text[]) FROM PUBLIC;
 
--- Implementation, run with the owner's rights by the C entry point rbac.access_group_new below (src/caller.rs).
+-- rbac.access_group_new: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._access_group_new(access_group text, model_names text[])
 RETURNS text[]
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -1168,17 +1089,13 @@ BEGIN
   WHERE m.model_name = ANY (v_names);
   RETURN v_names;
 END $$;
-REVOKE ALL ON FUNCTION rbac._access_group_new(text, text[]) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._access_group_new as the owner.
-CREATE FUNCTION rbac.access_group_new(access_group text, model_names text[])
-RETURNS text[]
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('access_group_new');
 COMMENT ON FUNCTION rbac.access_group_new(text, text[]) IS
 $c$Creates model access group `access_group` by tagging the named models (rbac.models.model_name) with it; returns the sorted model names in the group. Key/team/user model lists may then name the group (docs/semantics.md §8.3); rbac_check sees the change at once (cache epoch).
 Who (LiteLLM /access_group/new, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 empty name, no models, unknown model names; 23505 the group already exists (LiteLLM 409).$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.access_group_update below (src/caller.rs).
+-- rbac.access_group_update: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._access_group_update(access_group text, model_names text[])
 RETURNS text[]
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -1196,17 +1113,13 @@ BEGIN
   WHERE m.model_name = ANY (v_names) AND NOT g = ANY (coalesce(m.access_groups, '{}'));
   RETURN v_names;
 END $$;
-REVOKE ALL ON FUNCTION rbac._access_group_update(text, text[]) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._access_group_update as the owner.
-CREATE FUNCTION rbac.access_group_update(access_group text, model_names text[])
-RETURNS text[]
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('access_group_update');
 COMMENT ON FUNCTION rbac.access_group_update(text, text[]) IS
 $c$Replaces the membership of model access group `access_group`: exactly the named models carry it afterwards; returns them sorted.
 Who (LiteLLM /access_group/{name}/update, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 unknown group, empty name, no models, unknown model names.$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.access_group_delete below (src/caller.rs).
+-- rbac.access_group_delete: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._access_group_delete(access_group text)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -1225,39 +1138,11 @@ BEGIN
   END IF;
   RETURN n;
 END $$;
-REVOKE ALL ON FUNCTION rbac._access_group_delete(text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._access_group_delete as the owner.
-CREATE FUNCTION rbac.access_group_delete(access_group text)
-RETURNS integer
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('access_group_delete');
 COMMENT ON FUNCTION rbac.access_group_delete(text) IS
 $c$Deletes model access group `access_group` (removes the tag from every model); returns the number of models untagged. Lists that still name the group then match nothing through it.
 Who (LiteLLM /access_group/{name}/delete, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 unknown group.$c$;
-
----------------------------------------------------------------------------------------------------------------
--- Privileges of the management functions: the API and admin roles only.
----------------------------------------------------------------------------------------------------------------
-REVOKE ALL ON FUNCTION
-  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb),
-  rbac.key_regenerate(text, interval), rbac.key_block(text), rbac.key_unblock(text), rbac.key_delete(text),
-  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]),
-  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text), rbac.team_member_delete(text, text),
-  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb),
-  rbac.organization_member_add(text, text, text), rbac.organization_member_delete(text, text),
-  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb),
-  rbac.access_group_new(text, text[]), rbac.access_group_update(text, text[]), rbac.access_group_delete(text)
-  FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb),
-  rbac.key_regenerate(text, interval), rbac.key_block(text), rbac.key_unblock(text), rbac.key_delete(text),
-  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]),
-  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text), rbac.team_member_delete(text, text),
-  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb),
-  rbac.organization_member_add(text, text, text), rbac.organization_member_delete(text, text),
-  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb),
-  rbac.access_group_new(text, text[]), rbac.access_group_update(text, text[]), rbac.access_group_delete(text)
-  TO rbac_api, rbac_admin;
 
 ---------------------------------------------------------------------------------------------------------------
 -- Final hardening, run last so it covers objects of every file (this file is the extension's `finalize` step).

@@ -14,7 +14,8 @@ cluster_start() {
   cluster_stop "$dir" 2>/dev/null || true
   rm -rf "$dir"; mkdir -p "$dir"; chown postgres:postgres "$dir" 2>/dev/null || true; chmod 700 "$dir"
   as_postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust --no-sync >"$dir/initdb.log" 2>&1
-  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o "-p $port -k $dir -c listen_addresses='' -c fsync=off -c max_connections=100" start >/dev/null
+  # RUST_BACKTRACE=1, as a careless service file might set it: the tests check that no backtrace reaches a client
+  as_postgres env RUST_BACKTRACE=1 "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o "-p $port -k $dir -c listen_addresses='' -c fsync=off -c max_connections=100" start >/dev/null
   export PGHOST=$dir PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 }
 

@@ -385,7 +385,8 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.organization_membe
   EXECUTE FUNCTION rbac._audit('organization_id', 'user_id');
 CREATE TRIGGER audit AFTER INSERT OR DELETE ON rbac.keys FOR EACH ROW EXECUTE FUNCTION rbac._audit('key_hash');
 CREATE TRIGGER audit_update AFTER UPDATE OF key_hash, key_alias, key_name, user_id, team_id, organization_id, models, max_budget,
-  budget_duration, rpm_limit, tpm_limit, max_parallel_requests, expires, blocked, allowed_routes, permissions, metadata
+  budget_duration, rpm_limit, tpm_limit, max_parallel_requests, expires, blocked, allowed_routes, permissions, metadata,
+  budget_from_key
   ON rbac.keys FOR EACH ROW EXECUTE FUNCTION rbac._audit('key_hash');
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.deprecated_keys FOR EACH ROW EXECUTE FUNCTION rbac._audit('key_hash');
 CREATE TRIGGER audit AFTER INSERT OR DELETE ON rbac.end_users FOR EACH ROW EXECUTE FUNCTION rbac._audit('end_user_id');
@@ -397,16 +398,23 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.jwt_issuers FOR EA
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.route_groups FOR EACH ROW EXECUTE FUNCTION rbac._audit('group_name', 'pattern');
 
 -- A key whose budget was taken out of another key's (rbac.key_generate) gives back, when deleted, the part it has
--- not spent: the creating key's max_budget regains the whole delegated budget and its spend takes on what the
--- deleted key spent this period, so together they still never spend more than the creating key could alone.
+-- not spent: the creating key's max_budget regains the whole delegated budget and its spend and reserved take on
+-- what the deleted key spent this period and still holds, so together they never spend more than the creating key
+-- could alone.
 -- Keys that took their budget from the deleted one now take it from its creator (their budgets stay carved).
 CREATE FUNCTION rbac._return_budget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF OLD.budget_from_key IS NOT NULL THEN
+  IF OLD.budget_from_key IS NOT NULL AND EXISTS (SELECT 1 FROM rbac.keys p WHERE p.key_hash = OLD.budget_from_key
+                                                  AND p.max_budget IS NOT NULL) THEN
+    -- requests still in flight settle against the creating key: their reservations move there (without the
+    -- parallel slot, which was the deleted key's), so what they spend is charged where the budget went back
     UPDATE rbac.keys p
     SET max_budget = p.max_budget + coalesce(OLD.max_budget, 0),
-        spend = p.spend + CASE WHEN OLD.budget_reset_at <= now() THEN 0 ELSE OLD.spend END
-    WHERE p.key_hash = OLD.budget_from_key AND p.max_budget IS NOT NULL;
+        spend = p.spend + CASE WHEN OLD.budget_reset_at <= now() THEN 0 ELSE OLD.spend END,
+        reserved = p.reserved + OLD.reserved
+    WHERE p.key_hash = OLD.budget_from_key;
+    UPDATE rbac.reservations r SET key_hash = OLD.budget_from_key, parallel_slot = false
+    WHERE r.key_hash = OLD.key_hash AND r.state = 'open';
   END IF;
   UPDATE rbac.keys c SET budget_from_key = OLD.budget_from_key WHERE c.budget_from_key = OLD.key_hash;
   RETURN OLD;

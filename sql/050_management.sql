@@ -160,21 +160,33 @@ REVOKE ALL ON FUNCTION rbac._refuse_existing(text, boolean, text) FROM PUBLIC;
 COMMENT ON FUNCTION rbac._refuse_existing(text, boolean, text) IS
   'Raises for an id that is already taken: 23505 for a proxy admin, 42501 for anyone else (no existence oracle).';
 
--- Non-admins may bring into a team or organization only users of that organization, or users of none: a user
--- of another organization is another tenant's (their budget, their e-mail), never captured by an admin below
--- proxy admin. Refused with the same 42501 as an unknown user.
-CREATE FUNCTION rbac._refuse_foreign_user(fn text, target_user text, organization_id text) RETURNS void LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp AS $$
+-- What an admin below proxy admin may bring into a team or an organization: never a proxy admin or viewer, never a
+-- member of another organization (another tenant's user: their budget, their e-mail); into a team of an
+-- organization only that organization's members, into a team without one only users of no organization. An org
+-- admin may bring users of no organization into its organization (as in LiteLLM). Refused with the same 42501 as
+-- an unknown user.
+CREATE FUNCTION rbac._refuse_foreign_user(fn text, target_user text, organization_id text, for_team boolean) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+  IF (SELECT u.user_role FROM rbac.users u WHERE u.user_id = target_user) IN ('proxy_admin', 'proxy_admin_viewer') THEN
+    RAISE EXCEPTION '%: user "%" cannot be added by this caller (a proxy admin or viewer)', fn, target_user USING ERRCODE = '42501';
+  END IF;
   IF EXISTS (SELECT 1 FROM rbac.organization_members om
              WHERE om.user_id = target_user AND om.organization_id IS DISTINCT FROM _refuse_foreign_user.organization_id) THEN
     RAISE EXCEPTION '%: user "%" cannot be added by this caller (a member of another organization)', fn, target_user
       USING ERRCODE = '42501';
   END IF;
+  IF for_team AND _refuse_foreign_user.organization_id IS NOT NULL AND NOT EXISTS (
+       SELECT 1 FROM rbac.organization_members om
+       WHERE om.user_id = target_user AND om.organization_id = _refuse_foreign_user.organization_id) THEN
+    RAISE EXCEPTION '%: user "%" cannot be added by this caller (not a member of the team''s organization "%")', fn,
+      target_user, _refuse_foreign_user.organization_id USING ERRCODE = '42501';
+  END IF;
 END $$;
-REVOKE ALL ON FUNCTION rbac._refuse_foreign_user(text, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION rbac._refuse_foreign_user(text, text, text) IS
-  '42501 when target_user belongs to an organization other than organization_id (non-admin member additions).';
+REVOKE ALL ON FUNCTION rbac._refuse_foreign_user(text, text, text, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._refuse_foreign_user(text, text, text, boolean) IS
+  '42501 when an admin below proxy admin may not bring target_user into organization_id (or a team of it, for_team): '
+  'proxy admins and viewers, members of another organization, and for a team of an organization non-members of it.';
 
 -- True when the principal's user is an admin of team_id, or a member and the team grants `permission`
 -- (LiteLLM team_member_permissions, e.g. '/key/generate', '/key/delete', '/key/regenerate').
@@ -240,6 +252,37 @@ COMMENT ON FUNCTION rbac._key_model_bounds(rbac.keys) IS
   'The non-empty model lists that bound what a key can call (its own without all-team-models, its team''s, its '
   'organization''s): delegation ceilings check a new key against each.';
 
+-- A new key's metadata with its per-model rate limits (model_rpm_limit, model_tpm_limit) held to the creating
+-- key's: a limit the parent has is inherited when unset and may not be raised; limits on other models stay.
+CREATE FUNCTION rbac._within_model_limits(fn text, child jsonb, parent jsonb) RETURNS jsonb LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE field text; lim record; mine jsonb;
+BEGIN
+  IF jsonb_typeof(child) IS DISTINCT FROM 'object' THEN
+    RAISE EXCEPTION '%: metadata must be a JSON object', fn USING ERRCODE = '22023';
+  END IF;
+  FOREACH field IN ARRAY ARRAY['model_rpm_limit', 'model_tpm_limit'] LOOP
+    IF jsonb_typeof(parent -> field) = 'object' THEN
+      mine := CASE WHEN jsonb_typeof(child -> field) = 'object' THEN child -> field ELSE '{}' END;
+      FOR lim IN SELECT * FROM jsonb_each(parent -> field) LOOP
+        IF NOT mine ? lim.key THEN
+          mine := mine || jsonb_build_object(lim.key, lim.value);
+        ELSIF jsonb_typeof(mine -> lim.key) <> 'number' OR jsonb_typeof(lim.value) <> 'number'
+              OR (mine ->> lim.key)::numeric > (lim.value #>> '{}')::numeric THEN
+          RAISE EXCEPTION '%: metadata.%.% = % exceeds the caller''s own key (%)', fn, field, lim.key, mine -> lim.key, lim.value
+            USING ERRCODE = '42501';
+        END IF;
+      END LOOP;
+      child := jsonb_set(child, ARRAY[field], mine);
+    END IF;
+  END LOOP;
+  RETURN child;
+END $$;
+REVOKE ALL ON FUNCTION rbac._within_model_limits(text, jsonb, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._within_model_limits(text, jsonb, jsonb) IS
+  'A new key''s metadata with model_rpm_limit / model_tpm_limit held to the creating key''s (unset inherits, higher is '
+  '42501); 22023 when metadata is not a JSON object.';
+
 -- A key's model list with all-team-models replaced by what the team really allows (its models, else its
 -- organization's), so a delegation ceiling compares real models; '*' when the team allows every model.
 CREATE FUNCTION rbac._expand_team_models(models text[], team rbac.teams) RETURNS text[] LANGUAGE sql STABLE
@@ -298,6 +341,7 @@ DECLARE
   v_duration  text := _key_generate.budget_duration;
   v_bound     text[];
   v_carve     boolean;
+  v_meta      jsonb := coalesce(_key_generate.metadata, '{}');
   v_bounds    integer := 0;
 BEGIN
   IF NOT is_admin THEN
@@ -419,6 +463,17 @@ BEGIN
     v_rpm := rbac._within_ceiling(fn, 'rpm_limit', v_rpm, v_mine.rpm_limit, 'the caller''s own key');
     v_tpm := rbac._within_ceiling(fn, 'tpm_limit', v_tpm, v_mine.tpm_limit, 'the caller''s own key');
     v_parallel := rbac._within_ceiling(fn, 'max_parallel_requests', v_parallel, v_mine.max_parallel_requests, 'the caller''s own key');
+    -- routes: a key whose allowed_routes are restricted hands out no more (the new key gets the same list)
+    IF cardinality(coalesce(v_mine.allowed_routes, '{}')) > 0 THEN
+      IF cardinality(v_routes) = 0 OR (v_routes = ARRAY['llm_api_routes'] AND rbac._routes_within_llm(v_mine.allowed_routes)) THEN
+        v_routes := v_mine.allowed_routes;
+      ELSIF NOT v_routes = v_mine.allowed_routes THEN
+        RAISE EXCEPTION '%: the caller''s key is limited to routes %, and a member key needs LLM routes only; use a key without allowed_routes',
+          fn, v_mine.allowed_routes USING ERRCODE = '42501';
+      END IF;
+    END IF;
+    -- per-model rate limits in metadata are ceilings too: each at most the caller key's, unset inherits it
+    v_meta := rbac._within_model_limits(fn, v_meta, v_mine.metadata);
     IF v_mine.expires IS NOT NULL THEN
       IF v_expires IS NULL THEN v_expires := v_mine.expires;
       ELSIF v_expires > v_mine.expires THEN
@@ -477,7 +532,7 @@ BEGIN
   VALUES (v_hash, v_name, _key_generate.key_alias, v_user, _key_generate.team_id, _key_generate.organization_id, v_models,
           v_budget, v_duration, v_rpm, v_tpm,
           v_parallel, v_expires, v_routes,
-          coalesce(_key_generate.permissions, '{}'), coalesce(_key_generate.metadata, '{}'), me.user_id,
+          coalesce(_key_generate.permissions, '{}'), v_meta, me.user_id,
           CASE WHEN v_carve THEN v_mine.key_hash END);
   -- the new key's budget is taken out of the creating key's, so that together they can never spend more than the
   -- creating key could alone; deleting the new key gives back what it has not spent (rbac._return_budget)
@@ -551,6 +606,8 @@ BEGIN
   END IF;
   -- the row moves to the new hash; deprecated keys that pointed at the old one follow (ON UPDATE CASCADE)
   UPDATE rbac.keys kk SET key_hash = v_hash, key_name = v_name, allowed_routes = v_routes WHERE kk.key_hash = v_old;
+  -- requests in flight settle against the key under its new hash (their budget, slot and spend are the key's)
+  UPDATE rbac.reservations r SET key_hash = v_hash WHERE r.key_hash = v_old AND r.state = 'open';
   IF v_grace > interval '0' THEN
     INSERT INTO rbac.deprecated_keys (key_hash, active_key_hash, revoke_at) VALUES (v_old, v_hash, now() + v_grace);
   END IF;
@@ -776,7 +833,7 @@ BEGIN
   END IF;
   IF NOT v_admin THEN
     PERFORM rbac._refuse_foreign_user(fn, _team_member_add.user_id,
-                                      (SELECT t.organization_id FROM rbac.teams t WHERE t.team_id = _team_member_add.team_id));
+                                      (SELECT t.organization_id FROM rbac.teams t WHERE t.team_id = _team_member_add.team_id), true);
   END IF;
   IF EXISTS (SELECT 1 FROM rbac.team_members tm WHERE tm.team_id = _team_member_add.team_id AND tm.user_id = _team_member_add.user_id) THEN
     RAISE EXCEPTION '%: user "%" is already a member of team "%" (LiteLLM team_member_already_in_team)', fn,
@@ -792,7 +849,7 @@ END $$;
 SELECT rbac._expose_management_function('team_member_add');
 COMMENT ON FUNCTION rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text) IS
 $c$Adds an existing user to a team and returns the rbac.team_members row. role 'admin' or 'user'; optional per-member max_budget numeric USD (within the team), budget_duration, rpm_limit requests per minute, tpm_limit tokens per minute, allowed_models text[] (must lie within the team's models).
-Who (LiteLLM /team/member_add, docs/semantics.md §12.6): proxy admin; an admin of the team; an org admin of the team's organization. Below proxy admin, only users of the team's organization or of no organization can be added (an unknown or foreign user is 42501). Self-join ("available teams") is not supported; users are never created implicitly.
+Who (LiteLLM /team/member_add, docs/semantics.md §12.6): proxy admin; an admin of the team; an org admin of the team's organization. Below proxy admin, only members of the team's organization can be added (for a team without one, users of no organization), never proxy admins or viewers (an unknown or foreign user is 42501). Self-join ("available teams") is not supported; users are never created implicitly.
 Errors: 42501 refused (also for a team the caller cannot see, and for an unknown or foreign user below proxy admin); 22023 unknown team or user (proxy admin), bad role; 23505 already a member; 23514 invalid budget/limits or allowed_models outside the team's models.$c$;
 
 -- rbac.team_member_delete: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
@@ -923,7 +980,7 @@ BEGIN
       USING ERRCODE = '22023';
   END IF;
   IF NOT v_admin THEN
-    PERFORM rbac._refuse_foreign_user(fn, _organization_member_add.user_id, _organization_member_add.organization_id);
+    PERFORM rbac._refuse_foreign_user(fn, _organization_member_add.user_id, _organization_member_add.organization_id, false);
   END IF;
   IF EXISTS (SELECT 1 FROM rbac.organization_members om WHERE om.organization_id = _organization_member_add.organization_id
              AND om.user_id = _organization_member_add.user_id) THEN

@@ -104,8 +104,9 @@ SELECT pg_temp.expect_eq('org admin: removes a member', (SELECT count(*) FROM rb
 SELECT pg_temp.expect_error('org admin: remove a non-member', $$SELECT rbac.organization_member_delete('o1', 'u-free')$$, '22023');
 SELECT pg_temp.expect_error('org admin: team outside the org', $$SELECT rbac.team_member_add('t-solo', 'u-c')$$, '42501');
 
--- a team admin (u-c of t1) manages t1's roster only
+-- a team admin (u-c of t1) manages t1's roster only (members of t1's organization o1)
 RESET ROLE;
+INSERT INTO rbac.organization_members(organization_id, user_id, user_role) VALUES ('o1', 'u-b', 'internal_user');
 INSERT INTO rbac.keys(key_hash, user_id) VALUES (pg_temp.h('sk-mt-c-0000000001'), 'u-c');
 SET LOCAL ROLE rbac_api;
 SELECT pg_temp.expect_eq('team admin authenticates', (SELECT allowed FROM rbac.authenticate('sk-mt-c-0000000001')), true);

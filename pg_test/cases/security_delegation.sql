@@ -123,7 +123,7 @@ SET LOCAL ROLE atk_proxy;
 SELECT pg_temp.expect_eq('team admin authenticates again', (SELECT allowed FROM rbac.authenticate(current_setting('cases.k_new'))), true);
 SELECT pg_temp.expect_error('unknown user: the same refusal', $$SELECT rbac.team_member_add('t-wide', 'nobody-xyz')$$, '42501');
 SELECT pg_temp.expect_error('another organization''s user', $$SELECT rbac.team_member_add('t-wide', 'u-victim')$$, '42501');
-SELECT pg_temp.expect_eq('a user of no organization can join', (SELECT user_id FROM rbac.team_member_add('t-wide', 'u-free')), 'u-free');
+SELECT pg_temp.expect_error('a user of no organization cannot join a team of an organization', $$SELECT rbac.team_member_add('t-wide', 'u-free')$$, '42501');
 SELECT pg_temp.expect_eq('org admin authenticates for members', (SELECT allowed FROM rbac.authenticate('sk-dl-orgadm-0001')), true);
 SELECT pg_temp.expect_error('org admin: unknown user', $$SELECT rbac.organization_member_add('o1', 'nobody-xyz')$$, '42501');
 SELECT pg_temp.expect_error('org admin: another organization''s user', $$SELECT rbac.organization_member_add('o1', 'u-victim')$$, '42501');
@@ -136,3 +136,77 @@ SELECT pg_temp.expect_eq('a free id works', (SELECT team_id FROM rbac.team_new('
 SELECT pg_temp.expect_eq('proxy admin authenticates', (SELECT allowed FROM rbac.authenticate('sk-dl-admin-00001')), true);
 SELECT pg_temp.expect_error('proxy admin sees duplicates as such', $$SELECT rbac.team_new('t-other')$$, '23505');
 RESET ROLE;
+
+-- Second review (N1-N5): routes, per-model limits, in-flight requests and member additions
+RESET ROLE;
+INSERT INTO rbac.users(user_id, user_role) VALUES ('u-r', 'internal_user');
+INSERT INTO rbac.keys(key_hash, user_id, allowed_routes, metadata, max_budget) VALUES
+  (pg_temp.h('sk-dl-r-routes-0001'), 'u-r', ARRAY['/key/generate', '/chat/completions', '/key/delete'],
+   '{"model_rpm_limit": {"gpt-4o-mini": 2}}', 10);
+SET LOCAL ROLE atk_proxy;
+SELECT pg_temp.expect_eq('route-limited key authenticates', (SELECT allowed FROM rbac.authenticate('sk-dl-r-routes-0001')), true);
+-- N1: the new key gets the caller's allowed_routes
+SELECT set_config('cases.k_r', (SELECT key FROM rbac.key_generate(max_budget => 4)), true);
+SELECT pg_temp.expect_check('child: a route the parent has', current_setting('cases.k_r'), '/chat/completions', 'gpt-4o-mini', true, 'ok');
+SELECT pg_temp.expect_check('child: a route the parent lacks', current_setting('cases.k_r'), '/embeddings', 'gpt-4o-mini', false, 'route_not_allowed');
+SELECT pg_temp.expect_check('child: no /key/info either', current_setting('cases.k_r'), '/key/info', NULL, false, 'route_not_allowed');
+-- N2: per-model limits are inherited and may not be raised
+RESET ROLE;   -- (the route-limited principal reads nothing through RLS; the principal stays across SET ROLE)
+SELECT pg_temp.expect_eq('child inherits the per-model limit',
+  (SELECT metadata -> 'model_rpm_limit' ->> 'gpt-4o-mini' FROM rbac.keys WHERE key_hash = pg_temp.h(current_setting('cases.k_r'))), '2');
+SET LOCAL ROLE atk_proxy;
+SELECT pg_temp.expect_error('a higher per-model limit', $$SELECT * FROM rbac.key_generate(max_budget => 1, metadata => '{"model_rpm_limit": {"gpt-4o-mini": 50}}')$$, '42501');
+SELECT pg_temp.expect_error('metadata that is not an object', $$SELECT * FROM rbac.key_generate(max_budget => 1, metadata => '[1]')$$, '22023');
+SELECT set_config('cases.k_r2', (SELECT key FROM rbac.key_generate(max_budget => 1, metadata => '{"model_rpm_limit": {"gpt-4o-mini": 1, "gpt-4o": 3}}')), true);
+RESET ROLE;
+SELECT pg_temp.expect_eq('a lower limit and limits on other models stay',
+  (SELECT metadata -> 'model_rpm_limit' FROM rbac.keys WHERE key_hash = pg_temp.h(current_setting('cases.k_r2'))),
+  '{"gpt-4o": 3, "gpt-4o-mini": 1}'::jsonb);
+SET LOCAL ROLE atk_proxy;
+-- N3: deleting a key with a request in flight: the request settles against the key its budget went back to
+SELECT set_config('cases.rid', pg_temp.expect_quota('child request in flight', current_setting('cases.k_r'), 'gpt-4o-mini', 1, 10, 4, true, 'ok')::text, true);
+SELECT rbac.key_delete(current_setting('cases.k_r'));
+SELECT rbac.settle(current_setting('cases.rid')::uuid, 5, 5, 4);
+RESET ROLE;
+SELECT pg_temp.expect_eq('the parent regained the budget and carries the spend',
+  (SELECT row(max_budget, spend, reserved)::text FROM rbac.keys WHERE key_hash = pg_temp.h('sk-dl-r-routes-0001')),
+  row(9::numeric, 4::numeric, 0::numeric)::text);
+-- N5: regenerating a key with a request in flight keeps its counters right
+INSERT INTO rbac.keys(key_hash, user_id, max_budget, max_parallel_requests) VALUES (pg_temp.h('sk-dl-r-inflight-01'), 'u-r', 5, 1);
+SET LOCAL ROLE atk_proxy;
+SELECT set_config('cases.rid2', pg_temp.expect_quota('request in flight', 'sk-dl-r-inflight-01', 'gpt-4o-mini', 1, 10, 2, true, 'ok')::text, true);
+SELECT pg_temp.expect_eq('owner authenticates', (SELECT allowed FROM rbac.authenticate('sk-dl-r-inflight-01')), true);
+SELECT set_config('cases.k_rot', (SELECT key FROM rbac.key_regenerate('sk-dl-r-inflight-01')), true);
+SELECT rbac.settle(current_setting('cases.rid2')::uuid, 1, 1, 2);
+RESET ROLE;
+SELECT pg_temp.expect_eq('the rotated key: slot freed, nothing reserved, spend recorded',
+  (SELECT row(in_flight, reserved, spend)::text FROM rbac.keys WHERE key_hash = pg_temp.h(current_setting('cases.k_rot'))),
+  row(0::bigint, 0::numeric, 2::numeric)::text);
+-- N4: no proxy admins, no users outside the team's organization
+INSERT INTO rbac.organization_members(organization_id, user_id, user_role) VALUES ('o1', 'u-free', 'internal_user');
+SET LOCAL ROLE atk_proxy;
+SELECT pg_temp.expect_eq('org admin authenticates for N4', (SELECT allowed FROM rbac.authenticate('sk-dl-orgadm-0001')), true);
+SELECT pg_temp.expect_eq('org admin: a team of its own', (SELECT team_id FROM rbac.team_new('t-trap', organization_id => 'o1')), 't-trap');
+SELECT pg_temp.expect_error('org admin: a proxy admin into its team', $$SELECT rbac.team_member_add('t-trap', 'u-admin')$$, '42501');
+SELECT pg_temp.expect_error('org admin: a user of no organization into its team', $$SELECT rbac.team_member_add('t-trap', 'u-r')$$, '42501');
+SELECT pg_temp.expect_error('org admin: a proxy admin into its organization', $$SELECT rbac.organization_member_add('o1', 'u-admin')$$, '42501');
+SELECT pg_temp.expect_eq('org admin: a member of its organization', (SELECT user_id FROM rbac.team_member_add('t-trap', 'u-free')), 'u-free');
+RESET ROLE;
+-- I4: where a budget came from is audited
+SELECT pg_temp.expect_eq('re-parenting is audited',
+  (SELECT count(*) > 0 FROM rbac.audit_log WHERE table_name = 'keys' AND action = 'updated'
+     AND (before ->> 'budget_from_key') IS DISTINCT FROM (after ->> 'budget_from_key')), true);
+-- I1: no Rust backtrace reaches a client (the test cluster runs with RUST_BACKTRACE=1)
+CREATE FUNCTION pg_temp.error_detail(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE d text;
+BEGIN
+  EXECUTE stmt;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+  RETURN coalesce(d, '');
+END $$;
+SELECT pg_temp.expect_eq('management error: no backtrace in DETAIL',
+  pg_temp.error_detail($$SELECT rbac.team_new('t-other')$$) ~ '(\.rs:|backtrace|rust_begin)', false);
+SELECT pg_temp.expect_eq('rbac_check error: no backtrace in DETAIL',
+  pg_temp.error_detail($$SELECT rbac.rbac_check('sk-x', '')$$) ~ '(\.rs:|backtrace|rust_begin)', false);

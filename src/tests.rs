@@ -206,8 +206,8 @@ mod tests {
             first, second,
             "the second check must not move the period again"
         );
-        assert_eq!(one::<bool>("SELECT budget_reset_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day'
-                                FROM rbac.keys WHERE key_hash = rbac.hash_key('sk-edge-reset-0001')"), true);
+        assert!(one::<bool>("SELECT budget_reset_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day'
+                             FROM rbac.keys WHERE key_hash = rbac.hash_key('sk-edge-reset-0001')"));
     }
 
     #[pg_test]

@@ -16,6 +16,11 @@ CREATE FUNCTION rbac._reservation_ttl() RETURNS interval LANGUAGE sql STABLE AS 
   SELECT coalesce(current_setting('rbac.reservation_ttl', true)::interval, interval '10 minutes')
 $$;
 
+-- The budget levels (names, tables, key columns, lock order) are defined once, by the enum Scope in src/scope.rs,
+-- from which the Rust admission derives its statements. The three functions below branch per level in static SQL
+-- (no dynamic SQL on the settle path, and released install scripts are never edited); the unit test
+-- scope::tests::quota_sql_matches_scope fails, printing the expected text, when they are out of step with Scope.
+
 -- Entity levels of a reservation, in lock order, with their ids.
 CREATE FUNCTION rbac._reservation_levels(r rbac.reservations)
 RETURNS TABLE(scope text, id1 text, id2 text) LANGUAGE sql IMMUTABLE AS $$

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::access::budget::{self, BudgetState, Scope};
+use crate::access::budget::{self, BudgetState};
 use crate::access::models::{self, special};
 use crate::access::routes::{self, RouteSubject};
 use crate::auth::jwt;
@@ -16,6 +16,7 @@ use crate::auth::{self, keys, TokenKind};
 use crate::catalogue::{self, Catalogue};
 use crate::context::{self, Context};
 use crate::decision::{Decision, Reason};
+use crate::scope::Scope;
 use crate::spi_util;
 
 /// Authorizes one request.
@@ -188,7 +189,7 @@ fn decide_for_key(
     if let Some((reason, message)) = gates(&cat, &ctx, &subject, route, model, &[]) {
         decision = decision.with(reason, message);
         if reason == Reason::BudgetExceeded {
-            decision.limit_scope = budget::first_exhausted(&budget_levels(&ctx)).map(Scope::name);
+            decision.limit_scope = budget::first_exhausted(budget_levels(&ctx));
         }
     }
     finish(decision, ctx, cat)
@@ -241,7 +242,7 @@ fn gates(
         }
     }
     if cat.routes.is_budget_checked(route) {
-        if let Some(scope) = budget::first_exhausted(&budget_levels(ctx)) {
+        if let Some(scope) = budget::first_exhausted(budget_levels(ctx)) {
             return Some((
                 Reason::BudgetExceeded,
                 format!(
@@ -336,59 +337,28 @@ fn model_gate(
     None
 }
 
-/// Budget levels in gate order; the user level applies only to keys without a team (docs/semantics.md §9.1).
-pub fn budget_levels(ctx: &Context) -> Vec<(Scope, BudgetState)> {
-    let mut levels = Vec::with_capacity(6);
-    if let Some(key) = &ctx.key {
-        levels.push((Scope::Key, key.budget));
-    }
-    if let Some(member) = &ctx.member {
-        levels.push((Scope::TeamMember, member.budget));
-    }
-    if let Some(team) = &ctx.team {
-        levels.push((Scope::Team, team.budget));
-    }
-    if let Some(org) = &ctx.organization {
-        levels.push((Scope::Organization, org.budget));
-    }
-    if let (None, Some(user)) = (&ctx.team, &ctx.user) {
-        levels.push((Scope::User, user.budget));
-    }
-    if let Some(end_user) = &ctx.end_user {
-        levels.push((Scope::EndUser, end_user.budget));
-    }
-    levels
+/// The budget state of every level whose budget applies, in gate order (docs/semantics.md §9.1).
+pub fn budget_levels(ctx: &Context) -> impl Iterator<Item = (Scope, BudgetState)> + '_ {
+    Scope::ALL
+        .into_iter()
+        .filter_map(|scope| ctx.budget_level(scope).map(|l| (scope, l.budget)))
 }
 
 /// Performs the lazy resets the context found due (skipped in read-only transactions: the decision
 /// already counted the lapsed period as spend 0).
 fn reset_due_budgets(ctx: &Context) {
-    let mut due: Vec<(Scope, String, Option<String>)> = Vec::new();
-    if let Some(k) = ctx.key.as_ref().filter(|k| k.budget.reset_due) {
-        due.push((Scope::Key, k.key_hash.clone(), None));
-    }
-    if let (Some(m), Some(t)) = (
-        ctx.member.as_ref().filter(|m| m.budget.reset_due),
-        &ctx.team,
-    ) {
-        due.push((Scope::TeamMember, t.id.clone(), Some(m.id.clone())));
-    }
-    for (scope, level) in [
-        (Scope::Team, &ctx.team),
-        (Scope::Organization, &ctx.organization),
-        (Scope::User, &ctx.user),
-        (Scope::EndUser, &ctx.end_user),
-    ] {
-        if let Some(l) = level.as_ref().filter(|l| l.budget.reset_due) {
-            due.push((scope, l.id.clone(), None));
-        }
-    }
+    let due: Vec<_> = Scope::ALL
+        .into_iter()
+        .filter_map(|scope| ctx.budget_level(scope))
+        .filter(|l| l.budget.reset_due)
+        .map(|l| l.row)
+        .collect();
     if due.is_empty() || spi_util::transaction_is_read_only() {
         return;
     }
     Spi::connect_mut(|client| {
-        for (scope, id, second) in &due {
-            budget::reset_period(client, *scope, (id, second.as_deref()));
+        for row in &due {
+            budget::reset_period(client, *row);
         }
     });
 }

@@ -16,6 +16,7 @@ use pgrx::spi::{SpiClient, SpiTupleTable};
 
 use crate::access::budget::BudgetState;
 use crate::invalidation;
+use crate::scope::{LevelRow, Scope, ScopeSet};
 use crate::spi_util::{self, text_list, TEXT};
 
 /// One level of the hierarchy (team, team membership, organization, user or end user).
@@ -76,6 +77,69 @@ pub struct Context {
     pub is_org_admin: bool,
 }
 
+/// One level of a context, as budgets and quotas see it: its row, whether it carries a budget, the budget's
+/// live state and its limits.
+#[derive(Debug, Clone, Copy)]
+pub struct LevelView<'a> {
+    pub row: LevelRow<'a>,
+    /// `max_budget` or `budget_duration` is set: the budget state is read live.
+    pub budgeted: bool,
+    pub budget: BudgetState,
+    pub limits: &'a Limits,
+}
+
+impl Context {
+    /// The level's row in this context, if present (a team membership only together with its team).
+    pub fn level<'a>(&'a self, scope: Scope) -> Option<LevelView<'a>> {
+        let view = |id: &'a str, user_id: Option<&'a str>, l: &'a Level| LevelView {
+            row: LevelRow { scope, id, user_id },
+            budgeted: l.budgeted,
+            budget: l.budget,
+            limits: &l.limits,
+        };
+        match scope {
+            Scope::Key => self.key.as_ref().map(|k| LevelView {
+                row: LevelRow {
+                    scope,
+                    id: &k.key_hash,
+                    user_id: None,
+                },
+                budgeted: k.budgeted,
+                budget: k.budget,
+                limits: &k.limits,
+            }),
+            Scope::TeamMember => match (&self.team, &self.member) {
+                (Some(team), Some(member)) => Some(view(&team.id, Some(&member.id), member)),
+                _ => None,
+            },
+            Scope::Team => self.team.as_ref().map(|l| view(&l.id, None, l)),
+            Scope::Organization => self.organization.as_ref().map(|l| view(&l.id, None, l)),
+            Scope::User => self.user.as_ref().map(|l| view(&l.id, None, l)),
+            Scope::EndUser => self.end_user.as_ref().map(|l| view(&l.id, None, l)),
+        }
+    }
+
+    /// A level whose budget applies: every level present, the user's only without a team (docs/semantics.md §9.1).
+    pub fn budget_level(&self, scope: Scope) -> Option<LevelView<'_>> {
+        if scope == Scope::User && self.team.is_some() {
+            return None;
+        }
+        self.level(scope)
+    }
+
+    fn budget_mut(&mut self, scope: Scope) -> Option<&mut BudgetState> {
+        let level = match scope {
+            Scope::Key => return self.key.as_mut().map(|k| &mut k.budget),
+            Scope::TeamMember => &mut self.member,
+            Scope::Team => &mut self.team,
+            Scope::Organization => &mut self.organization,
+            Scope::User => &mut self.user,
+            Scope::EndUser => &mut self.end_user,
+        };
+        level.as_mut().map(|l| &mut l.budget)
+    }
+}
+
 /// A cached key: its context without budget state, plus the instants that make it unusable.
 #[derive(Debug)]
 struct CachedKey {
@@ -90,11 +154,19 @@ struct CachedKey {
 /// demand). At roughly 1 KiB per entry the worst case is about 30 MiB per backend; typical proxies touch far fewer.
 const MAX_ENTRIES: usize = 10_000;
 
+/// The ids a JWT principal's context is cached under.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PrincipalIds {
+    user_id: Option<String>,
+    team_id: Option<String>,
+    organization_id: Option<String>,
+}
+
 #[derive(Default)]
 struct EntityCache {
     generation: u64,
     keys: HashMap<String, Option<Rc<CachedKey>>>,
-    principals: HashMap<(Option<String>, Option<String>, Option<String>), Rc<Context>>,
+    principals: HashMap<PrincipalIds, Rc<Context>>,
     end_users: HashMap<String, Option<Rc<Level>>>,
 }
 
@@ -274,11 +346,11 @@ pub fn load_for_principal(
     organization_id: Option<&str>,
     end_user_id: Option<&str>,
 ) -> Context {
-    let ids = (
-        user_id.map(str::to_string),
-        team_id.map(str::to_string),
-        organization_id.map(str::to_string),
-    );
+    let ids = PrincipalIds {
+        user_id: user_id.map(str::to_string),
+        team_id: team_id.map(str::to_string),
+        organization_id: organization_id.map(str::to_string),
+    };
     let cached = with_cache(|c| c.principals.get(&ids).cloned());
     let policy = match cached {
         Some(policy) => policy,
@@ -367,144 +439,74 @@ fn end_user(client: &SpiClient<'_>, end_user_id: Option<&str>) -> Option<Level> 
 }
 
 /// Live budget state of every budgeted level, `(exhausted, reset_due)`, in one statement of primary-key
-/// lookups (a level that is not budgeted gets a NULL id and is not looked up). No statement at all when no level
-/// has a budget.
+/// lookups (only the levels whose budget applies and is set). No statement at all when no level has a budget.
 fn read_budgets(client: &SpiClient<'_>, ctx: &mut Context) {
     // the user's budget gates only keys without a team (docs/semantics.md §9.1); settle resets its period otherwise
-    let has_team = ctx.team.is_some();
-    let budgeted = |l: &Option<Level>| l.as_ref().filter(|l| l.budgeted).map(|l| l.id.clone());
-    let key = ctx
-        .key
-        .as_ref()
-        .filter(|k| k.budgeted)
-        .map(|k| k.key_hash.clone());
-    let member = budgeted(&ctx.member).zip(ctx.team.as_ref().map(|t| t.id.clone()));
-    let team = budgeted(&ctx.team);
-    let org = budgeted(&ctx.organization);
-    let user = if has_team { None } else { budgeted(&ctx.user) };
-    let end_user = budgeted(&ctx.end_user);
-    if key.is_none()
-        && member.is_none()
-        && team.is_none()
-        && org.is_none()
-        && user.is_none()
-        && end_user.is_none()
-    {
+    let rows: Vec<LevelRow<'_>> = Scope::ALL
+        .into_iter()
+        .filter_map(|scope| ctx.budget_level(scope).filter(|l| l.budgeted))
+        .map(|l| l.row)
+        .collect();
+    if rows.is_empty() {
         return;
     }
-    // one statement per combination of budgeted levels (at most 64), so no unneeded lookup is even initialised
-    let (member_user, member_team) = member
-        .clone()
-        .map_or((None, None), |(u, t)| (Some(u), Some(t)));
-    let wanted = [
-        key.is_some(),
-        member.is_some(),
-        team.is_some(),
-        org.is_some(),
-        user.is_some(),
-        end_user.is_some(),
-    ];
-    let mut args: Vec<pgrx::datum::DatumWithOid> = Vec::with_capacity(7);
-    let mut types = Vec::with_capacity(7);
-    for (level, ids) in [
-        vec![key.as_deref()],
-        vec![member_team.as_deref(), member_user.as_deref()],
-        vec![team.as_deref()],
-        vec![org.as_deref()],
-        vec![user.as_deref()],
-        vec![end_user.as_deref()],
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if wanted[level] {
-            for id in ids {
-                args.push(id.into());
-                types.push(TEXT);
-            }
-        }
-    }
-    let stmt = spi_util::statement(client, budgets_sql(wanted), &types, false);
+    let args: Vec<pgrx::datum::DatumWithOid> = rows
+        .iter()
+        .flat_map(|row| row.key_values())
+        .map(Into::into)
+        .collect();
+    let types = vec![TEXT; args.len()];
+    let sql = budgets_sql(rows.iter().map(|row| row.scope).collect());
+    let stmt = spi_util::statement(client, sql, &types, false);
     let table = client
         .select(&*stmt, Some(1), &args)
         .unwrap_or_else(|e| spi_util::spi_failed(e))
         .first();
-    let mut next = 0usize;
-    let mut state = |asked: bool| -> BudgetState {
-        if !asked {
-            return BudgetState::default();
-        }
-        next += 1;
-        let flags: Option<i32> = col(&table, next);
-        flags.map_or_else(BudgetState::default, |f| BudgetState {
-            exhausted: f & 1 != 0,
-            reset_due: f & 2 != 0,
+    let states: Vec<(Scope, BudgetState)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let flags: Option<i32> = col(&table, i + 1);
+            let state = flags.map_or_else(BudgetState::default, |f| BudgetState {
+                exhausted: f & 1 != 0,
+                reset_due: f & 2 != 0,
+            });
+            (row.scope, state)
         })
-    };
-    let (k, m, t, o, u, e) = (
-        state(wanted[0]),
-        state(wanted[1]),
-        state(wanted[2]),
-        state(wanted[3]),
-        state(wanted[4]),
-        state(wanted[5]),
-    );
-    if let Some(level) = ctx.key.as_mut().filter(|_| wanted[0]) {
-        level.budget = k;
-    }
-    for (level, asked, st) in [
-        (&mut ctx.member, wanted[1], m),
-        (&mut ctx.team, wanted[2], t),
-        (&mut ctx.organization, wanted[3], o),
-        (&mut ctx.user, wanted[4], u),
-        (&mut ctx.end_user, wanted[5], e),
-    ] {
-        if let Some(level) = level.as_mut().filter(|_| asked) {
-            level.budget = st;
+        .collect();
+    for (scope, state) in states {
+        if let Some(budget) = ctx.budget_mut(scope) {
+            *budget = state;
         }
     }
 }
 
 thread_local! {
-    static BUDGET_SQL: RefCell<HashMap<[bool; 6], &'static str>> = RefCell::new(HashMap::new());
+    static BUDGET_SQL: RefCell<HashMap<ScopeSet, &'static str>> = RefCell::new(HashMap::new());
 }
 
-/// The budget statement for one combination of levels (key, member, team, organization, user, end user), with
-/// its parameters numbered in that order; each column holds bit 0 = `max_budget` set and the period's spend (0 once
-/// the period lapsed) at or above it, bit 1 = the period lapsed. Built once per combination and backend (at most 64).
-fn budgets_sql(wanted: [bool; 6]) -> &'static str {
-    if let Some(sql) = BUDGET_SQL.with(|m| m.borrow().get(&wanted).copied()) {
+/// The budget statement for one combination of levels, one column per level in lock order with its key
+/// parameters numbered in that order; each column holds bit 0 = `max_budget` set and the period's spend (0 once
+/// the period lapsed) at or above it, bit 1 = the period lapsed. Built once per combination and backend (at most
+/// 64), so no unneeded lookup is even initialised.
+fn budgets_sql(levels: ScopeSet) -> &'static str {
+    if let Some(sql) = BUDGET_SQL.with(|m| m.borrow().get(&levels).copied()) {
         return sql;
     }
     let mut parts = Vec::new();
-    let mut n = 0;
-    let mut param = || {
-        n += 1;
-        n
-    };
-    for (level, asked) in wanted.iter().enumerate() {
-        if !asked {
-            continue;
-        }
-        let (table, cond) = match level {
-            0 => ("keys", format!("key_hash = ${}", param())),
-            1 => (
-                "team_members",
-                format!("team_id = ${} AND user_id = ${}", param(), param()),
-            ),
-            2 => ("teams", format!("team_id = ${}", param())),
-            3 => ("organizations", format!("organization_id = ${}", param())),
-            4 => ("users", format!("user_id = ${}", param())),
-            _ => ("end_users", format!("end_user_id = ${}", param())),
-        };
+    let mut next_param = 1;
+    for scope in levels.iter() {
+        let cond = scope.key_condition(next_param);
+        next_param += scope.key_columns().len();
         parts.push(format!(
             "(SELECT (CASE WHEN max_budget IS NOT NULL AND (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) >= max_budget \
-             THEN 1 ELSE 0 END) | (CASE WHEN budget_reset_at <= now() THEN 2 ELSE 0 END) FROM rbac.{table} WHERE {cond})"
+             THEN 1 ELSE 0 END) | (CASE WHEN budget_reset_at <= now() THEN 2 ELSE 0 END) FROM rbac.{} WHERE {cond})",
+            scope.table()
         ));
     }
     // leaked on purpose: the statement cache keys plans by &'static str, and there are at most 64 of these
     let sql: &'static str = Box::leak(format!("SELECT {}", parts.join(", ")).into_boxed_str());
-    BUDGET_SQL.with(|m| m.borrow_mut().insert(wanted, sql));
+    BUDGET_SQL.with(|m| m.borrow_mut().insert(levels, sql));
     sql
 }
 

@@ -1,6 +1,8 @@
 //! Decisions and their reason codes (docs/semantics.md §4): a denial is a value, never an exception.
 use pgrx::prelude::*;
 
+use crate::scope::Scope;
+
 /// Why a request was allowed or denied, with the HTTP status a proxy should answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
@@ -82,7 +84,8 @@ pub struct Decision {
     pub organization_id: Option<String>,
     pub role: Option<String>,
     pub key_hash: Option<String>,
-    pub limit_scope: Option<&'static str>,
+    /// The exhausted budget level of a `budget_exceeded` denial.
+    pub limit_scope: Option<Scope>,
 }
 
 impl Decision {
@@ -118,7 +121,7 @@ impl Decision {
                 self.organization_id.into_datum(),
                 self.role.into_datum(),
                 self.key_hash.into_datum(),
-                self.limit_scope.into_datum(),
+                self.limit_scope.map(Scope::name).into_datum(),
             ],
         )
     }

@@ -13,6 +13,7 @@ pub mod decision;
 pub mod invalidation;
 pub mod principal;
 pub mod quota;
+pub mod scope;
 pub mod spi_util;
 
 #[cfg(any(test, feature = "pg_test"))]

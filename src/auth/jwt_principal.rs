@@ -160,8 +160,7 @@ pub fn decide(
         decision.message = message;
         if reason == Reason::BudgetExceeded {
             decision.limit_scope =
-                crate::access::budget::first_exhausted(&check::budget_levels(&ctx))
-                    .map(|s| s.name());
+                crate::access::budget::first_exhausted(check::budget_levels(&ctx));
         }
     }
     Outcome {

@@ -6,22 +6,36 @@
 //! All-or-nothing: what an admission reserved before a refusal is undone under the same locks before it returns.
 //! Lock order, the same everywhere (admission, settle, release, expiry), so callers cannot deadlock:
 //! keys → team_members → teams → organizations → users → end_users → rate_windows sorted by (scope, subject).
+use std::sync::LazyLock;
+
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::AnyNumeric;
 
+use crate::decision::Reason;
+use crate::scope::{LevelRow, PerScope, RateScope, Scope};
 use crate::spi_util::{self, BOOL, INT8, NUMERIC, TEXT, TEXT_ARRAY};
 
 /// What applies to one request (from the principal's cached policy).
 #[derive(Debug, Default)]
-pub struct AdmissionPlan {
-    /// Levels with a `max_budget`, in lock order, with their ids: (scope, id, second id for team_member).
-    pub budget_levels: Vec<(&'static str, String, Option<String>)>,
+pub struct AdmissionPlan<'a> {
+    /// Levels with a `max_budget`, in lock order.
+    pub budget_levels: Vec<LevelRow<'a>>,
     /// The key has `max_parallel_requests`.
     pub parallel: bool,
-    /// Rate windows with a limit, sorted by (scope, subject): (scope, subject, rpm, tpm, report order).
-    pub windows: Vec<(&'static str, String, Option<i64>, Option<i64>, i32)>,
+    /// Rate windows with a limit, sorted by (scope name, subject): the order every caller locks them in.
+    pub windows: Vec<RateWindow>,
+}
+
+/// One rate window a request is counted in, with its limits per 60-second window.
+#[derive(Debug, Clone)]
+pub struct RateWindow {
+    pub scope: RateScope,
+    /// The id, or for a compound scope both ids (`compound_subject`).
+    pub subject: String,
+    pub rpm: Option<i64>,
+    pub tpm: Option<i64>,
 }
 
 /// The request being admitted.
@@ -43,8 +57,8 @@ pub struct Request<'a> {
 pub struct Admission {
     pub allowed: Option<bool>,
     pub http_status: Option<i32>,
-    pub reason: Option<String>,
-    pub limit_scope: Option<String>,
+    pub reason: Option<&'static str>,
+    pub limit_scope: Option<&'static str>,
     pub reservation_id: Option<pgrx::Uuid>,
     pub remaining_requests: Option<i64>,
     pub remaining_tokens: Option<i64>,
@@ -53,22 +67,41 @@ pub struct Admission {
     pub message: Option<String>,
 }
 
+/// Why the admission refused (all HTTP 429).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    Budget,
+    Parallel,
+    Rate,
+}
+
+impl Limit {
+    fn code(self) -> &'static str {
+        match self {
+            Limit::Budget => Reason::BudgetExceeded.code(),
+            Limit::Parallel => "parallel_limit_exceeded",
+            Limit::Rate => "rate_limit_exceeded",
+        }
+    }
+}
+
 fn refusal(
-    reason: &str,
-    scope: &str,
+    limit: Limit,
+    scope: &'static str,
     reset_at: Option<TimestampWithTimeZone>,
     message: String,
 ) -> Admission {
-    let retry_after_seconds = match (reset_at, reason) {
+    let retry_after_seconds = match (reset_at, limit) {
         (Some(at), _) => Some(seconds_until(at)),
-        (None, "parallel_limit_exceeded") => Some(1),
-        _ => None, // a budget frees only when spend is settled lower or its period ends
+        (None, Limit::Parallel) => Some(1),
+        // a budget frees only when spend is settled lower or its period ends; the rate caller sets its own
+        (None, Limit::Budget | Limit::Rate) => None,
     };
     Admission {
         allowed: Some(false),
         http_status: Some(429),
-        reason: Some(reason.to_string()),
-        limit_scope: Some(scope.to_string()),
+        reason: Some(limit.code()),
+        limit_scope: Some(scope),
         remaining_requests: Some(0),
         reset_at,
         retry_after_seconds,
@@ -87,55 +120,26 @@ fn seconds_until(at: TimestampWithTimeZone) -> i32 {
         .max(1)
 }
 
-macro_rules! reserve_sql {
-    ($table:literal, $where:literal) => {
-        concat!(
-            "UPDATE rbac.", $table, " SET reserved = reserved + $1 WHERE ", $where,
-            " AND (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) + reserved + $1 <= max_budget"
-        )
-    };
+/// The conditional reserve and the refund of one budget level (`$1` the amount, then the level's key).
+struct BudgetStatements {
+    reserve: String,
+    unreserve: String,
 }
 
-macro_rules! unreserve_sql {
-    ($table:literal, $where:literal) => {
-        concat!(
-            "UPDATE rbac.",
-            $table,
-            " SET reserved = greatest(reserved - $1, 0) WHERE ",
-            $where
-        )
-    };
-}
-
-/// The conditional reserve and the refund of one budget level.
-fn budget_sql(scope: &str) -> (&'static str, &'static str) {
-    match scope {
-        "key" => (
-            reserve_sql!("keys", "key_hash = $2"),
-            unreserve_sql!("keys", "key_hash = $2"),
-        ),
-        "team_member" => (
-            reserve_sql!("team_members", "team_id = $2 AND user_id = $3"),
-            unreserve_sql!("team_members", "team_id = $2 AND user_id = $3"),
-        ),
-        "team" => (
-            reserve_sql!("teams", "team_id = $2"),
-            unreserve_sql!("teams", "team_id = $2"),
-        ),
-        "organization" => (
-            reserve_sql!("organizations", "organization_id = $2"),
-            unreserve_sql!("organizations", "organization_id = $2"),
-        ),
-        "user" => (
-            reserve_sql!("users", "user_id = $2"),
-            unreserve_sql!("users", "user_id = $2"),
-        ),
-        _ => (
-            reserve_sql!("end_users", "end_user_id = $2"),
-            unreserve_sql!("end_users", "end_user_id = $2"),
-        ),
-    }
-}
+static BUDGET_SQL: LazyLock<PerScope<BudgetStatements>> = LazyLock::new(|| {
+    PerScope::from_fn(|scope| {
+        let (table, row) = (scope.table(), scope.key_condition(2));
+        BudgetStatements {
+            reserve: format!(
+                "UPDATE rbac.{table} SET reserved = reserved + $1 WHERE {row} \
+                 AND (CASE WHEN budget_reset_at <= now() THEN 0 ELSE spend END) + reserved + $1 <= max_budget"
+            ),
+            unreserve: format!(
+                "UPDATE rbac.{table} SET reserved = greatest(reserved - $1, 0) WHERE {row}"
+            ),
+        }
+    })
+});
 
 /// Runs a prepared write and returns how many rows it changed.
 fn write(
@@ -154,33 +158,26 @@ fn write(
 /// Changes one budget level's `reserved` (conditionally when reserving). Returns whether it changed.
 fn change_reserved(
     client: &mut SpiClient<'_>,
-    level: &(&'static str, String, Option<String>),
+    level: &LevelRow<'_>,
     cost: &AnyNumeric,
     reserve: bool,
 ) -> bool {
-    let (reserve_sql, unreserve_sql) = budget_sql(level.0);
-    let sql = if reserve { reserve_sql } else { unreserve_sql };
-    if level.0 == "team_member" {
-        let args = [
-            cost.clone().into(),
-            level.1.as_str().into(),
-            level.2.as_deref().into(),
-        ];
-        write(client, sql, &[NUMERIC, TEXT, TEXT], &args) > 0
+    let statements = &BUDGET_SQL[level.scope];
+    let sql = if reserve {
+        &statements.reserve
     } else {
-        write(
-            client,
-            sql,
-            &[NUMERIC, TEXT],
-            &[cost.clone().into(), level.1.as_str().into()],
-        ) > 0
-    }
+        &statements.unreserve
+    };
+    let types = &[NUMERIC, TEXT, TEXT][..1 + level.scope.key_columns().len()];
+    let mut args = vec![cost.clone().into()];
+    args.extend(level.key_values().map(Into::into));
+    write(client, sql, types, &args) > 0
 }
 
 /// Undoes what an admission took so far (budget levels reserved, the parallel slot), under the locks it holds.
 fn undo(
     client: &mut SpiClient<'_>,
-    reserved: &[(&'static str, String, Option<String>)],
+    reserved: &[LevelRow<'_>],
     cost: &AnyNumeric,
     slot: Option<&str>,
 ) {
@@ -247,12 +244,8 @@ const COUNT_WINDOW: &str = "UPDATE rbac.rate_windows SET \
      WHERE scope = $1 AND subject = $2";
 
 /// Locks one window (creating it on first use) and returns its counts as they would be after this request.
-fn lock_window(
-    client: &mut SpiClient<'_>,
-    scope: &str,
-    subject: &str,
-    req: &Request<'_>,
-) -> Window {
+fn lock_window(client: &mut SpiClient<'_>, window: &RateWindow, req: &Request<'_>) -> Window {
+    let (scope, subject) = (window.scope.name(), window.subject.as_str());
     for _ in 0..2 {
         let stmt = spi_util::statement(client, LOCK_WINDOW, &[TEXT, TEXT], true);
         let table = client
@@ -306,13 +299,15 @@ fn least(current: Option<i64>, candidate: Option<i64>) -> Option<i64> {
 }
 
 /// Admits or refuses the request against the plan; on success the reservation that `settle`/`release` close.
-pub fn admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>) -> Admission {
+pub fn admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan<'_>, req: &Request<'_>) -> Admission {
     for attempt in 0..2 {
         match try_admit(client, plan, req) {
-            Err(Retryable(_)) if attempt == 0 && expire_key_reservations(client, req.key_hash) => {
+            Err(Refused::Retryable(_))
+                if attempt == 0 && expire_key_reservations(client, req.key_hash) =>
+            {
                 continue
             }
-            Err(Retryable(refused)) | Err(Final(refused)) => return refused,
+            Err(Refused::Retryable(refused) | Refused::Final(refused)) => return *refused,
             Ok(admitted) => return admitted,
         }
     }
@@ -320,44 +315,58 @@ pub fn admit(client: &mut SpiClient<'_>, plan: &AdmissionPlan, req: &Request<'_>
 }
 
 /// The refusing window reported to the caller: the first in report order (key, user, team, …).
-type Failure = Option<(i32, &'static str, Option<TimestampWithTimeZone>)>;
+struct Failure {
+    scope: RateScope,
+    end: Option<TimestampWithTimeZone>,
+}
 
-fn note(failed: &mut Failure, ord: i32, scope: &'static str, end: Option<TimestampWithTimeZone>) {
-    if failed.is_none_or(|(o, _, _)| ord < o) {
-        *failed = Some((ord, scope, end));
+fn note(failed: &mut Option<Failure>, scope: RateScope, end: Option<TimestampWithTimeZone>) {
+    if failed
+        .as_ref()
+        .is_none_or(|f| scope.report_rank() < f.scope.report_rank())
+    {
+        *failed = Some(Failure { scope, end });
     }
 }
 
-use Refused::{Final, Retryable};
+/// A refusal; boxed, so the admission's `Result` stays small on the path that admits.
 enum Refused {
     /// Budget or parallel refusals: the key's own stale reservations may be holding what is missing.
-    Retryable(Admission),
-    Final(Admission),
+    Retryable(Box<Admission>),
+    Final(Box<Admission>),
+}
+
+/// A tpm window this request was counted in: `settle`/`release` correct its tokens while the window is current.
+struct ChargedWindow<'p> {
+    scope: RateScope,
+    subject: &'p str,
+    start: Option<TimestampWithTimeZone>,
 }
 
 fn try_admit(
     client: &mut SpiClient<'_>,
-    plan: &AdmissionPlan,
+    plan: &AdmissionPlan<'_>,
     req: &Request<'_>,
 ) -> Result<Admission, Refused> {
     // 1. budget reservations, level by level in lock order
-    let mut reserved = Vec::new();
+    let mut reserved: Vec<LevelRow<'_>> = Vec::new();
     if req.positive_cost {
         for level in &plan.budget_levels {
             if !change_reserved(client, level, &req.cost, true) {
                 undo(client, &reserved, &req.cost, None);
+                let scope = level.scope.name();
                 let message = format!(
-                    "reserving {} USD would take the {} budget past max_budget",
-                    req.cost, level.0
+                    "reserving {} USD would take the {scope} budget past max_budget",
+                    req.cost
                 );
-                return Err(Retryable(refusal(
-                    "budget_exceeded",
-                    level.0,
+                return Err(Refused::Retryable(Box::new(refusal(
+                    Limit::Budget,
+                    scope,
                     None,
                     message,
-                )));
+                ))));
             }
-            reserved.push(level.clone());
+            reserved.push(*level);
         }
     }
     // 2. a parallel-request lease on the key (LiteLLM enforces max_parallel_requests for keys only, docs/semantics.md §10.4)
@@ -369,12 +378,12 @@ fn try_admit(
                 undo(client, &reserved, &req.cost, None);
                 let message =
                     "max_parallel_requests requests are already in flight for this key".to_string();
-                return Err(Retryable(refusal(
-                    "parallel_limit_exceeded",
-                    "key",
+                return Err(Refused::Retryable(Box::new(refusal(
+                    Limit::Parallel,
+                    Scope::Key.name(),
                     None,
                     message,
-                )));
+                ))));
             }
             Some(key_hash)
         }
@@ -385,19 +394,20 @@ fn try_admit(
     let mut remaining_requests = None;
     let mut remaining_tokens = None;
     let mut reset_at: Option<TimestampWithTimeZone> = None;
-    let mut failed: Failure = None;
-    let mut tpm_windows: Vec<(&'static str, String, Option<TimestampWithTimeZone>)> = Vec::new();
+    let mut failed: Option<Failure> = None;
+    let mut tpm_windows: Vec<ChargedWindow<'_>> = Vec::new();
     let count = plan.windows.len();
-    for (scope, _, rpm, tpm, ord) in &plan.windows {
-        if rpm.is_some_and(|l| req.requests > l) || tpm.is_some_and(|l| req.tokens > l) {
-            note(&mut failed, *ord, scope, None); // larger than a whole window
+    for w in &plan.windows {
+        if w.rpm.is_some_and(|l| req.requests > l) || w.tpm.is_some_and(|l| req.tokens > l) {
+            note(&mut failed, w.scope, None); // larger than a whole window
         }
     }
     if failed.is_none() {
-        for (scope, subject, rpm, tpm, ord) in plan.windows.iter().take(count.saturating_sub(1)) {
-            let w = lock_window(client, scope, subject, req);
+        for window in plan.windows.iter().take(count.saturating_sub(1)) {
+            let (rpm, tpm) = (window.rpm, window.tpm);
+            let w = lock_window(client, window, req);
             if rpm.is_some_and(|l| w.used_requests > l) || tpm.is_some_and(|l| w.used_tokens > l) {
-                note(&mut failed, *ord, scope, w.end);
+                note(&mut failed, window.scope, w.end);
             }
             remaining_requests = least(
                 remaining_requests,
@@ -412,11 +422,17 @@ fn try_admit(
                 .flatten()
                 .min_by_key(|t| t.into_inner());
             if tpm.is_some() {
-                tpm_windows.push((scope, subject.clone(), w.start_after));
+                tpm_windows.push(ChargedWindow {
+                    scope: window.scope,
+                    subject: &window.subject,
+                    start: w.start_after,
+                });
             }
         }
     }
-    if let (None, Some((scope, subject, rpm, tpm, ord))) = (&failed, plan.windows.last()) {
+    if let (None, Some(last)) = (&failed, plan.windows.last()) {
+        let (scope, subject, rpm, tpm) =
+            (last.scope.name(), last.subject.as_str(), last.rpm, last.tpm);
         let stmt = spi_util::statement(
             client,
             COUNT_WINDOW_IF_FITS,
@@ -424,12 +440,12 @@ fn try_admit(
             true,
         );
         let args = [
-            (*scope).into(),
-            subject.as_str().into(),
+            scope.into(),
+            subject.into(),
             req.requests.into(),
             req.tokens.into(),
-            (*rpm).into(),
-            (*tpm).into(),
+            rpm.into(),
+            tpm.into(),
         ];
         let table = client
             .update(&*stmt, Some(1), &args)
@@ -437,10 +453,10 @@ fn try_admit(
         if table.is_empty() {
             let stmt = spi_util::statement(client, WINDOW_END, &[TEXT, TEXT], false);
             let end = client
-                .select(&*stmt, Some(1), &[(*scope).into(), subject.as_str().into()])
+                .select(&*stmt, Some(1), &[scope.into(), subject.into()])
                 .and_then(|t| t.first().get_one::<TimestampWithTimeZone>())
                 .unwrap_or_else(|e| spi_util::spi_failed(e));
-            note(&mut failed, *ord, scope, end);
+            note(&mut failed, last.scope, end);
         } else {
             let row = table.first();
             let requests = row
@@ -460,23 +476,28 @@ fn try_admit(
                 .flatten()
                 .min_by_key(|t| t.into_inner());
             if tpm.is_some() {
-                tpm_windows.push((scope, subject.clone(), start));
+                tpm_windows.push(ChargedWindow {
+                    scope: last.scope,
+                    subject,
+                    start,
+                });
             }
         }
     }
-    if let Some((_, scope, end)) = failed {
+    if let Some(Failure { scope, end }) = failed {
         undo(client, &reserved, &req.cost, slot);
+        let scope = scope.name();
         let message = format!("rate limit exceeded for {scope} (limits per 60-second window)");
-        let mut refused = refusal("rate_limit_exceeded", scope, end, message);
+        let mut refused = refusal(Limit::Rate, scope, end, message);
         if refused.reset_at.is_none() {
             refused.retry_after_seconds = Some(60);
         }
-        return Err(Final(refused));
+        return Err(Refused::Final(Box::new(refused)));
     }
-    for (scope, subject, _, _, _) in plan.windows.iter().take(count.saturating_sub(1)) {
+    for window in plan.windows.iter().take(count.saturating_sub(1)) {
         let args = [
-            (*scope).into(),
-            subject.as_str().into(),
+            window.scope.name().into(),
+            window.subject.as_str().into(),
             req.requests.into(),
             req.tokens.into(),
         ];
@@ -508,10 +529,11 @@ fn try_admit(
     } else {
         req.cost.clone()
     };
-    let budget_scopes: Vec<&str> = reserved.iter().map(|l| l.0).collect();
-    let rate_scopes: Vec<&str> = tpm_windows.iter().map(|w| w.0).collect();
-    let rate_subjects: Vec<&str> = tpm_windows.iter().map(|w| w.1.as_str()).collect();
-    let rate_starts: Vec<Option<TimestampWithTimeZone>> = tpm_windows.iter().map(|w| w.2).collect();
+    let budget_scopes: Vec<&str> = reserved.iter().map(|l| l.scope.name()).collect();
+    let rate_scopes: Vec<&str> = tpm_windows.iter().map(|w| w.scope.name()).collect();
+    let rate_subjects: Vec<&str> = tpm_windows.iter().map(|w| w.subject).collect();
+    let rate_starts: Vec<Option<TimestampWithTimeZone>> =
+        tpm_windows.iter().map(|w| w.start).collect();
     let args = [
         req.key_hash.into(),
         req.user_id.into(),
@@ -536,7 +558,7 @@ fn try_admit(
     Ok(Admission {
         allowed: Some(true),
         http_status: Some(200),
-        reason: Some("ok".to_string()),
+        reason: Some(Reason::Ok.code()),
         reservation_id,
         remaining_requests,
         remaining_tokens,

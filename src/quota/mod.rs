@@ -8,10 +8,11 @@ use pgrx::prelude::*;
 use pgrx::AnyNumeric;
 
 use crate::check;
-use crate::context::{Context, Limits};
+use crate::context::Context;
 use crate::decision::{composite, Decision};
+use crate::scope::{RateScope, Scope};
 use crate::spi_util;
-use admission::{Admission, AdmissionPlan, Request};
+use admission::{Admission, AdmissionPlan, RateWindow, Request};
 
 /// The largest token estimate one request may carry (10^12). Estimates come from clients (`max_tokens`): an
 /// unbounded one, counted first in a shared window, would overflow every later request's arithmetic.
@@ -83,7 +84,7 @@ pub fn consume_quota(
         .map(|e| e.id.clone())
         .or(end_user_id.map(str::to_string));
     let model = model.filter(|m| !m.is_empty());
-    let plan = plan_for(&ctx, d, model);
+    let plan = plan_for(&ctx, model);
     let request = Request {
         key_hash: d.key_hash.as_deref(),
         user_id: d.user_id.as_deref(),
@@ -106,8 +107,8 @@ fn refusal_from_decision(d: Decision) -> PgHeapTuple<'static, AllocatedByRust> {
     quota(Admission {
         allowed: Some(false),
         http_status: Some(d.reason.http_status()),
-        reason: Some(d.reason.code().to_string()),
-        limit_scope: d.limit_scope.map(str::to_string),
+        reason: Some(d.reason.code()),
+        limit_scope: d.limit_scope.map(Scope::name),
         message: Some(d.message),
         ..Admission::default()
     })
@@ -115,137 +116,54 @@ fn refusal_from_decision(d: Decision) -> PgHeapTuple<'static, AllocatedByRust> {
 
 /// What applies to one request, from the principal's cached policy: the budget levels to reserve against and
 /// the rate windows to count in (LiteLLM v3 descriptors, docs/semantics.md §10.2).
-fn plan_for(ctx: &Context, d: &Decision, model: Option<&str>) -> AdmissionPlan {
-    let mut plan = AdmissionPlan::default();
-    let none = Limits::default();
-    let key_limits = ctx.key.as_ref().map_or(&none, |k| &k.limits);
-    let key_hash = d.key_hash.as_deref();
-    let team = ctx.team.as_ref().map(|t| (t.id.as_str(), &t.limits));
-    let member = ctx.member.as_ref().map(|m| (m.id.as_str(), &m.limits));
-    let org = ctx
-        .organization
-        .as_ref()
-        .map(|o| (o.id.as_str(), &o.limits));
-    let user = ctx.user.as_ref().map(|u| (u.id.as_str(), &u.limits));
-    let end = ctx.end_user.as_ref().map(|e| (e.id.as_str(), &e.limits));
-    let team_id = team.map(|(id, _)| id);
-    let org_id = org.map(|(id, _)| id);
-    // budget levels in lock order; the user level only for keys without a team (docs/semantics.md §9.1)
-    let levels: [(&'static str, Option<(String, Option<String>)>, bool); 6] = [
-        (
-            "key",
-            key_hash.map(|k| (k.to_string(), None)),
-            key_limits.has_max_budget,
-        ),
-        (
-            "team_member",
-            team_id
-                .zip(member)
-                .map(|(t, (u, _))| (t.to_string(), Some(u.to_string()))),
-            member.is_some_and(|(_, l)| l.has_max_budget),
-        ),
-        (
-            "team",
-            team_id.map(|t| (t.to_string(), None)),
-            team.is_some_and(|(_, l)| l.has_max_budget),
-        ),
-        (
-            "organization",
-            org_id.map(|o| (o.to_string(), None)),
-            org.is_some_and(|(_, l)| l.has_max_budget),
-        ),
-        (
-            "user",
-            user.map(|(u, _)| (u.to_string(), None)),
-            team.is_none() && user.is_some_and(|(_, l)| l.has_max_budget),
-        ),
-        (
-            "end_user",
-            end.map(|(e, _)| (e.to_string(), None)),
-            end.is_some_and(|(_, l)| l.has_max_budget),
-        ),
-    ];
-    for (scope, ids, has_budget) in levels {
-        if let (Some((id, second)), true) = (ids, has_budget) {
-            plan.budget_levels.push((scope, id, second));
-        }
-    }
-    plan.parallel = key_hash.is_some() && key_limits.max_parallel_requests.is_some();
-    let rates = |l: &Limits| (l.rpm, l.tpm);
-    let model_rates = |l: &Limits| {
-        model.map_or((None, None), |m| {
-            (l.model_rpm.get(m).copied(), l.model_tpm.get(m).copied())
-        })
-    };
-    let candidates: [(
-        i32,
-        &'static str,
-        Option<String>,
-        (Option<i64>, Option<i64>),
-    ); 9] = [
-        (1, "key", key_hash.map(str::to_string), rates(key_limits)),
-        (
-            2,
-            "user",
-            user.map(|(u, _)| u.to_string()),
-            user.map_or((None, None), |(_, l)| rates(l)),
-        ),
-        (
-            3,
-            "team",
-            team_id.map(str::to_string),
-            team.map_or((None, None), |(_, l)| rates(l)),
-        ),
-        (
-            4,
-            "team_member",
-            team_id
-                .zip(member)
-                .map(|(t, (u, _))| compound_subject(t, u)),
-            member.map_or((None, None), |(_, l)| rates(l)),
-        ),
-        (
-            5,
-            "organization",
-            org_id.map(str::to_string),
-            org.map_or((None, None), |(_, l)| rates(l)),
-        ),
-        (
-            6,
-            "end_user",
-            end.map(|(e, _)| e.to_string()),
-            end.map_or((None, None), |(_, l)| rates(l)),
-        ),
-        (
-            7,
-            "model_per_key",
-            key_hash.zip(model).map(|(k, m)| compound_subject(k, m)),
-            model_rates(key_limits),
-        ),
-        (
-            8,
-            "model_per_team",
-            team_id.zip(model).map(|(t, m)| compound_subject(t, m)),
-            team.map_or((None, None), |(_, l)| model_rates(l)),
-        ),
-        (
-            9,
-            "model_per_organization",
-            org_id.zip(model).map(|(o, m)| compound_subject(o, m)),
-            org.map_or((None, None), |(_, l)| model_rates(l)),
-        ),
-    ];
-    plan.windows = candidates
+fn plan_for<'a>(ctx: &'a Context, model: Option<&str>) -> AdmissionPlan<'a> {
+    // budget levels with a max_budget, in lock order; the user level only without a team (docs/semantics.md §9.1)
+    let budget_levels = Scope::ALL
         .into_iter()
-        .filter_map(|(ord, scope, subject, (rpm, tpm))| {
-            subject
-                .filter(|_| rpm.is_some() || tpm.is_some())
-                .map(|subject| (scope, subject, rpm, tpm, ord))
+        .filter_map(|scope| ctx.budget_level(scope))
+        .filter(|l| l.limits.has_max_budget)
+        .map(|l| l.row)
+        .collect();
+    let key = ctx.level(Scope::Key);
+    let parallel = key.is_some_and(|k| k.limits.max_parallel_requests.is_some());
+    let mut windows: Vec<RateWindow> = RateScope::REPORT_ORDER
+        .into_iter()
+        .filter_map(|scope| {
+            let l = ctx.level(scope.level())?;
+            let (subject, rpm, tpm) = match scope {
+                RateScope::Level(_) => {
+                    let subject = match l.row.user_id {
+                        Some(user_id) => compound_subject(l.row.id, user_id),
+                        None => l.row.id.to_string(),
+                    };
+                    (subject, l.limits.rpm, l.limits.tpm)
+                }
+                RateScope::ModelPerKey
+                | RateScope::ModelPerTeam
+                | RateScope::ModelPerOrganization => {
+                    let model = model?;
+                    (
+                        compound_subject(l.row.id, model),
+                        l.limits.model_rpm.get(model).copied(),
+                        l.limits.model_tpm.get(model).copied(),
+                    )
+                }
+            };
+            (rpm.is_some() || tpm.is_some()).then_some(RateWindow {
+                scope,
+                subject,
+                rpm,
+                tpm,
+            })
         })
         .collect();
     // windows are locked in this order by every caller, so concurrent admissions cannot deadlock
-    plan.windows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    plan
+    windows.sort_by(|a, b| (a.scope.name(), &a.subject).cmp(&(b.scope.name(), &b.subject)));
+    AdmissionPlan {
+        budget_levels,
+        parallel,
+        windows,
+    }
 }
 
 fn quota(a: Admission) -> PgHeapTuple<'static, AllocatedByRust> {

@@ -15,6 +15,7 @@ use crate::access::models::{ModelCatalogue, ModelInfo};
 use crate::access::routes::RouteGroups;
 use crate::auth::jwt::Issuer;
 use crate::invalidation;
+use crate::role::Role;
 use crate::spi_util::{self, text_list};
 
 /// `rbac.role_permissions` row: models and routes a JWT role may use when its issuer enforces RBAC.
@@ -30,7 +31,7 @@ pub struct Catalogue {
     pub generation: u64,
     pub routes: RouteGroups,
     pub models: ModelCatalogue,
-    pub role_permissions: HashMap<String, RolePermission>,
+    pub role_permissions: HashMap<Role, RolePermission>,
     pub issuers: HashMap<String, Rc<Issuer>>,
 }
 
@@ -99,7 +100,13 @@ fn load(client: &SpiClient<'_>, generation: u64) -> Catalogue {
         )
         .unwrap_or_else(|e| spi_util::spi_failed(e));
     for row in permissions {
-        let Ok(Some(role)) = row.get::<String>(1) else {
+        // the column's domain rbac.user_role admits known roles only
+        let Some(role) = row
+            .get::<String>(1)
+            .ok()
+            .flatten()
+            .and_then(|r| Role::parse(&r))
+        else {
             continue;
         };
         let permission = RolePermission {

@@ -16,6 +16,7 @@ use crate::auth::{self, keys, TokenKind};
 use crate::catalogue::{self, Catalogue};
 use crate::context::{self, Context};
 use crate::decision::{Decision, Reason};
+use crate::role::Role;
 use crate::scope::Scope;
 use crate::spi_util;
 
@@ -163,7 +164,7 @@ fn decide_for_key(
         user_id: key.user_id.clone(),
         team_id: ctx.team.as_ref().map(|t| t.id.clone()),
         organization_id: ctx.organization.as_ref().map(|o| o.id.clone()),
-        role: ctx.user_role.clone(),
+        role: ctx.user_role,
         key_hash: Some(key.key_hash.clone()),
         limit_scope: None,
     };
@@ -175,7 +176,7 @@ fn decide_for_key(
         );
     }
     let subject = RouteSubject {
-        role: ctx.user_role.as_deref(),
+        role: ctx.user_role,
         is_org_admin: ctx.is_org_admin,
         key_allowed_routes: &key.allowed_routes,
         key_may_read_global_spend: key.may_read_global_spend,
@@ -230,7 +231,7 @@ fn gates(
     // authentication alone (rbac.authenticate) has no route: only the token and blocked checks apply
     let Some(route) = route else { return None };
     if !routes::route_allowed(&cat.routes, subject, route) {
-        let role = subject.role.unwrap_or("none");
+        let role = subject.role.map_or("none", Role::name);
         return Some((
             Reason::RouteNotAllowed,
             format!("route {route} is not allowed for role {role}"),

@@ -16,6 +16,7 @@ use pgrx::spi::{SpiClient, SpiTupleTable};
 
 use crate::access::budget::BudgetState;
 use crate::invalidation;
+use crate::role::Role;
 use crate::scope::{LevelRow, Scope, ScopeSet};
 use crate::spi_util::{self, text_list, TEXT};
 
@@ -70,8 +71,8 @@ pub struct Context {
     pub member: Option<Level>,
     pub organization: Option<Level>,
     pub user: Option<Level>,
-    /// `rbac.users.user_role` of `user`.
-    pub user_role: Option<String>,
+    /// `rbac.users.user_role` of `user` (a column of the domain `rbac.user_role`, so always a known role).
+    pub user_role: Option<Role>,
     pub end_user: Option<Level>,
     /// Admin of at least one organization.
     pub is_org_admin: bool,
@@ -579,7 +580,7 @@ fn read_entities(table: &SpiTupleTable<'_>) -> Context {
         team: read_level(table, "t"),
         member: read_level(table, "tm"),
         organization: read_level(table, "o"),
-        user_role: by_name(table, "u_role"),
+        user_role: by_name::<String>(table, "u_role").and_then(|r| Role::parse(&r)),
         user: read_level(table, "u"),
         end_user: None,
         is_org_admin: by_name(table, "is_org_admin").unwrap_or(false),

@@ -1,6 +1,7 @@
 //! Decisions and their reason codes (docs/semantics.md §4): a denial is a value, never an exception.
 use pgrx::prelude::*;
 
+use crate::role::Role;
 use crate::scope::Scope;
 
 /// Why a request was allowed or denied, with the HTTP status a proxy should answer.
@@ -82,7 +83,7 @@ pub struct Decision {
     pub user_id: Option<String>,
     pub team_id: Option<String>,
     pub organization_id: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub key_hash: Option<String>,
     /// The exhausted budget level of a `budget_exceeded` denial.
     pub limit_scope: Option<Scope>,
@@ -119,7 +120,7 @@ impl Decision {
                 self.user_id.into_datum(),
                 self.team_id.into_datum(),
                 self.organization_id.into_datum(),
-                self.role.into_datum(),
+                self.role.map(Role::name).into_datum(),
                 self.key_hash.into_datum(),
                 self.limit_scope.map(Scope::name).into_datum(),
             ],

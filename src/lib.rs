@@ -13,6 +13,7 @@ pub mod decision;
 pub mod invalidation;
 pub mod principal;
 pub mod quota;
+pub mod role;
 pub mod scope;
 pub mod spi_util;
 

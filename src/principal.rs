@@ -8,6 +8,7 @@ use pgrx::{register_xact_callback, PgXactCallbackEvent};
 
 use crate::check::{self, Outcome};
 use crate::decision::{composite, Decision};
+use crate::role::Role;
 
 /// Who the current transaction acts for.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -15,7 +16,7 @@ pub struct Principal {
     pub user_id: Option<String>,
     pub team_id: Option<String>,
     pub organization_id: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub key_hash: Option<String>,
 }
 
@@ -148,7 +149,7 @@ fn principal_of(d: &Decision) -> Principal {
         user_id: d.user_id.clone(),
         team_id: d.team_id.clone(),
         organization_id: d.organization_id.clone(),
-        role: d.role.clone(),
+        role: d.role,
         key_hash: d.key_hash.clone(),
     }
 }
@@ -165,7 +166,7 @@ pub fn current_principal() -> pgrx::composite_type!('static, "principal") {
             p.user_id.into_datum(),
             p.team_id.into_datum(),
             p.organization_id.into_datum(),
-            p.role.into_datum(),
+            p.role.map(Role::name).into_datum(),
             p.key_hash.into_datum(),
         ],
     )
@@ -180,5 +181,5 @@ pub fn current_principal_user_id() -> Option<String> {
 /// The principal's role (`proxy_admin`, `internal_user`, …), or NULL without a principal.
 #[pg_extern(stable, parallel_restricted)]
 pub fn current_principal_role() -> Option<String> {
-    current().and_then(|p| p.role)
+    current().and_then(|p| p.role).map(|r| r.name().to_string())
 }

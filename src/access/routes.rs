@@ -6,6 +6,8 @@
 //! plain path also allows its sub-paths (`/x` allows `/x/y`, never `/xy`), as LiteLLM's key `allowed_routes`.
 use std::collections::{HashMap, HashSet};
 
+use crate::role::Role;
+
 /// One piece of a parsed `{param}` pattern.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Token {
@@ -181,7 +183,7 @@ impl RouteGroups {
 pub struct RouteSubject<'a> {
     /// The principal's proxy-wide role (`rbac.users.user_role`, or the role derived from a JWT); None when a
     /// key has no user row (LiteLLM runs the gate with role NULL then).
-    pub role: Option<&'a str>,
+    pub role: Option<Role>,
     /// Admin of at least one organization (`organization_members.user_role = 'org_admin'`).
     pub is_org_admin: bool,
     /// The virtual key's `allowed_routes` (empty = no restriction).
@@ -211,7 +213,7 @@ pub fn route_allowed(groups: &RouteGroups, subject: &RouteSubject<'_>, route: &s
     if groups.in_group(group::MASTER_KEY_ONLY, route) {
         return false;
     }
-    if subject.role == Some("proxy_admin") {
+    if subject.role == Some(Role::ProxyAdmin) {
         return true;
     }
     // Only proxy admins create organizations, whatever else a role may do (docs/semantics.md §7.4).
@@ -232,19 +234,20 @@ fn role_grants_route(groups: &RouteGroups, subject: &RouteSubject<'_>, route: &s
     }
     let by_role = match subject.role {
         // read-only administration: viewer routes, spend reads and info (docs/semantics.md §7.4); never writes
-        Some("proxy_admin_viewer") => {
+        Some(Role::ProxyAdminViewer) => {
             groups.in_group(group::ADMIN_VIEWER, route)
                 || groups.in_group(group::GLOBAL_SPEND, route)
                 || groups.in_group(group::SPEND, route)
         }
-        Some("internal_user") => groups.in_group(group::INTERNAL_USER, route),
-        Some("internal_user_viewer") => groups.in_group(group::INTERNAL_USER_VIEW_ONLY, route),
-        Some("org_admin") => groups.in_group(group::ORG_ADMIN_ALLOWED, route),
-        _ => false,
+        Some(Role::InternalUser) => groups.in_group(group::INTERNAL_USER, route),
+        Some(Role::InternalUserViewer) => groups.in_group(group::INTERNAL_USER_VIEW_ONLY, route),
+        Some(Role::OrgAdmin) => groups.in_group(group::ORG_ADMIN_ALLOWED, route),
+        // proxy admins passed above; team and customer roles, and no role, get no role routes
+        Some(Role::ProxyAdmin | Role::Team | Role::Customer) | None => false,
     };
     by_role
         || (subject.is_org_admin && groups.in_group(group::ORG_ADMIN_ALLOWED, route))
-        || (subject.role != Some("proxy_admin_viewer")
+        || (subject.role != Some(Role::ProxyAdminViewer)
             && groups.in_group(group::SELF_MANAGED, route))
         || route.starts_with("/v1/mcp/")
         || route.starts_with("/mcp-rest/")

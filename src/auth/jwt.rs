@@ -26,16 +26,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// The internal roles in privilege order, most privileged first (docs/semantics.md §3.1; §11.5 ranks role mappings by it).
-pub const ROLE_PRIVILEGE_ORDER: [&str; 7] = [
-    "proxy_admin",
-    "proxy_admin_viewer",
-    "org_admin",
-    "internal_user",
-    "internal_user_viewer",
-    "team",
-    "customer",
-];
+use crate::role::Role;
 
 /// LiteLLM's default `admin_allowed_routes` (docs/semantics.md §11.7), used when the row's column is NULL.
 pub const DEFAULT_ADMIN_ALLOWED_ROUTES: [&str; 4] = [
@@ -136,8 +127,8 @@ pub struct Issuer {
     /// the row means [`DEFAULT_ADMIN_ALLOWED_ROUTES`].
     pub admin_allowed_routes: Vec<String>,
     /// `(external role, internal_role)` pairs from the row's `role_mappings` (`[{"role": …, "internal_role":
-    /// …}]`), in row order. Entries whose `internal_role` is not in [`ROLE_PRIVILEGE_ORDER`] are dropped.
-    pub role_mappings: Vec<(String, String)>,
+    /// …}]`), in row order. Entries whose `internal_role` is not a [`Role`] are dropped.
+    pub role_mappings: Vec<(String, Role)>,
     keys: Vec<VerificationKey>,
 }
 
@@ -268,7 +259,7 @@ fn json_column(value: Option<&Value>) -> Option<std::borrow::Cow<'_, Value>> {
     }
 }
 
-fn parse_role_mappings(value: Option<&Value>) -> Vec<(String, String)> {
+fn parse_role_mappings(value: Option<&Value>) -> Vec<(String, Role)> {
     let Some(value) = json_column(value) else {
         return Vec::new();
     };
@@ -279,9 +270,8 @@ fn parse_role_mappings(value: Option<&Value>) -> Vec<(String, String)> {
         .iter()
         .filter_map(|m| {
             let external = m.get("role")?.as_str()?;
-            let internal = m.get("internal_role")?.as_str()?;
-            (!external.is_empty() && role_rank(internal).is_some())
-                .then(|| (external.to_string(), internal.to_string()))
+            let internal = Role::parse(m.get("internal_role")?.as_str()?)?;
+            (!external.is_empty()).then(|| (external.to_string(), internal))
         })
         .collect()
 }
@@ -514,9 +504,9 @@ pub struct JwtPrincipal {
     pub roles: Vec<String>,
     /// The issuer's `admin_scope` is set and among `scopes` (docs/semantics.md §11.5: per issuer; NULL → false).
     pub admin_scope: bool,
-    /// The most privileged `internal_role` ([`ROLE_PRIVILEGE_ORDER`]) of the issuer's role mappings whose
+    /// The most privileged `internal_role` ([`Role::BY_PRIVILEGE`]) of the issuer's role mappings whose
     /// external role is in `roles`, whatever the mapping order (docs/semantics.md §11.5). `None` when none applies.
-    pub mapped_role: Option<String>,
+    pub mapped_role: Option<Role>,
     /// The issuer's `enforce_rbac`.
     pub enforce_rbac: bool,
     /// The issuer's `admin_allowed_routes`.
@@ -950,18 +940,13 @@ fn scope_list(value: &Value) -> Vec<String> {
     out
 }
 
-fn role_rank(role: &str) -> Option<usize> {
-    ROLE_PRIVILEGE_ORDER.iter().position(|r| *r == role)
-}
-
 /// The most privileged internal role the mappings give for `roles` (docs/semantics.md §11.5), independent of order.
-fn most_privileged_mapping(mappings: &[(String, String)], roles: &[String]) -> Option<String> {
+fn most_privileged_mapping(mappings: &[(String, Role)], roles: &[String]) -> Option<Role> {
     mappings
         .iter()
         .filter(|(external, _)| roles.iter().any(|r| r == external))
-        .filter_map(|(_, internal)| role_rank(internal).map(|rank| (rank, internal)))
-        .min_by_key(|(rank, _)| *rank)
-        .map(|(_, internal)| internal.clone())
+        .map(|(_, internal)| *internal)
+        .min_by_key(|internal| internal.privilege_rank())
 }
 
 fn build_principal(issuer: &Issuer, claims: &Value, exp: i64, nbf: Option<i64>) -> JwtPrincipal {
@@ -1282,10 +1267,13 @@ mod tests {
 
         let viewer_admin = ok("kc_roles_viewer_admin");
         assert_eq!(viewer_admin.roles, vec!["viewer", "admin"]);
-        assert_eq!(viewer_admin.mapped_role.as_deref(), Some("proxy_admin"));
+        assert_eq!(
+            viewer_admin.mapped_role.map(Role::name),
+            Some("proxy_admin")
+        );
         assert!(!viewer_admin.admin_scope);
         assert_eq!(
-            ok("kc_roles_viewer").mapped_role.as_deref(),
+            ok("kc_roles_viewer").mapped_role.map(Role::name),
             Some("internal_user")
         );
         let unmapped = ok("kc_roles_unmapped");
@@ -1313,7 +1301,7 @@ mod tests {
         assert_eq!(entra_admin.issuer, ENTRA);
         assert_eq!(entra_admin.user_id.as_deref(), Some("oid-7"));
         assert_eq!(entra_admin.user_email.as_deref(), Some("user-7@acme.test"));
-        assert_eq!(entra_admin.mapped_role.as_deref(), Some("proxy_admin"));
+        assert_eq!(entra_admin.mapped_role.map(Role::name), Some("proxy_admin"));
         assert!(
             !entra_admin.admin_scope,
             "Entra's scp is not its scope claim and its admin_scope is NULL"
@@ -1321,7 +1309,10 @@ mod tests {
         let entra_user = ok("entra_user_role");
         assert_eq!(entra_user.user_id.as_deref(), Some("oid-8"));
         assert_eq!(entra_user.user_email, None);
-        assert_eq!(entra_user.mapped_role.as_deref(), Some("internal_user"));
+        assert_eq!(
+            entra_user.mapped_role.map(Role::name),
+            Some("internal_user")
+        );
     }
 
     #[test]
@@ -1426,24 +1417,24 @@ mod tests {
         let issuers = issuers_from_rows(vec![reversed]);
         forget_verified_tokens();
         let p = verify(fixture("kc_roles_viewer_admin"), &issuers, NOW).unwrap();
-        assert_eq!(p.mapped_role.as_deref(), Some("proxy_admin"));
+        assert_eq!(p.mapped_role.map(Role::name), Some("proxy_admin"));
         let ranked = vec![
-            ("customer".to_string(), "customer".to_string()),
-            ("team".to_string(), "team".to_string()),
-            ("viewer".to_string(), "proxy_admin_viewer".to_string()),
-            ("org".to_string(), "org_admin".to_string()),
+            ("customer".to_string(), Role::Customer),
+            ("team".to_string(), Role::Team),
+            ("viewer".to_string(), Role::ProxyAdminViewer),
+            ("org".to_string(), Role::OrgAdmin),
         ];
         let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            most_privileged_mapping(&ranked, &roles(&["customer", "org", "team"])).as_deref(),
+            most_privileged_mapping(&ranked, &roles(&["customer", "org", "team"])).map(Role::name),
             Some("org_admin")
         );
         assert_eq!(
-            most_privileged_mapping(&ranked, &roles(&["team", "viewer"])).as_deref(),
+            most_privileged_mapping(&ranked, &roles(&["team", "viewer"])).map(Role::name),
             Some("proxy_admin_viewer")
         );
         assert_eq!(
-            most_privileged_mapping(&ranked, &roles(&["customer"])).as_deref(),
+            most_privileged_mapping(&ranked, &roles(&["customer"])).map(Role::name),
             Some("customer")
         );
         assert_eq!(most_privileged_mapping(&ranked, &roles(&["nobody"])), None);
@@ -1797,7 +1788,7 @@ mod tests {
         assert_eq!(p.organization_id.as_deref(), Some("o-1"));
         assert_eq!(p.end_user_id.as_deref(), Some("c-1"));
         assert_eq!(p.roles, vec!["team-role", "org-role"]);
-        assert_eq!(p.mapped_role.as_deref(), Some("org_admin"));
+        assert_eq!(p.mapped_role.map(Role::name), Some("org_admin"));
         assert_eq!(p.scopes, vec!["read", "proxy.admin", "write"]);
         assert!(p.admin_scope);
         assert!(p.enforce_rbac);
@@ -2081,7 +2072,10 @@ mod tests {
         assert_eq!(odd.leeway_seconds, 0);
         assert_eq!(odd.user_id_claim, None);
         assert_eq!(
-            odd.role_mappings,
+            odd.role_mappings
+                .iter()
+                .map(|(external, internal)| (external.clone(), internal.name().to_string()))
+                .collect::<Vec<_>>(),
             vec![("x".to_string(), "team".to_string())]
         );
         assert!(!odd.enforce_rbac);

@@ -11,38 +11,28 @@ use crate::catalogue::Catalogue;
 use crate::check::{self, Outcome};
 use crate::context::{self, Context};
 use crate::decision::{Decision, Reason};
-
-/// Roles in privilege order, highest first (docs/semantics.md §3.1).
-pub const ROLE_PRIVILEGE_ORDER: [&str; 7] = [
-    "proxy_admin",
-    "proxy_admin_viewer",
-    "org_admin",
-    "internal_user",
-    "internal_user_viewer",
-    "team",
-    "customer",
-];
+use crate::role::Role;
 
 /// Role derivation of docs/semantics.md §11.5: admin scope → `proxy_admin`; else the mapped role; else the user row's
 /// role; else `internal_user` when a user id claim is present; else `team` when only team claims are present.
 pub fn derive_role(
     principal: &JwtPrincipal,
-    user_row_role: Option<&str>,
+    user_row_role: Option<Role>,
     has_team_claim: bool,
-) -> Option<String> {
+) -> Option<Role> {
     if principal.admin_scope {
-        return Some("proxy_admin".into());
+        return Some(Role::ProxyAdmin);
     }
-    if let Some(mapped) = &principal.mapped_role {
-        return Some(mapped.clone());
+    if let Some(mapped) = principal.mapped_role {
+        return Some(mapped);
     }
     if let Some(role) = user_row_role {
-        return Some(role.to_string());
+        return Some(role);
     }
     if principal.user_id.is_some() {
-        return Some("internal_user".into());
+        return Some(Role::InternalUser);
     }
-    has_team_claim.then(|| "team".into())
+    has_team_claim.then_some(Role::Team)
 }
 
 /// Candidate teams of a token: its team list and single team claim, sorted by id, without duplicates.
@@ -92,13 +82,13 @@ pub fn decide(
         several => select_team(client, &cat, several, user_id, org_id, end_user, model),
     };
     let user_row_role = match &selected {
-        Some(ctx) => ctx.user_role.clone(),
+        Some(ctx) => ctx.user_role,
         None => context::load_for_principal(client, user_id, None, org_id, end_user).user_role,
     };
-    let role = derive_role(&principal, user_row_role.as_deref(), !teams.is_empty());
+    let role = derive_role(&principal, user_row_role, !teams.is_empty());
     let mut decision = Decision::deny(Reason::Ok, "");
     decision.user_id = principal.user_id.clone();
-    decision.role = role.clone();
+    decision.role = role;
     if principal.enforce_rbac && role.is_none() {
         decision.reason = Reason::RoleNotMapped;
         decision.message =
@@ -132,7 +122,7 @@ pub fn decide(
     }
 
     let permission = if principal.enforce_rbac {
-        role.as_deref().and_then(|r| cat.role_permissions.get(r))
+        role.and_then(|r| cat.role_permissions.get(&r))
     } else {
         None
     };
@@ -144,7 +134,7 @@ pub fn decide(
         required_lists.push(&p.routes);
     }
     let subject = RouteSubject {
-        role: role.as_deref(),
+        role,
         is_org_admin: ctx.is_org_admin,
         key_allowed_routes: &[],
         key_may_read_global_spend: false,

@@ -2,21 +2,19 @@
 //!
 //! Order (first failing reason wins): token → blocked (key, team, organization, customer) → route gate →
 //! model gate (key, team, team member, organization, user, customer) → budgets (key, team member, team,
-//! organization, user, customer).
+//! organization, user, customer). The token is classified and verified here; the gates after it are `gates`.
 use std::rc::Rc;
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::access::budget::{self, BudgetState};
-use crate::access::models::{self, special};
+use crate::access::budget;
 use crate::access::routes::{self, RouteSubject};
-use crate::auth::jwt;
-use crate::auth::{self, keys, TokenKind};
+use crate::auth::{self, jwt, jwt_principal, keys, TokenKind};
 use crate::catalogue::{self, Catalogue};
 use crate::context::{self, Context};
 use crate::decision::{Decision, Reason};
-use crate::role::Role;
+use crate::gates::{self, Outcome};
 use crate::scope::Scope;
 use crate::spi_util;
 
@@ -71,23 +69,6 @@ pub fn require_route(route: Option<&str>) -> &str {
         );
     }
     route
-}
-
-/// A decision together with the context it was made in (reused by quotas and `authenticate`).
-pub struct Outcome {
-    pub decision: Decision,
-    pub context: Option<Context>,
-    pub catalogue: Option<Rc<Catalogue>>,
-}
-
-impl Outcome {
-    fn bare(decision: Decision) -> Outcome {
-        Outcome {
-            decision,
-            context: None,
-            catalogue: None,
-        }
-    }
 }
 
 /// Authentication only (`rbac.authenticate`): the token and blocked checks, no route, model or budget gate.
@@ -187,18 +168,15 @@ fn decide_for_key(
             vec![]
         },
     };
-    if let Some((reason, message)) = gates(&cat, &ctx, &subject, route, model, &[]) {
-        decision = decision.with(reason, message);
-        if reason == Reason::BudgetExceeded {
-            decision.limit_scope = budget::first_exhausted(budget_levels(&ctx));
-        }
+    if let Some(denial) = gates::run(&cat, &ctx, &subject, route, model, &[]) {
+        decision.deny_with(denial);
     }
     finish(decision, ctx, cat)
 }
 
 /// The route list of a key in its regeneration grace period: LLM routes only.
 static LLM_ROUTES_ONLY: std::sync::LazyLock<Vec<String>> =
-    std::sync::LazyLock::new(|| vec!["llm_api_routes".to_string()]);
+    std::sync::LazyLock::new(|| vec![routes::group::LLM_API.to_string()]);
 
 fn finish(decision: Decision, ctx: Context, cat: Rc<Catalogue>) -> Outcome {
     Outcome {
@@ -206,143 +184,6 @@ fn finish(decision: Decision, ctx: Context, cat: Rc<Catalogue>) -> Outcome {
         context: Some(ctx),
         catalogue: Some(cat),
     }
-}
-
-impl Decision {
-    fn with(mut self, reason: Reason, message: impl Into<String>) -> Decision {
-        self.reason = reason;
-        self.message = message.into();
-        self
-    }
-}
-
-/// The gates after authentication, in contract order. None = allowed.
-fn gates(
-    cat: &Catalogue,
-    ctx: &Context,
-    subject: &RouteSubject<'_>,
-    route: Option<&str>,
-    model: Option<&str>,
-    role_models: &[String],
-) -> Option<(Reason, String)> {
-    if let Some(denial) = blocked_gate(ctx) {
-        return Some(denial);
-    }
-    // authentication alone (rbac.authenticate) has no route: only the token and blocked checks apply
-    let Some(route) = route else { return None };
-    if !routes::route_allowed(&cat.routes, subject, route) {
-        let role = subject.role.map_or("none", Role::name);
-        return Some((
-            Reason::RouteNotAllowed,
-            format!("route {route} is not allowed for role {role}"),
-        ));
-    }
-    if let Some(model) = model {
-        if let Some(denial) = model_gate(cat, ctx, model, role_models) {
-            return Some(denial);
-        }
-    }
-    if cat.routes.is_budget_checked(route) {
-        if let Some(scope) = budget::first_exhausted(budget_levels(ctx)) {
-            return Some((
-                Reason::BudgetExceeded,
-                format!(
-                    "budget exceeded at {} level: spend >= max_budget",
-                    scope.name()
-                ),
-            ));
-        }
-    }
-    None
-}
-
-fn blocked_gate(ctx: &Context) -> Option<(Reason, String)> {
-    if ctx.key.as_ref().is_some_and(|k| k.blocked) {
-        return Some((Reason::KeyBlocked, "the virtual key is blocked".into()));
-    }
-    if let Some(team) = ctx.team.as_ref().filter(|t| t.blocked) {
-        return Some((Reason::TeamBlocked, format!("team {} is blocked", team.id)));
-    }
-    if let Some(org) = ctx.organization.as_ref().filter(|o| o.blocked) {
-        return Some((
-            Reason::OrganizationBlocked,
-            format!("organization {} is blocked", org.id),
-        ));
-    }
-    if let Some(end_user) = ctx.end_user.as_ref().filter(|e| e.blocked) {
-        return Some((
-            Reason::EndUserBlocked,
-            format!("customer {} is blocked", end_user.id),
-        ));
-    }
-    None
-}
-
-/// The model gate: the intersection of every level that applies (docs/semantics.md §4, docs/semantics.md §8.5).
-fn model_gate(
-    cat: &Catalogue,
-    ctx: &Context,
-    model: &str,
-    role_models: &[String],
-) -> Option<(Reason, String)> {
-    let allowed = |list: &[String]| models::model_allowed(&cat.models, model, list);
-    let denied =
-        |reason: Reason, level: &str| Some((reason, format!("{level} may not call model {model}")));
-    if let Some(key) = &ctx.key {
-        // `all-team-models` hands the decision to the team check (docs/semantics.md §8.4)
-        let inherits = key.models.iter().any(|m| m == special::ALL_TEAM_MODELS);
-        if !inherits && !allowed(&key.models) {
-            return denied(Reason::KeyModelAccessDenied, "the virtual key");
-        }
-    }
-    if let Some(team) = &ctx.team {
-        let all_team_models = team.models.iter().any(|m| m == special::ALL_TEAM_MODELS);
-        if !all_team_models && !allowed(&team.models) {
-            return denied(Reason::TeamModelAccessDenied, &format!("team {}", team.id));
-        }
-    }
-    if let Some(member) = ctx.member.as_ref().filter(|m| !m.models.is_empty()) {
-        if !allowed(&member.models) {
-            return denied(
-                Reason::TeamModelAccessDenied,
-                &format!("team member {}", member.id),
-            );
-        }
-    }
-    if let Some(org) = &ctx.organization {
-        if !allowed(&org.models) {
-            return denied(
-                Reason::OrgModelAccessDenied,
-                &format!("organization {}", org.id),
-            );
-        }
-    }
-    if let (None, Some(user)) = (&ctx.team, &ctx.user) {
-        let no_default = user.models.iter().any(|m| m == special::NO_DEFAULT_MODELS);
-        if no_default || !allowed(&user.models) {
-            return denied(Reason::UserModelAccessDenied, &format!("user {}", user.id));
-        }
-    }
-    if let Some(end_user) = &ctx.end_user {
-        if !allowed(&end_user.models) {
-            return denied(
-                Reason::CustomerModelAccessDenied,
-                &format!("customer {}", end_user.id),
-            );
-        }
-    }
-    // JWT role_permissions.models: exact membership, as LiteLLM (docs/semantics.md §8.8)
-    if !role_models.is_empty() && !role_models.iter().any(|m| m == model) {
-        return denied(Reason::UserModelAccessDenied, "the token's role");
-    }
-    None
-}
-
-/// The budget state of every level whose budget applies, in gate order (docs/semantics.md §9.1).
-pub fn budget_levels(ctx: &Context) -> impl Iterator<Item = (Scope, BudgetState)> + '_ {
-    Scope::ALL
-        .into_iter()
-        .filter_map(|scope| ctx.budget_level(scope).map(|l| (scope, l.budget)))
 }
 
 /// Performs the lazy resets the context found due (skipped in read-only transactions: the decision
@@ -376,12 +217,9 @@ fn decide_for_jwt(
     jwt::set_cache_capacity(usize::try_from(crate::JWT_CACHE_SIZE.get()).unwrap_or(0));
     let principal = match jwt::verify(token, &cat.issuers, unix_now()) {
         Ok(p) => p,
-        Err(e) => {
-            let reason = reason_from_code(e.reason_code());
-            return Outcome::bare(Decision::deny(reason, jwt_error_message(&e)));
-        }
+        Err(e) => return Outcome::bare(Decision::deny(e.reason(), jwt_error_message(&e))),
     };
-    crate::auth::jwt_principal::decide(client, cat, principal, route, model, end_user_id)
+    jwt_principal::decide(client, cat, principal, route, model, end_user_id)
 }
 
 /// Seconds since the Unix epoch at transaction start (JWT `exp`/`nbf` are compared with this, RFC 7519 §4.1.4).
@@ -402,31 +240,4 @@ fn jwt_error_message(e: &jwt::JwtError) -> String {
         jwt::JwtError::Expired => "the JWT has expired".into(),
         jwt::JwtError::NotYetValid => "the JWT is not valid yet (nbf)".into(),
     }
-}
-
-fn reason_from_code(code: &str) -> Reason {
-    match code {
-        "untrusted_issuer" => Reason::UntrustedIssuer,
-        "audience_mismatch" => Reason::AudienceMismatch,
-        "token_expired" => Reason::TokenExpired,
-        "token_not_yet_valid" => Reason::TokenNotYetValid,
-        _ => Reason::InvalidToken,
-    }
-}
-
-/// Shared by the JWT principal module.
-pub(crate) fn run_gates(
-    cat: &Catalogue,
-    ctx: &Context,
-    subject: &RouteSubject<'_>,
-    route: Option<&str>,
-    model: Option<&str>,
-    role_models: &[String],
-) -> Option<(Reason, String)> {
-    gates(cat, ctx, subject, route, model, role_models)
-}
-
-/// Shared by the JWT principal module: the model gate alone (team selection).
-pub(crate) fn model_gate_passes(cat: &Catalogue, ctx: &Context, model: &str) -> bool {
-    model_gate(cat, ctx, model, &[]).is_none()
 }

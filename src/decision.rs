@@ -1,6 +1,7 @@
 //! Decisions and their reason codes (docs/semantics.md §4): a denial is a value, never an exception.
 use pgrx::prelude::*;
 
+use crate::gates::Denial;
 use crate::role::Role;
 use crate::scope::Scope;
 
@@ -106,6 +107,20 @@ impl Decision {
 
     pub fn allowed(&self) -> bool {
         self.reason == Reason::Ok
+    }
+
+    /// The same principal with another reason and message.
+    pub fn with(mut self, reason: Reason, message: impl Into<String>) -> Decision {
+        self.reason = reason;
+        self.message = message.into();
+        self
+    }
+
+    /// Records a gate's refusal.
+    pub fn deny_with(&mut self, denial: Denial) {
+        self.reason = denial.reason;
+        self.message = denial.message;
+        self.limit_scope = denial.limit_scope;
     }
 
     /// Builds the `rbac.decision` composite value.

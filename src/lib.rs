@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod check;
 pub mod context;
 pub mod decision;
+pub mod gates;
 pub mod invalidation;
 pub mod principal;
 pub mod quota;

@@ -6,8 +6,9 @@ use std::cell::RefCell;
 use pgrx::prelude::*;
 use pgrx::{register_xact_callback, PgXactCallbackEvent};
 
-use crate::check::{self, Outcome};
+use crate::check;
 use crate::decision::{composite, Decision};
+use crate::gates::Outcome;
 use crate::role::Role;
 
 /// Who the current transaction acts for.

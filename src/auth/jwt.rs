@@ -26,6 +26,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::decision::Reason;
 use crate::role::Role;
 
 /// LiteLLM's default `admin_allowed_routes` (docs/semantics.md §11.7), used when the row's column is NULL.
@@ -446,17 +447,23 @@ pub enum JwtError {
 }
 
 impl JwtError {
-    /// The docs/semantics.md §4 `reason` for this error: `invalid_token` (Malformed, BadSignature), `untrusted_issuer`,
+    /// The docs/semantics.md §4 reason for this error: `invalid_token` (Malformed, BadSignature), `untrusted_issuer`,
     /// `audience_mismatch`, `token_expired`, `token_not_yet_valid`. All of them are HTTP 401.
     #[must_use]
-    pub fn reason_code(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            JwtError::Malformed(_) | JwtError::BadSignature(_) => "invalid_token",
-            JwtError::UntrustedIssuer => "untrusted_issuer",
-            JwtError::AudienceMismatch => "audience_mismatch",
-            JwtError::Expired => "token_expired",
-            JwtError::NotYetValid => "token_not_yet_valid",
+            JwtError::Malformed(_) | JwtError::BadSignature(_) => Reason::InvalidToken,
+            JwtError::UntrustedIssuer => Reason::UntrustedIssuer,
+            JwtError::AudienceMismatch => Reason::AudienceMismatch,
+            JwtError::Expired => Reason::TokenExpired,
+            JwtError::NotYetValid => Reason::TokenNotYetValid,
         }
+    }
+
+    /// The `reason` code of [`JwtError::reason`].
+    #[must_use]
+    pub fn reason_code(&self) -> &'static str {
+        self.reason().code()
     }
 }
 

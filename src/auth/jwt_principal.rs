@@ -8,9 +8,9 @@ use pgrx::spi::SpiClient;
 use crate::access::routes::RouteSubject;
 use crate::auth::jwt::JwtPrincipal;
 use crate::catalogue::Catalogue;
-use crate::check::{self, Outcome};
 use crate::context::{self, Context};
 use crate::decision::{Decision, Reason};
+use crate::gates::{self, Outcome};
 use crate::role::Role;
 
 /// Role derivation of docs/semantics.md §11.5: admin scope → `proxy_admin`; else the mapped role; else the user row's
@@ -143,15 +143,8 @@ pub fn decide(
     decision.team_id = ctx.team.as_ref().map(|t| t.id.clone());
     decision.organization_id = ctx.organization.as_ref().map(|o| o.id.clone());
     let role_models = permission.map(|p| p.models.as_slice()).unwrap_or(&[]);
-    if let Some((reason, message)) =
-        check::run_gates(&cat, &ctx, &subject, route, model, role_models)
-    {
-        decision.reason = reason;
-        decision.message = message;
-        if reason == Reason::BudgetExceeded {
-            decision.limit_scope =
-                crate::access::budget::first_exhausted(check::budget_levels(&ctx));
-        }
+    if let Some(denial) = gates::run(&cat, &ctx, &subject, route, model, role_models) {
+        decision.deny_with(denial);
     }
     Outcome {
         decision,
@@ -174,7 +167,7 @@ fn select_team(
         let ctx = context::load_for_principal(client, user_id, Some(team), org_id, end_user);
         let usable = ctx.team.as_ref().is_some_and(|t| !t.blocked)
             && !ctx.organization.as_ref().is_some_and(|o| o.blocked)
-            && model.is_none_or(|m| check::model_gate_passes(cat, &ctx, m));
+            && model.is_none_or(|m| gates::model_gate_passes(cat, &ctx, m));
         usable.then_some(ctx)
     })
 }

@@ -34,11 +34,13 @@ pub static RESERVATION_TTL: pgrx::GucSetting<i32> = pgrx::GucSetting::<i32>::new
 /// Library load: registers pg_rbac's settings. Runs on first use in each backend (no preload needed).
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
-    // A release build never puts Rust backtraces (with build paths) into an error's DETAIL, whatever
-    // RUST_BACKTRACE the server inherited: std reads RUST_LIB_BACKTRACE first and caches the answer, and this
-    // runs at library load, before any error can capture one.
-    #[cfg(not(debug_assertions))]
-    std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    // Errors never carry Rust backtraces (build paths, crate versions) into the DETAIL a client sees, whatever
+    // RUST_BACKTRACE the server inherited: std reads RUST_LIB_BACKTRACE first and caches the answer, and this runs
+    // at library load, before any error can capture one. PG_RBAC_BACKTRACE=1 in the server's environment keeps
+    // them, for debugging.
+    if std::env::var_os("PG_RBAC_BACKTRACE").is_none_or(|v| v != "1") {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     pgrx::GucRegistry::define_int_guc(
         c"rbac.jwt_cache_size",
         c"Verified JWTs cached per backend (0 disables the cache).",

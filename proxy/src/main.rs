@@ -5,6 +5,8 @@
 //! (rbac.authenticate, rbac.consume_quota, rbac.settle / rbac.release, the management functions); the proxy
 //! forwards, meters the provider's usage and prices it with rbac.models' list prices.
 
+#![allow(clippy::result_large_err)]
+
 mod config;
 mod db;
 mod errors;
@@ -108,6 +110,8 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = config::Args::parse();
     if args.provider_key_env_prefix.is_empty() {

@@ -17,6 +17,14 @@ flock 9
 failed=0; passed=0
 record() { if [ "$1" -eq 0 ]; then passed=$((passed+1)); echo "== $2: PASS"; else failed=$((failed+1)); echo "== $2: FAIL"; fi; }
 
+echo "== cargo fmt --check"
+cargo fmt --check
+record $? "cargo fmt --check"
+
+echo "== cargo clippy -D warnings"
+cargo clippy --all-targets -- -D warnings
+record $? "cargo clippy"
+
 echo "== cargo pgrx test (unit tests and #[pg_test]s)"
 cargo pgrx test pg15 --runas postgres --pgdata /tmp/pg_rbac-pgrx-test-data
 record $? "cargo pgrx test"

@@ -204,6 +204,19 @@ CREATE TABLE rbac.jwt_issuers (
   -- routes a token with the admin scope may call (LiteLLM admin_allowed_routes default)
   admin_allowed_routes  text[] DEFAULT ARRAY['management_routes', 'spend_tracking_routes',
                                              'global_spend_tracking_routes', 'info_routes'],
+  -- which signed tokens are access tokens (docs/jwt.md): 'access' refuses OpenID Connect ID tokens (they carry a
+  -- nonce), 'at+jwt' requires RFC 9068's typ header, 'any' accepts every token the issuer signed
+  accepted_token_types  text NOT NULL DEFAULT 'access',
+  -- refuse tokens without a scope in scope_claim (e.g. Entra ID: delegated access tokens always carry scp, ID
+  -- tokens never)
+  require_scope         boolean NOT NULL DEFAULT false,
+  -- who of the IdP's users is admitted (claims_not_allowed, 403): every claim path must hold one of its allowed
+  -- values ({"hd": ["acme.test"], "email_verified": [true], "azp": ["gateway"]}); the derived role must be in
+  -- allowed_roles (LiteLLM user_allowed_roles) and a verified e-mail's domain in allowed_email_domains (LiteLLM
+  -- user_allowed_email_domain); NULL lists admit everyone
+  required_claims       jsonb NOT NULL DEFAULT '{}',
+  allowed_roles         text[],
+  allowed_email_domains text[],
   created_at            timestamptz NOT NULL DEFAULT now()
 );
 

@@ -271,6 +271,16 @@ BEGIN
   RETURN NEW;
 END $$;
 
+-- True when name is a role of rbac.user_role (the domain is the one list of roles), for role names stored in
+-- other columns (jwt_issuers.role_mappings, allowed_roles).
+CREATE FUNCTION rbac._is_role(name text) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  PERFORM name::rbac.user_role;
+  RETURN name IS NOT NULL;
+EXCEPTION WHEN check_violation THEN
+  RETURN false;
+END $$;
+
 CREATE FUNCTION rbac._validate_jwt_issuer() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.audiences IS NULL OR cardinality(NEW.audiences) = 0 OR '' = ANY (NEW.audiences) OR NULL = ANY (NEW.audiences) THEN
@@ -284,6 +294,29 @@ BEGIN
   END IF;
   IF jsonb_typeof(coalesce(NEW.role_mappings, '[]')) <> 'array' THEN
     RAISE EXCEPTION 'jwt_issuers.role_mappings must be a JSON array of {"role": ..., "internal_role": ...}' USING ERRCODE = '23514';
+  END IF;
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(NEW.role_mappings, '[]')) m
+             WHERE jsonb_typeof(m) <> 'object' OR NOT rbac._is_role(m ->> 'internal_role')) THEN
+    RAISE EXCEPTION 'jwt_issuers.role_mappings: every entry needs an internal_role of rbac.user_role (proxy_admin, internal_user, ...)'
+      USING ERRCODE = '23514';
+  END IF;
+  IF NEW.accepted_token_types NOT IN ('access', 'at+jwt', 'any') THEN
+    RAISE EXCEPTION 'jwt_issuers.accepted_token_types must be access, at+jwt or any (got %)', NEW.accepted_token_types
+      USING ERRCODE = '23514';
+  END IF;
+  IF jsonb_typeof(NEW.required_claims) <> 'object' OR EXISTS (
+       SELECT 1 FROM jsonb_each(NEW.required_claims) r
+       WHERE r.key = '' OR jsonb_typeof(r.value) <> 'array' OR jsonb_array_length(r.value) = 0
+          OR EXISTS (SELECT 1 FROM jsonb_array_elements(r.value) v WHERE jsonb_typeof(v) NOT IN ('string', 'number', 'boolean'))) THEN
+    RAISE EXCEPTION 'jwt_issuers.required_claims must map claim paths to non-empty arrays of allowed values: {"hd": ["acme.test"]}'
+      USING ERRCODE = '23514';
+  END IF;
+  IF EXISTS (SELECT 1 FROM unnest(coalesce(NEW.allowed_roles, '{}')) r WHERE NOT rbac._is_role(r)) THEN
+    RAISE EXCEPTION 'jwt_issuers.allowed_roles must name roles of rbac.user_role (proxy_admin, internal_user, ...)' USING ERRCODE = '23514';
+  END IF;
+  IF EXISTS (SELECT 1 FROM unnest(coalesce(NEW.allowed_email_domains, '{}')) d
+             WHERE d IS NULL OR d !~ '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$') THEN
+    RAISE EXCEPTION 'jwt_issuers.allowed_email_domains must be lower-case domain names such as acme.test' USING ERRCODE = '23514';
   END IF;
   RETURN NEW;
 END $$;

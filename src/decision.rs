@@ -27,6 +27,7 @@ pub enum Reason {
     CustomerModelAccessDenied,
     NoTeamForModel,
     RoleNotMapped,
+    ClaimsNotAllowed,
     BudgetExceeded,
 }
 
@@ -53,6 +54,7 @@ impl Reason {
             Reason::CustomerModelAccessDenied => "customer_model_access_denied",
             Reason::NoTeamForModel => "no_team_for_model",
             Reason::RoleNotMapped => "role_not_mapped",
+            Reason::ClaimsNotAllowed => "claims_not_allowed",
             Reason::BudgetExceeded => "budget_exceeded",
         }
     }

@@ -130,7 +130,40 @@ pub struct Issuer {
     /// `(external role, internal_role)` pairs from the row's `role_mappings` (`[{"role": …, "internal_role":
     /// …}]`), in row order. Entries whose `internal_role` is not a [`Role`] are dropped.
     pub role_mappings: Vec<(String, Role)>,
+    /// Which of the issuer's signed tokens are access tokens (`accepted_token_types`).
+    pub accepted_token_types: TokenTypes,
+    /// Tokens must carry at least one scope in `scope_claim` (`require_scope`).
+    pub require_scope: bool,
+    /// Admission rules on claims (`required_claims`): every dot path must hold one of its allowed JSON values
+    /// (for a list claim, one of its elements must).
+    pub required_claims: Vec<(String, Vec<Value>)>,
+    /// Internal roles admitted (`allowed_roles`, LiteLLM `user_allowed_roles`); `None` admits every role.
+    pub allowed_roles: Option<Vec<Role>>,
+    /// E-mail domains admitted (`allowed_email_domains`, LiteLLM `user_allowed_email_domain`), lower case;
+    /// `None` admits every e-mail (and tokens without one).
+    pub allowed_email_domains: Option<Vec<String>>,
     keys: Vec<VerificationKey>,
+}
+
+/// The `jwt_issuers.accepted_token_types` of an issuer: which signed tokens count as access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenTypes {
+    /// Access tokens only: an OpenID Connect ID token (it carries a `nonce`) is refused. The default.
+    Access,
+    /// RFC 9068 JWT access tokens only: the header's `typ` must be `at+jwt` (or `application/at+jwt`).
+    AtJwt,
+    /// Every token the issuer signed (ID tokens included).
+    Any,
+}
+
+impl TokenTypes {
+    fn parse(value: Option<&str>) -> TokenTypes {
+        match value {
+            Some("at+jwt") => TokenTypes::AtJwt,
+            Some("any") => TokenTypes::Any,
+            _ => TokenTypes::Access,
+        }
+    }
 }
 
 impl fmt::Debug for Issuer {
@@ -210,6 +243,24 @@ impl Issuer {
         };
         let role_mappings = parse_role_mappings(obj.get("role_mappings"));
         let keys = parse_jwks(obj.get("jwks"));
+        let string_list = |name: &str| -> Option<Vec<String>> {
+            obj.get(name).and_then(Value::as_array).map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+        };
+        let required_claims = json_column(obj.get("required_claims"))
+            .and_then(|v| v.as_object().cloned())
+            .map(|rules| {
+                rules
+                    .into_iter()
+                    .map(|(path, allowed)| (path, allowed.as_array().cloned().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Issuer {
             issuer,
             audiences,
@@ -229,6 +280,18 @@ impl Issuer {
                 .unwrap_or(false),
             admin_allowed_routes,
             role_mappings,
+            accepted_token_types: TokenTypes::parse(
+                obj.get("accepted_token_types").and_then(Value::as_str),
+            ),
+            require_scope: obj
+                .get("require_scope")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            required_claims,
+            allowed_roles: string_list("allowed_roles")
+                .map(|roles| roles.iter().filter_map(|r| Role::parse(r)).collect()),
+            allowed_email_domains: string_list("allowed_email_domains")
+                .map(|domains| domains.iter().map(|d| d.to_ascii_lowercase()).collect()),
             keys,
         })
     }
@@ -444,6 +507,10 @@ pub enum JwtError {
     Expired,
     /// `now + leeway < nbf` (RFC 7519 §4.1.5).
     NotYetValid,
+    /// A valid token of the issuer that is not an access token it accepts (`accepted_token_types`,
+    /// `require_scope`): an OpenID Connect ID token, a token without RFC 9068's `typ`, or without a scope. The
+    /// text says which.
+    NotAccessToken(String),
 }
 
 impl JwtError {
@@ -452,7 +519,9 @@ impl JwtError {
     #[must_use]
     pub fn reason(&self) -> Reason {
         match self {
-            JwtError::Malformed(_) | JwtError::BadSignature(_) => Reason::InvalidToken,
+            JwtError::Malformed(_) | JwtError::BadSignature(_) | JwtError::NotAccessToken(_) => {
+                Reason::InvalidToken
+            }
             JwtError::UntrustedIssuer => Reason::UntrustedIssuer,
             JwtError::AudienceMismatch => Reason::AudienceMismatch,
             JwtError::Expired => Reason::TokenExpired,
@@ -478,6 +547,7 @@ impl fmt::Display for JwtError {
             }
             JwtError::Expired => write!(f, "the JWT has expired"),
             JwtError::NotYetValid => write!(f, "the JWT is not valid yet"),
+            JwtError::NotAccessToken(m) => write!(f, "not an access token: {m}"),
         }
     }
 }
@@ -516,6 +586,11 @@ pub struct JwtPrincipal {
     pub mapped_role: Option<Role>,
     /// The issuer's `enforce_rbac`.
     pub enforce_rbac: bool,
+    /// Why the issuer's admission rules (`required_claims`, `allowed_email_domains`) refuse this token, if they
+    /// do (docs/semantics.md §4 `claims_not_allowed`); never lists claim values beyond a short excerpt.
+    pub admission_refusal: Option<String>,
+    /// The issuer's `allowed_roles` (checked once the role is derived, which may need the user row).
+    pub allowed_roles: Option<Vec<Role>>,
     /// The issuer's `admin_allowed_routes`.
     pub admin_allowed_routes: Vec<String>,
     /// `exp`, Unix seconds (a fractional NumericDate is rounded down).
@@ -532,6 +607,8 @@ pub struct JwtPrincipal {
 struct ParsedToken {
     alg: String,
     kid: Option<String>,
+    /// The header's `typ`, if a string.
+    typ: Option<String>,
     payload: Value,
 }
 
@@ -617,8 +694,17 @@ fn parse_compact(token: &str) -> Result<ParsedToken, JwtError> {
             return Err(malformed("ID-JAG tokens are not access tokens"));
         }
     }
+    let typ = header
+        .get("typ")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let payload = decode_json_object(payload, "payload")?;
-    Ok(ParsedToken { alg, kid, payload })
+    Ok(ParsedToken {
+        alg,
+        kid,
+        typ,
+        payload,
+    })
 }
 
 /// Verifies the signature of `token` (already parsed as `parsed`) with `issuer`'s keys.
@@ -807,11 +893,48 @@ pub fn verify(
         .ok_or_else(|| malformed("no exp claim"))?;
     let nbf = numeric_date(parsed.payload.get("nbf"), "nbf", true)?;
     check_times(exp, nbf, issuer.leeway_seconds, now)?;
+    check_token_type(&parsed, issuer)?;
     let principal = Rc::new(build_principal(issuer, &parsed.payload, exp, nbf));
     if let Some(key) = cache_key {
         cache_store(key, &principal, issuer);
     }
     Ok(principal)
+}
+
+/// Refuses a verified token that is not an access token the issuer accepts: an ID token presented as a bearer
+/// token would otherwise act with the roles and groups the IdP put in it for the client application.
+fn check_token_type(parsed: &ParsedToken, issuer: &Issuer) -> Result<(), JwtError> {
+    match issuer.accepted_token_types {
+        TokenTypes::Any => {}
+        TokenTypes::Access => {
+            if parsed.payload.get("nonce").is_some() {
+                return Err(JwtError::NotAccessToken(
+                    "an OpenID Connect ID token (it carries a nonce) is not an access token".into(),
+                ));
+            }
+        }
+        TokenTypes::AtJwt => {
+            let typ = parsed.typ.as_deref().unwrap_or("").to_ascii_lowercase();
+            if typ != "at+jwt" && typ != "application/at+jwt" {
+                return Err(JwtError::NotAccessToken(
+                    "the issuer accepts RFC 9068 access tokens only (header typ at+jwt)".into(),
+                ));
+            }
+        }
+    }
+    if issuer.require_scope {
+        let scope_path = issuer.scope_claim.as_deref().unwrap_or(DEFAULT_SCOPE_CLAIM);
+        let scopes = claim_at(&parsed.payload, scope_path)
+            .map(scope_list)
+            .unwrap_or_default();
+        if scopes.is_empty() {
+            return Err(JwtError::NotAccessToken(format!(
+                "the issuer requires a scope in {} (ID tokens carry none)",
+                excerpt(scope_path, 64)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Verifies only the signature of a compact JWS with one issuer's keys and returns the payload (a JSON
@@ -947,6 +1070,58 @@ fn scope_list(value: &Value) -> Vec<String> {
     out
 }
 
+/// True when the token says its e-mail is not verified (`email_verified` false, or the string "false").
+fn email_is_unverified(claims: &Value) -> bool {
+    match claims.get("email_verified") {
+        Some(Value::Bool(verified)) => !verified,
+        Some(Value::String(verified)) => verified.eq_ignore_ascii_case("false"),
+        _ => false,
+    }
+}
+
+/// The first admission rule of the issuer that the token's claims fail, as a message; `None` when admitted.
+fn admission_refusal(
+    issuer: &Issuer,
+    claims: &Value,
+    verified_email: Option<&str>,
+    email_unverified: bool,
+) -> Option<String> {
+    for (path, allowed) in &issuer.required_claims {
+        let value = claim_at(claims, path);
+        let admitted = match value {
+            Some(Value::Array(items)) => items.iter().any(|item| allowed.contains(item)),
+            Some(value) => allowed.contains(value),
+            None => false,
+        };
+        if !admitted {
+            return Some(format!(
+                "claim {} {} (the issuer admits only {} value(s) there)",
+                excerpt(path, 64),
+                if value.is_some() {
+                    "has a value that is not admitted"
+                } else {
+                    "is missing"
+                },
+                allowed.len()
+            ));
+        }
+    }
+    if let Some(domains) = &issuer.allowed_email_domains {
+        let domain = verified_email
+            .and_then(|e| e.rsplit_once('@'))
+            .map(|(_, d)| d.to_ascii_lowercase());
+        if !domain.as_ref().is_some_and(|d| domains.contains(d)) {
+            return Some(if email_unverified {
+                "the token's e-mail is not verified, and the issuer admits only some e-mail domains"
+                    .into()
+            } else {
+                "the token's e-mail domain is not among the issuer's allowed_email_domains".into()
+            });
+        }
+    }
+    None
+}
+
 /// The most privileged internal role the mappings give for `roles` (docs/semantics.md §11.5), independent of order.
 fn most_privileged_mapping(mappings: &[(String, Role)], roles: &[String]) -> Option<Role> {
     mappings
@@ -958,11 +1133,21 @@ fn most_privileged_mapping(mappings: &[(String, Role)], roles: &[String]) -> Opt
 
 fn build_principal(issuer: &Issuer, claims: &Value, exp: i64, nbf: Option<i64>) -> JwtPrincipal {
     let at = |path: &Option<String>| path.as_deref().and_then(|p| claim_at(claims, p));
-    let user_email = at(&issuer.user_email_claim).and_then(scalar_string);
+    // An e-mail the IdP says is not verified is anybody's claim: it never names a user (else a token with
+    // email_verified false and an admin's address would be that admin) and is not the principal's e-mail.
+    let claimed_email = at(&issuer.user_email_claim).and_then(scalar_string);
+    let email_unverified = email_is_unverified(claims);
+    let user_email = claimed_email.clone().filter(|_| !email_unverified);
     let user_id = match &issuer.user_id_claim {
-        Some(path) => claim_at(claims, path).and_then(scalar_string),
+        Some(path) => claim_at(claims, path).and_then(scalar_string).filter(|id| {
+            !(email_unverified
+                && (Some(path) == issuer.user_email_claim.as_ref()
+                    || Some(id) == claimed_email.as_ref()))
+        }),
         None => user_email.clone(),
     };
+    let admission_refusal =
+        admission_refusal(issuer, claims, user_email.as_deref(), email_unverified);
     let team_id = at(&issuer.team_id_claim).and_then(|v| match v {
         Value::Array(items) => items.first().and_then(scalar_string),
         other => scalar_string(other),
@@ -990,6 +1175,8 @@ fn build_principal(issuer: &Issuer, claims: &Value, exp: i64, nbf: Option<i64>) 
         end_user_id: at(&issuer.end_user_id_claim).and_then(scalar_string),
         scopes,
         roles,
+        admission_refusal,
+        allowed_roles: issuer.allowed_roles.clone(),
         admin_scope,
         mapped_role,
         enforce_rbac: issuer.enforce_rbac,
@@ -1214,7 +1401,35 @@ mod tests {
             JwtError::AudienceMismatch => "AudienceMismatch",
             JwtError::Expired => "Expired",
             JwtError::NotYetValid => "NotYetValid",
+            JwtError::NotAccessToken(_) => "NotAccessToken",
         }
+    }
+
+    #[test]
+    fn unverified_emails_and_admission_rules() {
+        assert!(email_is_unverified(&json!({"email_verified": false})));
+        assert!(email_is_unverified(&json!({"email_verified": "FALSE"})));
+        assert!(!email_is_unverified(&json!({"email_verified": true})));
+        assert!(!email_is_unverified(&json!({"email": "a@b.test"})));
+        let issuer = Issuer::from_row(&json!({
+            "issuer": "https://g.test", "audiences": ["gw"], "jwks": {"keys": []},
+            "required_claims": {"hd": ["acme.test"], "groups": ["gw-users"]},
+            "allowed_email_domains": ["ACME.test"]
+        }))
+        .expect("a valid row");
+        let claims = json!({"hd": "acme.test", "groups": ["x", "gw-users"]});
+        assert_eq!(
+            admission_refusal(&issuer, &claims, Some("u@acme.test"), false),
+            None
+        );
+        let foreign = json!({"hd": "evil.test", "groups": ["gw-users"]});
+        assert!(
+            admission_refusal(&issuer, &foreign, Some("u@acme.test"), false)
+                .is_some_and(|m| m.contains("claim hd"))
+        );
+        assert!(admission_refusal(&issuer, &claims, Some("u@other.test"), false).is_some());
+        assert!(admission_refusal(&issuer, &claims, None, true)
+            .is_some_and(|m| m.contains("not verified")));
     }
 
     fn outcome(r: &Result<Rc<JwtPrincipal>, JwtError>) -> &'static str {

@@ -35,6 +35,34 @@ pub fn derive_role(
     has_team_claim.then_some(Role::Team)
 }
 
+/// Why the issuer's admission rules refuse this principal: a claim rule or e-mail domain (decided when the token
+/// was verified), or a derived role outside `allowed_roles`. `None` when admitted.
+fn admission_refusal(principal: &JwtPrincipal, role: Option<Role>) -> Option<String> {
+    if let Some(refusal) = &principal.admission_refusal {
+        return Some(refusal.clone());
+    }
+    let allowed = principal.allowed_roles.as_ref()?;
+    match role {
+        Some(role) if allowed.contains(&role) => None,
+        Some(role) => Some(format!(
+            "role {} is not among the issuer's allowed_roles",
+            role.name()
+        )),
+        None => Some("no role could be derived, and the issuer admits only some roles".into()),
+    }
+}
+
+/// A token's teams for a message: how many, and at most three of them (a group list can hold hundreds of
+/// names, which belong neither in client-facing errors nor in proxy logs).
+fn team_summary(teams: &[&str]) -> String {
+    let shown: Vec<&str> = teams.iter().take(3).copied().collect();
+    match teams.len() {
+        0 => "none".into(),
+        n if n <= 3 => shown.join(", "),
+        n => format!("{n} teams: {}, …", shown.join(", ")),
+    }
+}
+
 /// Candidate teams of a token: its team list and single team claim, sorted by id, without duplicates.
 fn candidate_teams(principal: &JwtPrincipal) -> Vec<&str> {
     let mut teams: Vec<&str> = principal
@@ -89,6 +117,16 @@ pub fn decide(
     let mut decision = Decision::deny(Reason::Ok, "");
     decision.user_id = principal.user_id.clone();
     decision.role = role;
+    // The issuer's admission rules: which of the IdP's users may use the gateway at all (docs/jwt.md).
+    if let Some(refusal) = admission_refusal(&principal, role) {
+        decision.reason = Reason::ClaimsNotAllowed;
+        decision.message = refusal;
+        return Outcome {
+            decision,
+            context: None,
+            catalogue: Some(cat),
+        };
+    }
     if principal.enforce_rbac && role.is_none() {
         decision.reason = Reason::RoleNotMapped;
         decision.message =
@@ -102,7 +140,8 @@ pub fn decide(
     let Some(ctx) = selected else {
         decision.reason = Reason::NoTeamForModel;
         decision.message = format!(
-            "none of the token's teams {teams:?} may call {}",
+            "none of the token's teams ({}) may call {}",
+            team_summary(&teams),
             model.unwrap_or("this route")
         );
         return Outcome {
@@ -113,7 +152,7 @@ pub fn decide(
     };
     if !teams.is_empty() && ctx.team.is_none() {
         decision.reason = Reason::NoTeamForModel;
-        decision.message = format!("the token's team {teams:?} does not exist");
+        decision.message = format!("the token's team ({}) does not exist", team_summary(&teams));
         return Outcome {
             decision,
             context: None,

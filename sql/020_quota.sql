@@ -217,6 +217,10 @@ CREATE FUNCTION rbac.expire_reservations(max_rows integer DEFAULT 1000) RETURNS 
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE r rbac.reservations; n integer := 0;
 BEGIN
+  IF max_rows IS NULL OR max_rows < 0 THEN
+    RAISE EXCEPTION 'max_rows must be a number of reservations >= 0 (got %)', coalesce(max_rows::text, 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
   FOR r IN SELECT * FROM rbac.reservations WHERE state = 'open' AND expires_at <= now()
            ORDER BY expires_at LIMIT max_rows FOR UPDATE SKIP LOCKED LOOP
     PERFORM rbac._release(r, 'expired');
@@ -227,17 +231,24 @@ END $$;
 COMMENT ON FUNCTION rbac.expire_reservations(integer) IS
   'Releases up to max_rows open reservations older than rbac.reservation_ttl (default 10 minutes): their budget holds and '
   'parallel slots return. Run it periodically (e.g. every minute from pg_cron); consume_quota also expires a key''s own '
-  'stale reservations before refusing it. Returns the number released.';
+  'stale reservations before refusing it. Returns the number released. Errors: 22023 for a NULL or negative max_rows.';
 
 CREATE FUNCTION rbac.purge_reservations(older_than interval DEFAULT interval '1 day') RETURNS bigint
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
-  WITH gone AS (DELETE FROM rbac.reservations WHERE state <> 'open' AND coalesce(settled_at, created_at) < now() - older_than
-                RETURNING 1)
-  SELECT count(*) FROM gone
-$$;
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE n bigint;
+BEGIN
+  -- a negative age would reach into the future and delete every closed reservation at once
+  IF older_than IS NULL OR older_than < interval '0' THEN
+    RAISE EXCEPTION 'older_than must be an age >= 0 (got %)', coalesce(older_than::text, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  DELETE FROM rbac.reservations WHERE state <> 'open' AND coalesce(settled_at, created_at) < now() - older_than;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
 COMMENT ON FUNCTION rbac.purge_reservations(interval) IS
   'Deletes closed (settled, released or expired) reservations older than older_than (default 1 day); their usage is in '
-  'rbac.spend_log and the entity spend columns. Returns the number deleted. Schedule it with rbac.expire_reservations.';
+  'rbac.spend_log and the entity spend columns. Returns the number deleted. Schedule it with rbac.expire_reservations. '
+  'Errors: 22023 for a NULL or negative older_than.';
 
 -- Open reservations are state a restore must keep (their holds are in the `reserved`/`in_flight` columns).
 SELECT pg_catalog.pg_extension_config_dump('rbac.reservations', '');

@@ -92,3 +92,10 @@ SELECT pg_temp.expect_error('negative spend', $$UPDATE rbac.keys SET spend = -1 
 SELECT pg_temp.expect_error('NaN reserved', $$UPDATE rbac.keys SET reserved = 'NaN' WHERE key_hash = pg_temp.h('sk-case-ql-free-001')$$, '23514');
 SELECT pg_temp.expect_error('negative in_flight', $$UPDATE rbac.keys SET in_flight = -5 WHERE key_hash = pg_temp.h('sk-case-ql-free-001')$$, '23514');
 SELECT pg_temp.expect_error('NULL tokens at settle', $$SELECT rbac.settle(gen_random_uuid(), NULL, NULL, 1)$$, '22023');
+
+-- housekeeping arguments are checked (22023), nothing is deleted or released for a bad one
+SELECT pg_temp.expect_error('expire_reservations: negative max_rows', $$SELECT rbac.expire_reservations(-1)$$, '22023');
+SELECT pg_temp.expect_error('expire_reservations: NULL max_rows', $$SELECT rbac.expire_reservations(NULL)$$, '22023');
+SELECT pg_temp.expect_error('purge_reservations: a negative age', $$SELECT rbac.purge_reservations(interval '-1 second')$$, '22023');
+SELECT pg_temp.expect_error('purge_reservations: NULL', $$SELECT rbac.purge_reservations(NULL)$$, '22023');
+SELECT pg_temp.expect_eq('purge_reservations: nothing closed is a day old here', rbac.purge_reservations(), 0::bigint);

@@ -31,6 +31,9 @@ trap 'exit 130' INT TERM
 echo "== building pg-rbac-proxy (cargo build --release --manifest-path proxy/Cargo.toml)"
 bin=$(build_proxy "$root" "$tmp/build.log"); step $? "proxy builds"
 [ -n "$bin" ] && [ -x "$bin" ] || finish
+cargo test --release --manifest-path "$root/proxy/Cargo.toml" >"$tmp/unit.log" 2>&1; rc=$?
+grep '^test result' "$tmp/unit.log"; [ $rc -eq 0 ] || tail -30 "$tmp/unit.log"
+step $rc "proxy unit tests (cargo test --release --manifest-path proxy/Cargo.toml)"
 
 echo "== Python clients (openai, anthropic) in a cached venv"
 py=$(proxy_venv "$root"); step $? "venv with the openai and anthropic clients"

@@ -68,7 +68,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn from_row(r: &Row) -> Decision {
+    pub fn from_row(r: &Row) -> Decision {
         Decision {
             allowed: r.get::<_, Option<bool>>(0).unwrap_or(false),
             http_status: r.get::<_, Option<i32>>(1).unwrap_or(500),

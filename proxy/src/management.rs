@@ -298,7 +298,7 @@ async fn execute(app: Arc<App>, headers: &HeaderMap, op: Result<Op, ApiError>) -
         let tx = c.transaction().await.map_err(|e| from_db_error(&e))?;
         let auth = tx.prepare_cached(SQL_AUTHENTICATE).await.map_err(|e| from_db_error(&e))?;
         let row = tx.query_one(&auth, &[&tok]).await.map_err(|e| from_db_error(&e))?;
-        let d = Decision { allowed: row.get(0), http_status: row.get(1), reason: row.get(2), message: row.get(3), limit_scope: None };
+        let d = Decision::from_row(&row);
         if !d.allowed {
             return Err(d.refusal());
         }

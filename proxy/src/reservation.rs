@@ -45,7 +45,7 @@ impl Drop for Reservation {
         if self.open && tokio::runtime::Handle::try_current().is_ok() {
             let usage = self.fallback;
             tracing::debug!(reservation = %self.id, ?usage, "request abandoned: closing its reservation");
-            let _ = self.close(usage);
+            drop(self.close(usage)); // detached: the task closes the reservation on its own
         }
     }
 }

@@ -74,6 +74,9 @@ pub struct Context {
     /// `rbac.users.user_role` of `user` (a column of the domain `rbac.user_role`, so always a known role).
     pub user_role: Option<Role>,
     pub end_user: Option<Level>,
+    /// The customer the request is for — a JWT's end-user claim, else the request's — whether or not it has an
+    /// `end_users` row (spend is recorded against it either way).
+    pub end_user_id: Option<String>,
     /// Admin of at least one organization.
     pub is_org_admin: bool,
 }
@@ -335,6 +338,7 @@ pub fn load_for_key(
         key.in_grace_period = entry.revoke_at.is_some();
     }
     ctx.end_user = end_user(client, end_user_id);
+    ctx.end_user_id = end_user_id.map(str::to_string);
     read_budgets(client, &mut ctx);
     Some(ctx)
 }
@@ -363,6 +367,7 @@ pub fn load_for_principal(
     };
     let mut ctx = (*policy).clone();
     ctx.end_user = end_user(client, end_user_id);
+    ctx.end_user_id = end_user_id.map(str::to_string);
     read_budgets(client, &mut ctx);
     ctx
 }
@@ -583,6 +588,7 @@ fn read_entities(table: &SpiTupleTable<'_>) -> Context {
         user_role: by_name::<String>(table, "u_role").and_then(|r| Role::parse(&r)),
         user: read_level(table, "u"),
         end_user: None,
+        end_user_id: None,
         is_org_admin: by_name(table, "is_org_admin").unwrap_or(false),
     }
 }

@@ -129,3 +129,12 @@ SELECT pg_temp.expect_check('NUL in sub is refused',
 SELECT pg_temp.expect_check('the same token without the NUL is fine',
   pg_temp.jwt_text('{"iss": "https://rbac.example.test", "aud": "pg-rbac-claims", "exp": 4102444800, "sub": "u-3", "resource_access": {"litellm.proxy": {"roles": ["dev"]}}}'),
   '/chat/completions', 'gpt-4o', true, 'ok');
+
+-- the end-user claim wins in the spend record too, even for a customer without an end_users row
+SELECT set_config('cases.rid_cust', (SELECT reservation_id::text FROM rbac.consume_quota(
+  pg_temp.jwt(pg_temp.claims('https://rbac.example.test',
+    '{"sub": "u-3", "customer": "claimed-customer", "resource_access": {"litellm.proxy": {"roles": ["dev"]}}}')),
+  '/chat/completions', 'gpt-4o', 1, 10, 0.01, 'body-customer')), true);
+SELECT rbac.settle(current_setting('cases.rid_cust')::uuid, 5, 5, 0.01);
+SELECT pg_temp.expect_eq('spend_log names the claimed customer',
+  (SELECT end_user_id FROM rbac.spend_log WHERE request_id = current_setting('cases.rid_cust')), 'claimed-customer');

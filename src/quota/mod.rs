@@ -78,11 +78,8 @@ pub fn consume_quota(
     }
     let d = &outcome.decision;
     let ctx = outcome.context.unwrap_or_default();
-    let end_user = ctx
-        .end_user
-        .as_ref()
-        .map(|e| e.id.clone())
-        .or(end_user_id.map(str::to_string));
+    // the customer the decision was made for (a JWT's end-user claim wins over the request's), row or not
+    let end_user = ctx.end_user_id.clone().or(end_user_id.map(str::to_string));
     let model = model.filter(|m| !m.is_empty());
     let plan = plan_for(&ctx, model);
     let request = Request {

@@ -55,5 +55,7 @@ CREATE TYPE rbac.quota AS (
   remaining_tokens      bigint,
   reset_at              timestamptz,
   retry_after_seconds   integer,
-  message               text
+  message               text,
+  limit_requests        bigint,    -- the rpm limit of the window remaining_requests is counted in (x-ratelimit-limit-requests)
+  limit_tokens          bigint     -- the tpm limit of the window remaining_tokens is counted in (x-ratelimit-limit-tokens)
 );

@@ -34,7 +34,8 @@ COMMENT ON FUNCTION rbac.consume_quota(text, text, text, integer, bigint, numeri
   'user, team, team member, organization, end user, and per model (metadata.model_rpm_limit / model_tpm_limit on keys, '
   'teams, organizations). Returns rbac.quota (allowed, http_status, reason: ok | an rbac_check reason | '
   'rate_limit_exceeded | parallel_limit_exceeded | budget_exceeded, limit_scope, reservation_id, remaining_requests, '
-  'remaining_tokens, reset_at, retry_after_seconds, message). All-or-nothing; exact under concurrency; undone by the '
+  'remaining_tokens, reset_at, retry_after_seconds, message, limit_requests, limit_tokens: the rpm/tpm limit of the windows the '
+  'remaining_* are counted in). All-or-nothing; exact under concurrency; undone by the '
   'caller''s rollback. Settle with rbac.settle or cancel with rbac.release. Errors: 22023 for a NULL/empty route, '
   'negative/non-finite amounts, tokens above 10^12 or an end_user_id above 1024 characters. LiteLLM v3 parallel request limiter and budget reservation, without their races.';
 

@@ -99,3 +99,10 @@ SELECT pg_temp.expect_error('expire_reservations: NULL max_rows', $$SELECT rbac.
 SELECT pg_temp.expect_error('purge_reservations: a negative age', $$SELECT rbac.purge_reservations(interval '-1 second')$$, '22023');
 SELECT pg_temp.expect_error('purge_reservations: NULL', $$SELECT rbac.purge_reservations(NULL)$$, '22023');
 SELECT pg_temp.expect_eq('purge_reservations: nothing closed is a day old here', rbac.purge_reservations(), 0::bigint);
+
+-- the window each remaining_* is counted in is named by its limit (a proxy's x-ratelimit-limit-* headers)
+INSERT INTO rbac.keys(key_hash, rpm_limit, tpm_limit) VALUES (pg_temp.h('sk-ql-headers-00001'), 7, 5000);
+SELECT pg_temp.expect_eq('limits and remaining after one request',
+  (SELECT row(remaining_requests, limit_requests, remaining_tokens, limit_tokens)::text
+   FROM rbac.consume_quota('sk-ql-headers-00001', '/chat/completions', 'gpt-4o', 1, 1200, 0)),
+  row(6::bigint, 7::bigint, 3800::bigint, 5000::bigint)::text);

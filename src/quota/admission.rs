@@ -62,6 +62,10 @@ pub struct Admission {
     pub reservation_id: Option<pgrx::Uuid>,
     pub remaining_requests: Option<i64>,
     pub remaining_tokens: Option<i64>,
+    /// The limit (requests per minute) of the window `remaining_requests` is counted in.
+    pub limit_requests: Option<i64>,
+    /// The limit (tokens per minute) of the window `remaining_tokens` is counted in.
+    pub limit_tokens: Option<i64>,
     pub reset_at: Option<TimestampWithTimeZone>,
     pub retry_after_seconds: Option<i32>,
     pub message: Option<String>,
@@ -291,10 +295,25 @@ fn plus_window(start: TimestampWithTimeZone) -> TimestampWithTimeZone {
     .unwrap_or(start)
 }
 
-fn least(current: Option<i64>, candidate: Option<i64>) -> Option<i64> {
-    match (current, candidate) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+/// What is left in the tightest window of one kind (requests or tokens), and that window's limit: the
+/// `remaining_*` and `limit_*` columns of `rbac.quota` (a proxy's `x-ratelimit-*` headers).
+#[derive(Debug, Default, Clone, Copy)]
+struct Headroom {
+    remaining: Option<i64>,
+    limit: Option<i64>,
+}
+
+impl Headroom {
+    /// Takes a window into account: `used` of `limit` (no limit: nothing changes).
+    fn tighten(&mut self, limit: Option<i64>, used: i64) {
+        let Some(limit) = limit else { return };
+        let remaining = limit.saturating_sub(used);
+        if self.remaining.is_none_or(|r| remaining < r) {
+            *self = Headroom {
+                remaining: Some(remaining),
+                limit: Some(limit),
+            };
+        }
     }
 }
 
@@ -391,8 +410,8 @@ fn try_admit(
     };
     // 3. rate windows: all but the last locked and checked; the last checked and counted in one statement;
     //    then the others counted. A refusal has changed no window.
-    let mut remaining_requests = None;
-    let mut remaining_tokens = None;
+    let mut requests_left = Headroom::default();
+    let mut tokens_left = Headroom::default();
     let mut reset_at: Option<TimestampWithTimeZone> = None;
     let mut failed: Option<Failure> = None;
     let mut tpm_windows: Vec<ChargedWindow<'_>> = Vec::new();
@@ -409,14 +428,8 @@ fn try_admit(
             if rpm.is_some_and(|l| w.used_requests > l) || tpm.is_some_and(|l| w.used_tokens > l) {
                 note(&mut failed, window.scope, w.end);
             }
-            remaining_requests = least(
-                remaining_requests,
-                rpm.map(|l| l.saturating_sub(w.used_requests)),
-            );
-            remaining_tokens = least(
-                remaining_tokens,
-                tpm.map(|l| l.saturating_sub(w.used_tokens)),
-            );
+            requests_left.tighten(rpm, w.used_requests);
+            tokens_left.tighten(tpm, w.used_tokens);
             reset_at = [reset_at, w.end]
                 .into_iter()
                 .flatten()
@@ -469,8 +482,8 @@ fn try_admit(
                 .unwrap_or(0);
             let start: Option<TimestampWithTimeZone> =
                 row.get(3).unwrap_or_else(|e| spi_util::spi_failed(e));
-            remaining_requests = least(remaining_requests, rpm.map(|l| l.saturating_sub(requests)));
-            remaining_tokens = least(remaining_tokens, tpm.map(|l| l.saturating_sub(tokens)));
+            requests_left.tighten(rpm, requests);
+            tokens_left.tighten(tpm, tokens);
             reset_at = [reset_at, start.map(plus_window)]
                 .into_iter()
                 .flatten()
@@ -560,8 +573,10 @@ fn try_admit(
         http_status: Some(200),
         reason: Some(Reason::Ok.code()),
         reservation_id,
-        remaining_requests,
-        remaining_tokens,
+        remaining_requests: requests_left.remaining,
+        remaining_tokens: tokens_left.remaining,
+        limit_requests: requests_left.limit,
+        limit_tokens: tokens_left.limit,
         reset_at,
         ..Admission::default()
     })

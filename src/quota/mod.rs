@@ -38,7 +38,8 @@ pub fn compound_subject(first: &str, second: &str) -> String {
 /// `rbac_check` reason, `rate_limit_exceeded`, `parallel_limit_exceeded`, `budget_exceeded`), limit_scope (key,
 /// user, team, team_member, organization, end_user, model_per_key, model_per_team, model_per_organization),
 /// reservation_id (for `rbac.settle` / `rbac.release`), remaining_requests / remaining_tokens in the tightest
-/// window, reset_at (end of that 60-second window) and retry_after_seconds (on a 429).
+/// window, reset_at (end of that 60-second window), retry_after_seconds (on a 429), message, and on an admission
+/// limit_requests / limit_tokens (the rpm / tpm limit of the window each `remaining_*` is counted in).
 /// All-or-nothing and exact under concurrency; rolled back with the caller's transaction. Errors: `22023` for a
 /// NULL/empty route, negative/non-finite amounts, tokens above 10^12 or an end_user_id above 1024 characters. LiteLLM: the v3 parallel-request limiter and budget
 /// reservation (docs/semantics.md §9–§10), without their races.
@@ -177,6 +178,8 @@ fn quota(a: Admission) -> PgHeapTuple<'static, AllocatedByRust> {
             a.reset_at.into_datum(),
             a.retry_after_seconds.into_datum(),
             a.message.into_datum(),
+            a.limit_requests.into_datum(),
+            a.limit_tokens.into_datum(),
         ],
     )
 }

@@ -182,10 +182,13 @@ def model_outside_key_403():
 def rpm_exhausted_429():
     c = oa(RPM)
     remaining = []
+    limits = []
     for _ in range(2):
         raw = c.chat.completions.with_raw_response.create(model="px-gpt", messages=[{"role": "user", "content": "hi"}])
         remaining.append(raw.headers.get("x-ratelimit-remaining-requests"))
+        limits.append(raw.headers.get("x-ratelimit-limit-requests"))
     check("rpm: x-ratelimit-remaining-requests counts down", remaining == ["1", "0"], remaining)
+    check("rpm: x-ratelimit-limit-requests is the key's rpm_limit", limits == ["2", "2"], limits)
     try:
         c.chat.completions.create(model="px-gpt", messages=[{"role": "user", "content": "hi"}])
         check("rpm exhausted: 429", False, "allowed")

@@ -31,12 +31,21 @@ pub struct Args {
 
     /// Only environment variables whose names start with this prefix may be named by rbac.models.api_key_env.
     /// Must not be empty.
-    #[arg(long, env = "PG_RBAC_PROXY_PROVIDER_KEY_ENV_PREFIX", default_value = "PG_RBAC_PROVIDER_KEY_")]
+    #[arg(
+        long,
+        env = "PG_RBAC_PROXY_PROVIDER_KEY_ENV_PREFIX",
+        default_value = "PG_RBAC_PROVIDER_KEY_"
+    )]
     pub provider_key_env_prefix: String,
 
-    /// If given (repeatable, or comma-separated in the environment variable), rbac.models.api_base must start
-    /// with one of these prefixes, e.g. https://api.openai.com/ ; otherwise any http(s) api_base is used.
-    #[arg(long = "allowed-api-base", env = "PG_RBAC_PROXY_ALLOWED_API_BASE", value_delimiter = ',')]
+    /// If given (repeatable, or comma-separated in the environment variable), rbac.models.api_base must lie under
+    /// one of these URLs (same scheme, host and port; path at or below theirs), e.g. https://api.openai.com ;
+    /// otherwise any http(s) api_base is used.
+    #[arg(
+        long = "allowed-api-base",
+        env = "PG_RBAC_PROXY_ALLOWED_API_BASE",
+        value_delimiter = ','
+    )]
     pub allowed_api_base: Vec<String>,
 
     /// Largest request body accepted, in bytes (413 above).
@@ -48,7 +57,11 @@ pub struct Args {
     pub max_response_bytes: usize,
 
     /// Upstream connect timeout, in seconds.
-    #[arg(long, env = "PG_RBAC_PROXY_UPSTREAM_CONNECT_TIMEOUT", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "PG_RBAC_PROXY_UPSTREAM_CONNECT_TIMEOUT",
+        default_value_t = 10
+    )]
     pub upstream_connect_timeout: u64,
 
     /// Upstream total timeout (whole request, streams included), in seconds.
@@ -61,7 +74,11 @@ pub struct Args {
     pub default_max_tokens: i64,
 
     /// Prompt estimate: request body bytes per token (estimate = ceil(bytes / this)).
-    #[arg(long, env = "PG_RBAC_PROXY_PROMPT_BYTES_PER_TOKEN", default_value_t = 4)]
+    #[arg(
+        long,
+        env = "PG_RBAC_PROXY_PROMPT_BYTES_PER_TOKEN",
+        default_value_t = 4
+    )]
     pub prompt_bytes_per_token: i64,
 
     /// Send upstream requests through this HTTP(S) proxy (default: direct; environment proxy variables are

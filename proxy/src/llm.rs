@@ -25,9 +25,16 @@ use crate::App;
 /// The caller's credential: `Authorization: Bearer …` or `x-api-key` (Anthropic clients); empty when absent
 /// (the database answers `missing_token`).
 pub fn token(headers: &HeaderMap) -> String {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let v = v.trim();
-        let t = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v).trim();
+        let t = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .unwrap_or(v)
+            .trim();
         if !t.is_empty() {
             return t.to_string();
         }
@@ -44,8 +51,18 @@ pub fn token(headers: &HeaderMap) -> String {
 
 pub async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
     let max = app.args.max_body_bytes;
-    let too_large = || ApiError::new(413, "request_too_large", format!("request body larger than {max} bytes"));
-    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+    let too_large = || {
+        ApiError::new(
+            413,
+            "request_too_large",
+            format!("request body larger than {max} bytes"),
+        )
+    };
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         if len > max as u64 {
             return Err(too_large());
         }
@@ -54,7 +71,10 @@ pub async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> Result<Byt
         if format!("{e:?}").contains("LengthLimit") || e.to_string().contains("length limit") {
             too_large()
         } else {
-            ApiError::bad_request("invalid_body", format!("could not read the request body: {e}"))
+            ApiError::bad_request(
+                "invalid_body",
+                format!("could not read the request body: {e}"),
+            )
         }
     })
 }
@@ -72,8 +92,19 @@ pub async fn messages(s: State<Arc<App>>, uri: Uri, h: HeaderMap, b: Body) -> Re
     handle(s.0, Api::Anthropic, "/messages", uri, h, b).await
 }
 
-async fn handle(app: Arc<App>, api: Api, suffix: &'static str, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let shape = if api == Api::Anthropic { Shape::Anthropic } else { Shape::OpenAi };
+async fn handle(
+    app: Arc<App>,
+    api: Api,
+    suffix: &'static str,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let shape = if api == Api::Anthropic {
+        Shape::Anthropic
+    } else {
+        Shape::OpenAi
+    };
     match forward(app, api, suffix, uri.path().to_string(), headers, body).await {
         Ok(r) => r,
         Err(e) => e.shape(shape).into_response(),
@@ -125,7 +156,10 @@ async fn admit(app: Arc<App>, r: Request, suffix: &'static str) -> Result<Admitt
         Ok(u) => u,
         Err(e) => {
             // The database's own refusal comes first; only an authorized caller learns about the catalogue.
-            let d = app.db.check(&c, &r.token, &r.route, &r.model, r.end_user.as_deref()).await?;
+            let d = app
+                .db
+                .check(&c, &r.token, &r.route, &r.model, r.end_user.as_deref())
+                .await?;
             if !d.allowed {
                 return Err(d.refusal());
             }
@@ -138,17 +172,33 @@ async fn admit(app: Arc<App>, r: Request, suffix: &'static str) -> Result<Admitt
     let m = row.expect("resolved implies a row");
     let q = app
         .db
-        .consume(&c, &r.token, &r.route, &r.model, r.prompt_estimate, r.max_completion, &m, r.end_user.as_deref())
+        .consume(
+            &c,
+            &r.token,
+            &r.route,
+            &r.model,
+            r.prompt_estimate,
+            r.max_completion,
+            &m,
+            r.end_user.as_deref(),
+        )
         .await?;
     drop(c);
     if !q.allowed() {
         return Err(quota_refusal(&q));
     }
-    let id = q.reservation_id().ok_or_else(|| ApiError::new(500, "internal_error", "admitted without a reservation id"))?;
+    let id = q
+        .reservation_id()
+        .ok_or_else(|| ApiError::new(500, "internal_error", "admitted without a reservation id"))?;
     let mut headers = quota_headers(&q);
     insert(&mut headers, "x-pg-rbac-request-id", &id);
-    let reservation = Reservation::new(app.clone(), id, m.input_cost.clone(), m.output_cost.clone());
-    Ok(Admitted { reservation, upstream, headers })
+    let reservation =
+        Reservation::new(app.clone(), id, m.input_cost.clone(), m.output_cost.clone());
+    Ok(Admitted {
+        reservation,
+        upstream,
+        headers,
+    })
 }
 
 fn insert(h: &mut HeaderMap, name: &'static str, value: impl ToString) {
@@ -185,7 +235,11 @@ fn quota_headers(q: &Quota) -> HeaderMap {
 /// A refusal from consume_quota: its status, reason, message and limit_scope, with Retry-After.
 fn quota_refusal(q: &Quota) -> ApiError {
     let status = q.int("http_status").unwrap_or(500) as u16;
-    let mut e = ApiError::new(status, q.str("reason").unwrap_or("denied"), q.str("message").unwrap_or(""));
+    let mut e = ApiError::new(
+        status,
+        q.str("reason").unwrap_or("denied"),
+        q.str("message").unwrap_or(""),
+    );
     e.param = q.str("limit_scope").map(str::to_string);
     e.headers = quota_headers(q);
     if let Some(s) = q.str("limit_scope") {
@@ -199,9 +253,17 @@ fn quota_refusal(q: &Quota) -> ApiError {
 
 fn upstream_error(e: &reqwest::Error) -> ApiError {
     if e.is_timeout() {
-        ApiError::new(504, "upstream_timeout", "the model provider did not answer in time")
+        ApiError::new(
+            504,
+            "upstream_timeout",
+            "the model provider did not answer in time",
+        )
     } else {
-        ApiError::new(502, "upstream_unreachable", format!("could not reach the model provider: {}", without_url(e)))
+        ApiError::new(
+            502,
+            "upstream_unreachable",
+            format!("could not reach the model provider: {}", without_url(e)),
+        )
     }
 }
 
@@ -214,16 +276,32 @@ fn without_url(e: &reqwest::Error) -> String {
     s
 }
 
-async fn forward(app: Arc<App>, api: Api, suffix: &'static str, route: String, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn forward(
+    app: Arc<App>,
+    api: Api,
+    suffix: &'static str,
+    route: String,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let bytes = read_body(&app, &headers, body).await?;
-    let mut json: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("request body is not valid JSON: {e}")))?;
-    let obj = json
-        .as_object_mut()
-        .ok_or_else(|| ApiError::bad_request("invalid_request", "request body must be a JSON object"))?;
+    let mut json: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("request body is not valid JSON: {e}"),
+        )
+    })?;
+    let obj = json.as_object_mut().ok_or_else(|| {
+        ApiError::bad_request("invalid_request", "request body must be a JSON object")
+    })?;
     let model = match obj.get("model") {
         Some(Value::String(m)) if !m.trim().is_empty() => m.clone(),
-        _ => return Err(ApiError::bad_request("missing_model", "request body has no \"model\" (a non-empty string)")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "missing_model",
+                "request body has no \"model\" (a non-empty string)",
+            ))
+        }
     };
     let end_user = match api {
         Api::Anthropic => obj.get("metadata").and_then(|m| m.get("user_id")),
@@ -233,9 +311,15 @@ async fn forward(app: Arc<App>, api: Api, suffix: &'static str, route: String, h
         None | Some(Value::Null) => None,
         Some(Value::String(u)) if u.is_empty() => None,
         Some(Value::String(u)) => Some(u.clone()),
-        Some(_) => return Err(ApiError::bad_request("invalid_request", "the end-user id (\"user\" / metadata.user_id) must be a string")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "the end-user id (\"user\" / metadata.user_id) must be a string",
+            ))
+        }
     };
-    let stream = api != Api::OpenAiEmbeddings && obj.get("stream").and_then(Value::as_bool) == Some(true);
+    let stream =
+        api != Api::OpenAiEmbeddings && obj.get("stream").and_then(Value::as_bool) == Some(true);
     let max_completion = match api {
         Api::OpenAiEmbeddings => 0,
         _ => ["max_completion_tokens", "max_tokens"]
@@ -246,13 +330,25 @@ async fn forward(app: Arc<App>, api: Api, suffix: &'static str, route: String, h
     };
     let per = app.args.prompt_bytes_per_token.max(1);
     let prompt_estimate = (bytes.len() as i64 + per - 1) / per;
-    let req = Request { token: token(&headers), route, model: model.clone(), end_user, prompt_estimate, max_completion };
-
+    let req = Request {
+        token: token(&headers),
+        route,
+        model: model.clone(),
+        end_user,
+        prompt_estimate,
+        max_completion,
+    };
 
     let admitted = tokio::spawn(admit(app.clone(), req, suffix))
         .await
-        .map_err(|e| ApiError::new(500, "internal_error", format!("admission task failed: {e}")))??;
-    let Admitted { mut reservation, upstream, headers: mut out_headers } = admitted;
+        .map_err(|e| {
+            ApiError::new(500, "internal_error", format!("admission task failed: {e}"))
+        })??;
+    let Admitted {
+        mut reservation,
+        upstream,
+        headers: mut out_headers,
+    } = admitted;
 
     // the provider's request: the caller's body with the upstream model name
     obj.insert("model".into(), Value::String(upstream.model.clone()));
@@ -272,14 +368,24 @@ async fn forward(app: Arc<App>, api: Api, suffix: &'static str, route: String, h
         .post(&upstream.url)
         .timeout(Duration::from_secs(app.args.upstream_timeout))
         .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ACCEPT, if stream { "text/event-stream" } else { "application/json" })
+        .header(
+            header::ACCEPT,
+            if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            },
+        )
         .body(out_body);
     match api {
         Api::Anthropic => {
             if let Some(k) = &upstream.key {
                 rb = rb.header("x-api-key", k);
             }
-            let version = headers.get("anthropic-version").and_then(|v| v.to_str().ok()).unwrap_or("2023-06-01");
+            let version = headers
+                .get("anthropic-version")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("2023-06-01");
             rb = rb.header("anthropic-version", version);
             if let Some(b) = headers.get("anthropic-beta") {
                 rb = rb.header("anthropic-beta", b.clone());
@@ -291,6 +397,12 @@ async fn forward(app: Arc<App>, api: Api, suffix: &'static str, route: String, h
             }
         }
     }
+    // From here the provider may bill the prompt even if our client goes away: an abandoned request settles the
+    // prompt estimate instead of releasing (the handler is dropped while it waits; Reservation's Drop settles).
+    reservation.fallback = Some(Usage {
+        prompt: prompt_estimate,
+        completion: 0,
+    });
     let resp = match rb.send().await {
         Ok(r) => r,
         Err(e) => {
@@ -336,15 +448,25 @@ async fn forward(app: Arc<App>, api: Api, suffix: &'static str, route: String, h
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     let per = app.args.prompt_bytes_per_token;
     reservation.fallback = None;
-    tokio::spawn(pump(resp, tx, reservation, SseWatcher::new(api, hide_usage_chunk), api, prompt_estimate, per));
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+    tokio::spawn(pump(
+        resp,
+        tx,
+        reservation,
+        SseWatcher::new(api, hide_usage_chunk),
+        api,
+        prompt_estimate,
+        per,
+    ));
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
     let mut r = Response::new(Body::from_stream(stream));
     *r.status_mut() = StatusCode::OK;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         content_type.unwrap_or_else(|| HeaderValue::from_static("text/event-stream")),
     );
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r.headers_mut().extend(out_headers);
     Ok(r)
 }
@@ -355,7 +477,11 @@ async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Bytes, 
         match resp.chunk().await {
             Ok(Some(c)) => {
                 if buf.len() + c.len() > max {
-                    return Err(ApiError::new(502, "upstream_response_too_large", format!("provider response larger than {max} bytes")));
+                    return Err(ApiError::new(
+                        502,
+                        "upstream_response_too_large",
+                        format!("provider response larger than {max} bytes"),
+                    ));
                 }
                 buf.extend_from_slice(&c);
             }
@@ -455,7 +581,11 @@ async fn pump(
 /// carries `anthropic-version`).
 pub async fn list_models(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
     let anthropic = headers.contains_key("anthropic-version");
-    let shape = if anthropic { Shape::Anthropic } else { Shape::OpenAi };
+    let shape = if anthropic {
+        Shape::Anthropic
+    } else {
+        Shape::OpenAi
+    };
     let tok = token(&headers);
     let route = uri.path().to_string();
     let res = tokio::spawn(async move { app.db.models_allowed(&tok, &route).await }).await;
@@ -463,7 +593,11 @@ pub async fn list_models(State(app): State<Arc<App>>, uri: Uri, headers: HeaderM
         Ok(Ok(Ok(rows))) => rows,
         Ok(Ok(Err(d))) => return d.refusal().shape(shape).into_response(),
         Ok(Err(e)) => return e.shape(shape).into_response(),
-        Err(e) => return ApiError::new(500, "internal_error", e.to_string()).shape(shape).into_response(),
+        Err(e) => {
+            return ApiError::new(500, "internal_error", e.to_string())
+                .shape(shape)
+                .into_response()
+        }
     };
     let body = if anthropic {
         let data: Vec<Value> = rows

@@ -34,6 +34,19 @@ mod tests {
         Spi::get_one::<T>(sql).expect(sql).expect("a value")
     }
 
+    /// The (SQLSTATE, message) `stmt` fails with, or ("00000", "") when it succeeds.
+    fn error_of(stmt: &str) -> (String, String) {
+        run("CREATE OR REPLACE FUNCTION pg_temp.error_of(stmt text) RETURNS text[] LANGUAGE plpgsql AS $f$
+             BEGIN EXECUTE stmt; RETURN ARRAY['00000', ''];
+             EXCEPTION WHEN OTHERS THEN RETURN ARRAY[SQLSTATE, SQLERRM]; END $f$");
+        let got = one::<Vec<String>>(&format!("SELECT pg_temp.error_of($stmt${stmt}$stmt$)"));
+        (got[0].clone(), got[1].clone())
+    }
+
+    fn invalid_parameter(message: &str) -> (String, String) {
+        ("22023".to_string(), message.to_string())
+    }
+
     #[pg_test]
     fn litellm_hash_is_compatible() {
         assert_eq!(
@@ -109,14 +122,20 @@ mod tests {
         );
     }
 
-    #[pg_test(error = "route must be a non-empty request path such as /chat/completions")]
+    #[pg_test]
     fn null_route_raises_22023() {
-        Spi::run("SELECT rbac.rbac_check('sk-1234', NULL, 'gpt-4o')").unwrap();
+        assert_eq!(
+            error_of("SELECT rbac.rbac_check('sk-1234', NULL, 'gpt-4o')"),
+            invalid_parameter("route must be a non-empty request path such as /chat/completions")
+        );
     }
 
-    #[pg_test(error = "route must be a non-empty request path such as /chat/completions")]
+    #[pg_test]
     fn empty_route_raises_22023() {
-        Spi::run("SELECT rbac.rbac_check('sk-1234', '', 'gpt-4o')").unwrap();
+        assert_eq!(
+            error_of("SELECT rbac.rbac_check('sk-1234', '', 'gpt-4o')"),
+            invalid_parameter("route must be a non-empty request path such as /chat/completions")
+        );
     }
 
     #[pg_test]
@@ -355,16 +374,25 @@ mod tests {
         );
     }
 
-    #[pg_test(error = "cost must be a finite amount in USD >= 0 (got -1)")]
-    fn negative_cost_is_rejected() {
-        Spi::run("SELECT rbac.consume_quota('sk-x', '/chat/completions', 'gpt-4o', 1, 0, -1)")
-            .unwrap();
+    #[pg_test]
+    fn negative_cost_raises_22023() {
+        assert_eq!(
+            error_of("SELECT rbac.consume_quota('sk-x', '/chat/completions', 'gpt-4o', 1, 0, -1)"),
+            invalid_parameter("cost must be a finite amount in USD >= 0 (got -1)")
+        );
     }
 
-    #[pg_test(error = "requests and tokens must be >= 0")]
-    fn negative_tokens_are_rejected() {
-        Spi::run("SELECT rbac.consume_quota('sk-x', '/chat/completions', 'gpt-4o', 1, -5, 0)")
-            .unwrap();
+    #[pg_test]
+    fn negative_tokens_raise_22023() {
+        assert_eq!(
+            error_of("SELECT rbac.consume_quota('sk-x', '/chat/completions', 'gpt-4o', 1, -5, 0)"),
+            invalid_parameter("requests and tokens must be >= 0")
+        );
+    }
+
+    #[pg_test]
+    fn error_of_sees_success() {
+        assert_eq!(error_of("SELECT 1"), ("00000".to_string(), String::new()));
     }
 
     #[pg_test]

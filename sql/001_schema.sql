@@ -196,7 +196,7 @@ CREATE TABLE rbac.jwt_issuers (
   team_ids_claim        text,
   org_id_claim          text,
   end_user_id_claim     text,
-  roles_claim           text,
+  roles_claim           text,          -- one or more claim paths, comma-separated; roles of all are united
   scope_claim           text DEFAULT 'scope',
   role_mappings         jsonb DEFAULT '[]',
   admin_scope           text,
@@ -217,6 +217,15 @@ CREATE TABLE rbac.jwt_issuers (
   required_claims       jsonb NOT NULL DEFAULT '{}',
   allowed_roles         text[],
   allowed_email_domains text[],
+  -- an issuer template (issuer 'https://login.microsoftonline.com/{tenantid}/v2.0', Entra ID multi-tenant apps)
+  -- trusts the tenants listed here ('*': every tenant); a token's tid must name the tenant of its iss
+  allowed_tenants       text[],
+  -- team claims (team_id_claim, team_ids_claim) name teams through these: a value listed in group_mappings
+  -- ({"/acme/finance": "finance"}) is that team; else a value starting with team_prefix is the team named by the
+  -- rest ('/acme/' makes Keycloak's full-path group /acme/finance team finance); with either set, other values are
+  -- groups that are not teams. Neither set: every value is a team id.
+  team_prefix           text,
+  group_mappings        jsonb NOT NULL DEFAULT '{}',
   created_at            timestamptz NOT NULL DEFAULT now()
 );
 

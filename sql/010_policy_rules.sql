@@ -282,6 +282,7 @@ EXCEPTION WHEN check_violation THEN
 END $$;
 
 CREATE FUNCTION rbac._validate_jwt_issuer() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE problem text;
 BEGIN
   IF NEW.audiences IS NULL OR cardinality(NEW.audiences) = 0 OR '' = ANY (NEW.audiences) OR NULL = ANY (NEW.audiences) THEN
     RAISE EXCEPTION 'jwt_issuers.audiences must name at least one audience (aud is always verified)' USING ERRCODE = '23514';
@@ -317,6 +318,21 @@ BEGIN
   IF EXISTS (SELECT 1 FROM unnest(coalesce(NEW.allowed_email_domains, '{}')) d
              WHERE d IS NULL OR d !~ '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$') THEN
     RAISE EXCEPTION 'jwt_issuers.allowed_email_domains must be lower-case domain names such as acme.test' USING ERRCODE = '23514';
+  END IF;
+  IF jsonb_typeof(NEW.group_mappings) <> 'object' THEN
+    RAISE EXCEPTION 'jwt_issuers.group_mappings must map groups to team ids: {"/acme/finance": "finance"}' USING ERRCODE = '23514';
+  END IF;
+  IF NEW.team_prefix = '' THEN
+    RAISE EXCEPTION 'jwt_issuers.team_prefix must be NULL or non-empty' USING ERRCODE = '23514';
+  END IF;
+  -- key usability, claim paths and issuer templates are judged by the code that reads them (src/auth/jwt.rs)
+  problem := rbac._jwt_issuer_problem(to_jsonb(NEW));
+  IF problem IS NOT NULL THEN
+    RAISE EXCEPTION '%', problem USING ERRCODE = '23514';
+  END IF;
+  IF jsonb_array_length(NEW.jwks -> 'keys') = 0 THEN
+    -- a legitimate state between registering an issuer and loading its key set, not a usable one
+    RAISE WARNING 'jwt_issuers: issuer % has no keys yet: no token of it verifies until its JWKS is loaded', NEW.issuer;
   END IF;
   RETURN NEW;
 END $$;

@@ -1202,6 +1202,23 @@ Who (LiteLLM /access_group/{name}/delete, docs/semantics.md §12.8): proxy admin
 Errors: 42501 refused; 22023 unknown group.$c$;
 
 ---------------------------------------------------------------------------------------------------------------
+-- rbac.jwt_inspect: say why a JWT gets its decision (implementation in Rust, src/auth/jwt_sql.rs). Exposed like a
+-- management function so that its C entry point sees the effective caller.
+---------------------------------------------------------------------------------------------------------------
+SELECT rbac._expose_management_function('jwt_inspect');
+COMMENT ON FUNCTION rbac._jwt_inspect(text, text, text) IS
+  'Implementation of rbac.jwt_inspect, run with the owner''s rights by its C entry point (src/caller.rs); closed to everyone.';
+COMMENT ON FUNCTION rbac.jwt_inspect(text, text, text) IS
+$c$Explains what pg_rbac does with a JWT, as jsonb: header (alg, kid, typ), issuer (the rbac.jwt_issuers row chosen: exact or tenant template, the tenant, usable key count), key (kid, type and algorithms of the key that verified), steps (structure, issuer, signature, tenant, audience, time, token type: ok, or the reason and message of the first that failed), verified, refusal; once the signature verified also claims (each configured claim path, the value found and how), resolved (user id, e-mail, scopes, roles, mapped role, groups and the team each names, team candidates, organization, customer, tenant, overage), admission (the issuer's rules and the refusal), times, audience, warnings (paths that match nothing, unverified e-mails, groups that are not teams); and decision: what rbac.rbac_check(token, route, model) decides (route NULL: what rbac.authenticate(token) decides), without budget resets. Never key material or the signature.
+Who: a principal (rbac.authenticate) that is proxy_admin or proxy_admin_viewer, whose virtual key (if any) allows /key/info; without a principal, a caller whose effective role is a superuser or a member of rbac_admin.
+Errors: 42501 anyone else; 22023 an empty route.$c$;
+COMMENT ON FUNCTION rbac._jwt_issuer_problem(jsonb) IS
+  'Write-time check of a rbac.jwt_issuers row (to_jsonb(NEW)): why it cannot work as written (a JWKS without a usable '
+  'verification key or with private-key members, a claim path with an empty segment, an issuer template without '
+  'allowed_tenants, malformed group_mappings), or NULL. Used by the validation trigger (23514). Never raises.';
+REVOKE ALL ON FUNCTION rbac._jwt_issuer_problem(jsonb) FROM PUBLIC;
+
+---------------------------------------------------------------------------------------------------------------
 -- Final hardening, run last so it covers objects of every file (this file is the extension's `finalize` step).
 ---------------------------------------------------------------------------------------------------------------
 -- Access predicates read the model catalogue and route groups through a per-backend cache. Run by rbac_api

@@ -240,5 +240,8 @@ fn jwt_error_message(e: &jwt::JwtError) -> String {
         jwt::JwtError::Expired => "the JWT has expired".into(),
         jwt::JwtError::NotYetValid => "the JWT is not valid yet (nbf)".into(),
         jwt::JwtError::NotAccessToken(m) => format!("not an access token: {m}"),
+        jwt::JwtError::TenantNotAllowed(m) => {
+            format!("the JWT issuer is not trusted (rbac.jwt_issuers): {m}")
+        }
     }
 }

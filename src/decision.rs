@@ -28,6 +28,7 @@ pub enum Reason {
     NoTeamForModel,
     RoleNotMapped,
     ClaimsNotAllowed,
+    GroupsOverage,
     BudgetExceeded,
 }
 
@@ -55,6 +56,7 @@ impl Reason {
             Reason::NoTeamForModel => "no_team_for_model",
             Reason::RoleNotMapped => "role_not_mapped",
             Reason::ClaimsNotAllowed => "claims_not_allowed",
+            Reason::GroupsOverage => "groups_overage",
             Reason::BudgetExceeded => "budget_exceeded",
         }
     }

@@ -87,6 +87,8 @@ struct VerificationKey {
     kid: Option<String>,
     /// The algorithms this key may verify: the JWK's `alg` alone when present, else its kty/crv family.
     algorithms: Vec<Algorithm>,
+    /// The JWK `kty` (and curve), for explanations: `RSA`, `EC P-256`, `OKP Ed25519`, `oct`.
+    kind: &'static str,
     key: DecodingKey,
 }
 
@@ -116,8 +118,10 @@ pub struct Issuer {
     pub org_id_claim: Option<String>,
     /// Dot path of the end-user (customer) id claim (LiteLLM `end_user_id_jwt_field`).
     pub end_user_id_claim: Option<String>,
-    /// Dot path of the roles claim, a list or a single string (LiteLLM `roles_jwt_field`).
-    pub roles_claim: Option<String>,
+    /// Dot paths of the roles claims, each a list or a single string (LiteLLM `roles_jwt_field`): the row's
+    /// `roles_claim` split at unescaped commas, so realm and client roles can be read together
+    /// (`realm_access.roles, resource_access.gateway.roles`; `\,` is a comma inside a path). Roles are united.
+    pub roles_claims: Vec<String>,
     /// Dot path of the scopes claim, a space-separated string or a list; NULL means [`DEFAULT_SCOPE_CLAIM`].
     pub scope_claim: Option<String>,
     /// The scope that makes a token proxy admin, for this issuer only (docs/semantics.md §11.5). NULL: no scope does.
@@ -142,8 +146,23 @@ pub struct Issuer {
     /// E-mail domains admitted (`allowed_email_domains`, LiteLLM `user_allowed_email_domain`), lower case;
     /// `None` admits every e-mail (and tokens without one).
     pub allowed_email_domains: Option<Vec<String>>,
+    /// For an issuer template (`issuer` holding [`TENANT_PLACEHOLDER`] once): the text before and after it.
+    /// Such a row trusts `iss` values that put an allowed tenant in the placeholder's place (Entra ID multi-tenant
+    /// applications); it never matches its own literal `issuer`.
+    pub tenant_template: Option<(String, String)>,
+    /// The tenants an issuer template admits (`allowed_tenants`), lower case; `*` admits every tenant. Unused
+    /// for an ordinary row.
+    pub allowed_tenants: Vec<String>,
+    /// `team_prefix`: only team-claim values starting with it name teams, with the prefix removed
+    /// (`/acme/` turns Keycloak's full-path group `/acme/finance` into team `finance`).
+    pub team_prefix: Option<String>,
+    /// `group_mappings`: team-claim value → team id, tried before `team_prefix`.
+    pub group_mappings: HashMap<String, String>,
     keys: Vec<VerificationKey>,
 }
+
+/// The placeholder of an issuer template (`https://login.microsoftonline.com/{tenantid}/v2.0`).
+pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
 /// The `jwt_issuers.accepted_token_types` of an issuer: which signed tokens count as access tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,10 +215,13 @@ impl Issuer {
     /// Unusable keys (unknown kty or curve, bad base64, wrong lengths, encryption keys) are skipped, never fatal.
     /// Other columns: `audiences` text[] (non-strings and empty strings ignored), `leeway_seconds` (clamped to
     /// 0..=2^31-1), the `*_claim` columns and `admin_scope` (empty string = NULL), `enforce_rbac` (NULL = false),
-    /// `admin_allowed_routes` (NULL = LiteLLM default), `role_mappings` jsonb.
+    /// `admin_allowed_routes` (NULL = LiteLLM default), `role_mappings` jsonb, `roles_claim` (comma-separated
+    /// paths, [`split_claim_paths`]), `allowed_tenants` (lower-cased), `team_prefix`, `group_mappings` (entries
+    /// that are not non-empty strings dropped). An `issuer` holding [`TENANT_PLACEHOLDER`] is a template.
     ///
     /// # Errors
-    /// Only when the row itself is unusable: not a JSON object, or no non-empty `issuer` string.
+    /// Only when the row itself is unusable: not a JSON object, no non-empty `issuer` string, or an `issuer`
+    /// with more than one `{tenantid}`.
     pub fn from_row(row: &Value) -> Result<Issuer, String> {
         let obj = row
             .as_object()
@@ -252,6 +274,26 @@ impl Issuer {
                     .collect()
             })
         };
+        let tenant_template = match issuer.split_once(TENANT_PLACEHOLDER) {
+            Some((before, after)) if !after.contains(TENANT_PLACEHOLDER) => {
+                Some((before.to_string(), after.to_string()))
+            }
+            Some(_) => return Err("jwt_issuers row has more than one {tenantid}".to_string()),
+            None => None,
+        };
+        let group_mappings = json_column(obj.get("group_mappings"))
+            .and_then(|v| v.as_object().cloned())
+            .map(|map| {
+                map.into_iter()
+                    .filter_map(|(group, team)| match team {
+                        Value::String(team) if !group.is_empty() && !team.is_empty() => {
+                            Some((group, team))
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let required_claims = json_column(obj.get("required_claims"))
             .and_then(|v| v.as_object().cloned())
             .map(|rules| {
@@ -271,7 +313,9 @@ impl Issuer {
             team_ids_claim: text("team_ids_claim"),
             org_id_claim: text("org_id_claim"),
             end_user_id_claim: text("end_user_id_claim"),
-            roles_claim: text("roles_claim"),
+            roles_claims: text("roles_claim")
+                .map(|paths| split_claim_paths(&paths))
+                .unwrap_or_default(),
             scope_claim: text("scope_claim"),
             admin_scope: text("admin_scope"),
             enforce_rbac: obj
@@ -292,6 +336,14 @@ impl Issuer {
                 .map(|roles| roles.iter().filter_map(|r| Role::parse(r)).collect()),
             allowed_email_domains: string_list("allowed_email_domains")
                 .map(|domains| domains.iter().map(|d| d.to_ascii_lowercase()).collect()),
+            tenant_template,
+            allowed_tenants: string_list("allowed_tenants")
+                .unwrap_or_default()
+                .iter()
+                .map(|t| t.to_ascii_lowercase())
+                .collect(),
+            team_prefix: text("team_prefix"),
+            group_mappings,
             keys,
         })
     }
@@ -397,62 +449,67 @@ fn parse_jwk(value: &Value) -> Option<VerificationKey> {
         Some(Value::String(s)) => Some(supported_algorithm(s)?),
         Some(_) => return None,
     };
-    let (family, key): (Vec<Algorithm>, DecodingKey) = match jwk.get("kty")?.as_str()? {
-        "RSA" => {
-            let n = strip_leading_zeros(jwk_bytes(jwk, "n")?);
-            let e = strip_leading_zeros(jwk_bytes(jwk, "e")?);
-            let bits = bit_length(&n);
-            if e.is_empty() || !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
-                return None;
+    let (family, kind, key): (Vec<Algorithm>, &'static str, DecodingKey) =
+        match jwk.get("kty")?.as_str()? {
+            "RSA" => {
+                let n = strip_leading_zeros(jwk_bytes(jwk, "n")?);
+                let e = strip_leading_zeros(jwk_bytes(jwk, "e")?);
+                let bits = bit_length(&n);
+                if e.is_empty() || !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+                    return None;
+                }
+                let algs = vec![
+                    Algorithm::RS256,
+                    Algorithm::RS384,
+                    Algorithm::RS512,
+                    Algorithm::PS256,
+                    Algorithm::PS384,
+                    Algorithm::PS512,
+                ];
+                (algs, "RSA", DecodingKey::from_rsa_raw_components(&n, &e))
             }
-            let algs = vec![
-                Algorithm::RS256,
-                Algorithm::RS384,
-                Algorithm::RS512,
-                Algorithm::PS256,
-                Algorithm::PS384,
-                Algorithm::PS512,
-            ];
-            (algs, DecodingKey::from_rsa_raw_components(&n, &e))
-        }
-        "EC" => {
-            let (alg, len) = match jwk.get("crv")?.as_str()? {
-                "P-256" => (Algorithm::ES256, 32),
-                "P-384" => (Algorithm::ES384, 48),
-                _ => return None, // P-521 (ES512) and secp256k1 are not supported by jsonwebtoken
-            };
-            let x = jwk_bytes(jwk, "x")?;
-            let y = jwk_bytes(jwk, "y")?;
-            if x.len() != len || y.len() != len {
-                return None;
+            "EC" => {
+                let (alg, len, kind) = match jwk.get("crv")?.as_str()? {
+                    "P-256" => (Algorithm::ES256, 32, "EC P-256"),
+                    "P-384" => (Algorithm::ES384, 48, "EC P-384"),
+                    _ => return None, // P-521 (ES512) and secp256k1 are not supported by jsonwebtoken
+                };
+                let x = jwk_bytes(jwk, "x")?;
+                let y = jwk_bytes(jwk, "y")?;
+                if x.len() != len || y.len() != len {
+                    return None;
+                }
+                // SEC1 uncompressed point, the form jsonwebtoken's EC verifier reads.
+                let mut point = Vec::with_capacity(1 + 2 * len);
+                point.push(0x04);
+                point.extend_from_slice(&x);
+                point.extend_from_slice(&y);
+                (vec![alg], kind, DecodingKey::from_ec_der(&point))
             }
-            // SEC1 uncompressed point, the form jsonwebtoken's EC verifier reads.
-            let mut point = Vec::with_capacity(1 + 2 * len);
-            point.push(0x04);
-            point.extend_from_slice(&x);
-            point.extend_from_slice(&y);
-            (vec![alg], DecodingKey::from_ec_der(&point))
-        }
-        "OKP" => {
-            if jwk.get("crv")?.as_str()? != "Ed25519" {
-                return None; // Ed448 is not supported
+            "OKP" => {
+                if jwk.get("crv")?.as_str()? != "Ed25519" {
+                    return None; // Ed448 is not supported
+                }
+                let x = jwk_bytes(jwk, "x")?;
+                if x.len() != 32 {
+                    return None;
+                }
+                (
+                    vec![Algorithm::EdDSA],
+                    "OKP Ed25519",
+                    DecodingKey::from_ed_der(&x),
+                )
             }
-            let x = jwk_bytes(jwk, "x")?;
-            if x.len() != 32 {
-                return None;
+            "oct" => {
+                let k = jwk_bytes(jwk, "k")?;
+                let algs: Vec<Algorithm> = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]
+                    .into_iter()
+                    .filter(|a| k.len() >= hmac_min_key_bytes(*a))
+                    .collect();
+                (algs, "oct", DecodingKey::from_secret(&k).ok()?)
             }
-            (vec![Algorithm::EdDSA], DecodingKey::from_ed_der(&x))
-        }
-        "oct" => {
-            let k = jwk_bytes(jwk, "k")?;
-            let algs: Vec<Algorithm> = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512]
-                .into_iter()
-                .filter(|a| k.len() >= hmac_min_key_bytes(*a))
-                .collect();
-            (algs, DecodingKey::from_secret(&k).ok()?)
-        }
-        _ => return None,
-    };
+            _ => return None,
+        };
     let algorithms = match declared {
         Some(alg) if family.contains(&alg) => vec![alg],
         Some(_) => return None,
@@ -464,6 +521,7 @@ fn parse_jwk(value: &Value) -> Option<VerificationKey> {
     Some(VerificationKey {
         kid,
         algorithms,
+        kind,
         key,
     })
 }
@@ -511,10 +569,15 @@ pub enum JwtError {
     /// `require_scope`): an OpenID Connect ID token, a token without RFC 9068's `typ`, or without a scope. The
     /// text says which.
     NotAccessToken(String),
+    /// `iss` fits an issuer template (`{tenantid}`) but names a tenant outside its `allowed_tenants`, or (after
+    /// the signature verified) the `tid` claim does not name the tenant of `iss`. Reason `untrusted_issuer`: the
+    /// token's actual issuer is not trusted. The text says which.
+    TenantNotAllowed(String),
 }
 
 impl JwtError {
-    /// The docs/semantics.md §4 reason for this error: `invalid_token` (Malformed, BadSignature), `untrusted_issuer`,
+    /// The docs/semantics.md §4 reason for this error: `invalid_token` (Malformed, BadSignature, NotAccessToken),
+    /// `untrusted_issuer` (UntrustedIssuer, TenantNotAllowed),
     /// `audience_mismatch`, `token_expired`, `token_not_yet_valid`. All of them are HTTP 401.
     #[must_use]
     pub fn reason(&self) -> Reason {
@@ -522,7 +585,7 @@ impl JwtError {
             JwtError::Malformed(_) | JwtError::BadSignature(_) | JwtError::NotAccessToken(_) => {
                 Reason::InvalidToken
             }
-            JwtError::UntrustedIssuer => Reason::UntrustedIssuer,
+            JwtError::UntrustedIssuer | JwtError::TenantNotAllowed(_) => Reason::UntrustedIssuer,
             JwtError::AudienceMismatch => Reason::AudienceMismatch,
             JwtError::Expired => Reason::TokenExpired,
             JwtError::NotYetValid => Reason::TokenNotYetValid,
@@ -548,6 +611,7 @@ impl fmt::Display for JwtError {
             JwtError::Expired => write!(f, "the JWT has expired"),
             JwtError::NotYetValid => write!(f, "the JWT is not valid yet"),
             JwtError::NotAccessToken(m) => write!(f, "not an access token: {m}"),
+            JwtError::TenantNotAllowed(m) => write!(f, "the JWT issuer is not trusted: {m}"),
         }
     }
 }
@@ -559,25 +623,35 @@ impl std::error::Error for JwtError {}
 /// String claims that are JSON numbers are stringified; empty strings and other JSON types count as absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwtPrincipal {
-    /// The issuer (`iss`) the token was verified against: the key of the issuer map.
+    /// The issuer row the token was verified against: the key of the issuer map (for an issuer template, the
+    /// template; the tenant is in `tenant_id`).
     pub issuer: String,
+    /// The tenant of `iss` when the token was admitted through an issuer template (`{tenantid}`).
+    pub tenant_id: Option<String>,
     /// The `sub` claim (RFC 7519 §4.1.2).
     pub subject: Option<String>,
     /// From `user_id_claim`; when that column is NULL, the user email (LiteLLM behaviour).
     pub user_id: Option<String>,
     /// From `user_email_claim`.
     pub user_email: Option<String>,
-    /// From `team_id_claim`: a string, or the first element of a list (LiteLLM `get_team_id`).
+    /// From `team_id_claim`: a string, or the first element of a list (LiteLLM `get_team_id`), as a team id
+    /// ([`Issuer::team_of`]: `group_mappings` and `team_prefix` applied; a value that names no team is absent).
     pub team_id: Option<String>,
-    /// From `team_ids_claim`: a list of strings (or one string), in claim order, duplicates removed.
+    /// From `team_ids_claim`: a list of strings (or one string), in claim order, as team ids
+    /// ([`Issuer::team_of`]), duplicates removed.
     pub team_ids: Vec<String>,
+    /// The IdP left a team claim out of the token and says so (Entra ID groups overage: `_claim_names` names
+    /// it, or `hasgroups` is true): the token's teams cannot be known.
+    pub teams_overage: bool,
+    /// The same for a roles claim: the token's roles cannot be known.
+    pub roles_overage: bool,
     /// From `org_id_claim`.
     pub organization_id: Option<String>,
     /// From `end_user_id_claim` (wins over the request's end user, docs/semantics.md §4).
     pub end_user_id: Option<String>,
     /// From `scope_claim` (default `scope`): a space-separated string (RFC 8693 §4.2) or a list.
     pub scopes: Vec<String>,
-    /// From `roles_claim`: a list, or one string as a single role.
+    /// From the `roles_claim` paths: each a list, or one string as a single role; united, duplicates removed.
     pub roles: Vec<String>,
     /// The issuer's `admin_scope` is set and among `scopes` (docs/semantics.md §11.5: per issuer; NULL → false).
     pub admin_scope: bool,
@@ -707,8 +781,13 @@ fn parse_compact(token: &str) -> Result<ParsedToken, JwtError> {
     })
 }
 
-/// Verifies the signature of `token` (already parsed as `parsed`) with `issuer`'s keys.
-fn check_signature(parsed: &ParsedToken, token: &str, issuer: &Issuer) -> Result<(), JwtError> {
+/// Verifies the signature of `token` (already parsed as `parsed`) with `issuer`'s keys; returns the key that
+/// verified it.
+fn check_signature<'i>(
+    parsed: &ParsedToken,
+    token: &str,
+    issuer: &'i Issuer,
+) -> Result<&'i VerificationKey, JwtError> {
     let Some(alg) = supported_algorithm(&parsed.alg) else {
         return Err(JwtError::BadSignature(format!(
             "unsupported algorithm {}",
@@ -758,7 +837,7 @@ fn check_signature(parsed: &ParsedToken, token: &str, issuer: &Issuer) -> Result
     validation.leeway = 0;
     for key in candidates {
         match jsonwebtoken::decode::<Value>(token, &key.key, &validation) {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(key),
             // jsonwebtoken reads the header and the registered claims into typed fields (`kid`, `x5c`, `sub`,
             // `exp`, …); JSON it cannot read fails alike with every key, so it is a malformed token.
             Err(e) => {
@@ -836,14 +915,20 @@ fn check_times(exp: i64, nbf: Option<i64>, leeway: i64, now: i64) -> Result<(), 
 /// each returning the first error (docs/semantics.md §4):
 /// 1. [`JwtError::Malformed`]: three base64url parts, JSON-object header and payload, `alg` present and not
 ///    `none`, `kid` a string if present, no `crit`/`b64`, at most [`MAX_TOKEN_BYTES`];
-/// 2. [`JwtError::UntrustedIssuer`]: `iss` is a string and a key of `issuers`;
+/// 2. [`JwtError::UntrustedIssuer`]: `iss` is a string and a key of `issuers` (not an issuer template), or fits an
+///    issuer template (`{tenantid}`); [`JwtError::TenantNotAllowed`] when the templates it fits exclude its tenant;
 /// 3. [`JwtError::BadSignature`]: header `kid` present → only that issuer's keys with that `kid` (none → "unknown
 ///    kid"); absent → every key; of those, only keys whose algorithm(s) include the header's `alg` are tried
 ///    (the algorithm comes from the key, never from the token alone), each with `jsonwebtoken::decode`
 ///    restricted to that one algorithm; one must verify (JSON that jsonwebtoken cannot read → `Malformed`);
-/// 4. [`JwtError::AudienceMismatch`]: `aud` (string or list) shares a value with `issuer.audiences`;
-/// 5. `exp` required and a number (else `Malformed`), `nbf` a number if present (else `Malformed`);
-///    `now >= exp + leeway` → [`JwtError::Expired`]; then `now + leeway < nbf` → [`JwtError::NotYetValid`].
+/// 4. through a template only: `tid` names the tenant of `iss` (else [`JwtError::TenantNotAllowed`]);
+/// 5. [`JwtError::AudienceMismatch`]: `aud` (string or list) shares a value with `issuer.audiences`;
+/// 6. `exp` required and a number (else `Malformed`), `nbf` a number if present (else `Malformed`);
+///    `now >= exp + leeway` → [`JwtError::Expired`]; then `now + leeway < nbf` → [`JwtError::NotYetValid`];
+/// 7. [`JwtError::NotAccessToken`]: `accepted_token_types`, `require_scope`.
+///
+/// The principal's claims are read through the issuer's paths ([`claim_at`]); team-claim values through
+/// [`Issuer::team_of`]; a claim the IdP left out (groups overage) is flagged, not guessed.
 ///
 /// Verified principals are cached per backend (`thread_local!`, no lock: a PostgreSQL backend is one process),
 /// keyed by the SHA-256 of the whole token, at most [`VERIFIED_CACHE_CAPACITY`] entries (when full, the least
@@ -883,22 +968,97 @@ pub fn verify(
         }
     }
     let parsed = parse_compact(token)?;
-    let issuer = match parsed.payload.get("iss") {
-        Some(Value::String(iss)) => issuers.get(iss).ok_or(JwtError::UntrustedIssuer)?,
+    let (issuer, tenant) = match parsed.payload.get("iss") {
+        Some(Value::String(iss)) => find_issuer(issuers, iss)?,
         _ => return Err(JwtError::UntrustedIssuer),
     };
     check_signature(&parsed, token, issuer)?;
+    check_tenant_claim(&parsed.payload, tenant.as_deref())?;
     check_audience(&parsed.payload, issuer)?;
     let exp = numeric_date(parsed.payload.get("exp"), "exp", false)?
         .ok_or_else(|| malformed("no exp claim"))?;
     let nbf = numeric_date(parsed.payload.get("nbf"), "nbf", true)?;
     check_times(exp, nbf, issuer.leeway_seconds, now)?;
     check_token_type(&parsed, issuer)?;
-    let principal = Rc::new(build_principal(issuer, &parsed.payload, exp, nbf));
+    let mut principal = build_principal(issuer, &parsed.payload, exp, nbf);
+    principal.tenant_id = tenant;
+    let principal = Rc::new(principal);
     if let Some(key) = cache_key {
         cache_store(key, &principal, issuer);
     }
     Ok(principal)
+}
+
+/// True when `tenant` may fill an issuer template's placeholder: a tenant id or domain name
+/// (`[A-Za-z0-9._-]`), never a path, a query or another placeholder.
+fn is_tenant_id(tenant: &str) -> bool {
+    !tenant.is_empty()
+        && tenant.len() <= 128
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// The issuer row for `iss`: the row whose `issuer` is exactly `iss` (never a template's literal text), else the
+/// issuer template `iss` fits (`{tenantid}` replaced by a tenant id), with that tenant. Several templates that
+/// fit: the first by `issuer` that admits the tenant, so the choice never depends on map order.
+///
+/// # Errors
+/// [`JwtError::UntrustedIssuer`] when no row fits; [`JwtError::TenantNotAllowed`] when only templates whose
+/// `allowed_tenants` exclude the tenant fit.
+fn find_issuer<'m>(
+    issuers: &'m HashMap<String, Rc<Issuer>>,
+    iss: &str,
+) -> Result<(&'m Rc<Issuer>, Option<String>), JwtError> {
+    if let Some(issuer) = issuers.get(iss).filter(|i| i.tenant_template.is_none()) {
+        return Ok((issuer, None));
+    }
+    let mut fitting: Vec<(&'m Rc<Issuer>, &str)> = issuers
+        .values()
+        .filter_map(|issuer| {
+            let (before, after) = issuer.tenant_template.as_ref()?;
+            let tenant = iss
+                .strip_prefix(before.as_str())?
+                .strip_suffix(after.as_str())?;
+            is_tenant_id(tenant).then_some((issuer, tenant))
+        })
+        .collect();
+    if fitting.is_empty() {
+        return Err(JwtError::UntrustedIssuer);
+    }
+    fitting.sort_by(|a, b| a.0.issuer.cmp(&b.0.issuer));
+    let admitted = fitting.iter().find(|(issuer, tenant)| {
+        let tenant = tenant.to_ascii_lowercase();
+        issuer
+            .allowed_tenants
+            .iter()
+            .any(|t| t == "*" || *t == tenant)
+    });
+    match admitted {
+        Some((issuer, tenant)) => Ok((issuer, Some((*tenant).to_string()))),
+        None => Err(JwtError::TenantNotAllowed(format!(
+            "tenant {} is not among the allowed_tenants of issuer {}",
+            excerpt(fitting[0].1, 64),
+            excerpt(&fitting[0].0.issuer, 96)
+        ))),
+    }
+}
+
+/// For a token admitted through an issuer template: its `tid` claim must name the tenant of its `iss`
+/// (Microsoft identity platform: validate the issuer against the token's tenant).
+fn check_tenant_claim(claims: &Value, tenant: Option<&str>) -> Result<(), JwtError> {
+    let Some(tenant) = tenant else {
+        return Ok(());
+    };
+    match claims.get("tid").and_then(Value::as_str) {
+        Some(tid) if tid.eq_ignore_ascii_case(tenant) => Ok(()),
+        Some(_) => Err(JwtError::TenantNotAllowed(
+            "the tid claim names another tenant than iss".into(),
+        )),
+        None => Err(JwtError::TenantNotAllowed(
+            "a token of an issuer template must carry the tenant in tid".into(),
+        )),
+    }
 }
 
 /// Refuses a verified token that is not an access token the issuer accepts: an ID token presented as a bearer
@@ -979,6 +1139,19 @@ pub fn looks_like_jwt(token: &str) -> bool {
 /// Only JSON objects are traversed. Returns `None` for an empty path, an empty segment or a missing member.
 #[must_use]
 pub fn claim_at<'a>(claims: &'a Value, path: &str) -> Option<&'a Value> {
+    claim_at_how(claims, path).map(|(value, _)| value)
+}
+
+/// How [`claim_at`] found a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClaimFound {
+    /// Through the path's segments (a path without dots: the top-level member).
+    Nested,
+    /// A dotted path that does not resolve as nested keys, found as one top-level key (`https://x.test/roles`).
+    WholeKey,
+}
+
+fn claim_at_how<'a>(claims: &'a Value, path: &str) -> Option<(&'a Value, ClaimFound)> {
     if path.is_empty() {
         return None;
     }
@@ -1000,13 +1173,82 @@ pub fn claim_at<'a>(claims: &'a Value, path: &str) -> Option<&'a Value> {
             }
         }
         if found {
-            return Some(current);
+            return Some((current, ClaimFound::Nested));
         }
     }
     if segments.len() > 1 {
-        return claims.as_object()?.get(&segments.join("."));
+        return claims
+            .as_object()?
+            .get(&segments.join("."))
+            .map(|v| (v, ClaimFound::WholeKey));
     }
     None
+}
+
+/// Splits a `roles_claim` setting into its dot paths: at commas not preceded by a backslash (`\,` is a comma
+/// inside a path; other escapes such as `\.` are kept for [`claim_at`]), each path trimmed, empty ones dropped.
+#[must_use]
+pub fn split_claim_paths(setting: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut current = String::new();
+    let mut chars = setting.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&',') => {
+                current.push(',');
+                chars.next();
+            }
+            ',' => paths.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    paths.push(current);
+    paths
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// True when the claim at `path` is absent and the IdP says it left it out (OpenID Connect Core §5.6.2
+/// distributed claims: `_claim_names` names its top-level member; Entra ID's implicit-flow `hasgroups: true`
+/// for `groups`). Entra ID does this for a user in more than 200 groups (JWT) instead of listing them.
+#[must_use]
+pub fn claim_left_out(claims: &Value, path: &str) -> bool {
+    if claim_at(claims, path).is_some() {
+        return false;
+    }
+    let top = split_path(path).into_iter().next().unwrap_or_default();
+    let top = if top == "metadata" && claims.get("metadata").is_none() {
+        split_path(path).into_iter().nth(1).unwrap_or_default()
+    } else {
+        top
+    };
+    let named = claims
+        .get("_claim_names")
+        .and_then(Value::as_object)
+        .is_some_and(|names| names.contains_key(&top) || names.contains_key(path));
+    named || (top == "groups" && claims.get("hasgroups") == Some(&Value::Bool(true)))
+}
+
+impl Issuer {
+    /// The team a team-claim value names: without `group_mappings` and `team_prefix` the value itself; with
+    /// them, its `group_mappings` entry, else the value without `team_prefix` when it starts with it (and more
+    /// follows), else none (a group that is not a team).
+    #[must_use]
+    pub fn team_of(&self, group: &str) -> Option<String> {
+        if self.group_mappings.is_empty() && self.team_prefix.is_none() {
+            return Some(group.to_string());
+        }
+        if let Some(team) = self.group_mappings.get(group) {
+            return Some(team.clone());
+        }
+        let prefix = self.team_prefix.as_deref()?;
+        group
+            .strip_prefix(prefix)
+            .filter(|rest| !rest.is_empty())
+            .map(str::to_string)
+    }
 }
 
 fn split_path(path: &str) -> Vec<String> {
@@ -1099,6 +1341,8 @@ fn admission_refusal(
                 excerpt(path, 64),
                 if value.is_some() {
                     "has a value that is not admitted"
+                } else if claim_left_out(claims, path) {
+                    "was left out of the token by the IdP (groups overage)"
                 } else {
                     "is missing"
                 },
@@ -1149,14 +1393,43 @@ fn build_principal(issuer: &Issuer, claims: &Value, exp: i64, nbf: Option<i64>) 
     let admission_refusal =
         admission_refusal(issuer, claims, user_email.as_deref(), email_unverified);
     let team_id = at(&issuer.team_id_claim).and_then(|v| match v {
-        Value::Array(items) => items.first().and_then(scalar_string),
-        other => scalar_string(other),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(scalar_string)
+            .find_map(|group| issuer.team_of(&group)),
+        other => scalar_string(other).and_then(|group| issuer.team_of(&group)),
     });
+    let mut team_ids: Vec<String> = Vec::new();
+    for team in at(&issuer.team_ids_claim)
+        .map(string_list)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|group| issuer.team_of(group))
+    {
+        if !team_ids.contains(&team) {
+            team_ids.push(team);
+        }
+    }
+    let teams_overage = [&issuer.team_id_claim, &issuer.team_ids_claim]
+        .into_iter()
+        .flatten()
+        .any(|path| claim_left_out(claims, path));
+    let roles_overage = issuer
+        .roles_claims
+        .iter()
+        .any(|path| claim_left_out(claims, path));
     let scope_path = issuer.scope_claim.as_deref().unwrap_or(DEFAULT_SCOPE_CLAIM);
     let scopes = claim_at(claims, scope_path)
         .map(scope_list)
         .unwrap_or_default();
-    let roles = at(&issuer.roles_claim).map(string_list).unwrap_or_default();
+    let mut roles: Vec<String> = Vec::new();
+    for path in &issuer.roles_claims {
+        for role in claim_at(claims, path).map(string_list).unwrap_or_default() {
+            if !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+    }
     let admin_scope = issuer
         .admin_scope
         .as_deref()
@@ -1164,13 +1437,14 @@ fn build_principal(issuer: &Issuer, claims: &Value, exp: i64, nbf: Option<i64>) 
     let mapped_role = most_privileged_mapping(&issuer.role_mappings, &roles);
     JwtPrincipal {
         issuer: issuer.issuer.clone(),
+        tenant_id: None,
         subject: claims.get("sub").and_then(scalar_string),
         user_id,
         user_email,
         team_id,
-        team_ids: at(&issuer.team_ids_claim)
-            .map(string_list)
-            .unwrap_or_default(),
+        team_ids,
+        teams_overage,
+        roles_overage,
         organization_id: at(&issuer.org_id_claim).and_then(scalar_string),
         end_user_id: at(&issuer.end_user_id_claim).and_then(scalar_string),
         scopes,
@@ -1184,6 +1458,423 @@ fn build_principal(issuer: &Issuer, claims: &Value, exp: i64, nbf: Option<i64>) 
         expires_at: exp,
         not_before: nbf,
     }
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Explanations (rbac.jwt_inspect) and write-time checks of issuer rows
+// ------------------------------------------------------------------------------------------------------------
+
+fn step_failed(step: &str, error: &JwtError) -> Value {
+    serde_json::json!({"step": step, "ok": false, "reason": error.reason_code(), "message": error.to_string()})
+}
+
+fn step_passed(step: &str) -> Value {
+    serde_json::json!({"step": step, "ok": true})
+}
+
+/// What [`verify`] does with `token`, step by step, as a JSON object (for `rbac.jwt_inspect`): `header` (`alg`,
+/// `kid`, `typ`), `issuer` (the row chosen and how: `exact` or `tenant template`, the tenant, its usable key
+/// count), `key` (`kid`, type and algorithms of the key that verified the signature), `steps` (each check in
+/// [`verify`]'s order with `ok`, and for the failed one its reason and message), `verified`, `refusal`; and, once
+/// the signature verified (also when a later check fails, e.g. an expired token), `claims` (each configured claim
+/// path: the value found and how), `resolved` (user id, e-mail, scopes, roles, mapped role, groups and the team
+/// each names, team candidates, organization, customer, tenant, overage), `admission` (the claim and e-mail
+/// rules: the refusal, if any) and `warnings` (paths that match nothing, unverified e-mails, groups that are
+/// not teams…).
+///
+/// Never includes key material (no `k`, `n` or other JWK member) or the token's signature. Uses no cache.
+#[must_use]
+pub fn inspect(token: &str, issuers: &HashMap<String, Rc<Issuer>>, now: i64) -> Value {
+    let mut steps: Vec<Value> = Vec::new();
+    let mut out = Map::new();
+    let result = inspect_steps(token, issuers, now, &mut steps, &mut out);
+    out.insert("steps".into(), Value::Array(steps));
+    out.insert("verified".into(), Value::Bool(result.is_ok()));
+    out.insert(
+        "refusal".into(),
+        match &result {
+            Ok(()) => Value::Null,
+            Err(e) => serde_json::json!({"reason": e.reason_code(), "message": e.to_string()}),
+        },
+    );
+    Value::Object(out)
+}
+
+fn inspect_steps(
+    token: &str,
+    issuers: &HashMap<String, Rc<Issuer>>,
+    now: i64,
+    steps: &mut Vec<Value>,
+    out: &mut Map<String, Value>,
+) -> Result<(), JwtError> {
+    macro_rules! check {
+        ($name:expr, $result:expr) => {
+            match $result {
+                Ok(value) => {
+                    steps.push(step_passed($name));
+                    value
+                }
+                Err(e) => {
+                    steps.push(step_failed($name, &e));
+                    return Err(e);
+                }
+            }
+        };
+    }
+    let parsed = check!("structure", parse_compact(token));
+    out.insert(
+        "header".into(),
+        serde_json::json!({"alg": parsed.alg, "kid": parsed.kid, "typ": parsed.typ}),
+    );
+    let iss = parsed.payload.get("iss").and_then(Value::as_str);
+    out.insert(
+        "issuer".into(),
+        serde_json::json!({"iss": iss.map(|i| excerpt(i, 256))}),
+    );
+    let (issuer, tenant) = check!(
+        "issuer",
+        iss.map_or(Err(JwtError::UntrustedIssuer), |iss| find_issuer(
+            issuers, iss
+        ))
+    );
+    out.insert(
+        "issuer".into(),
+        serde_json::json!({
+            "iss": iss, "row": issuer.issuer,
+            "matched": if tenant.is_some() { "tenant template" } else { "exact" },
+            "tenant": tenant, "usable_keys": issuer.keys.len(),
+        }),
+    );
+    let key = check!("signature", check_signature(&parsed, token, issuer));
+    let algorithms: Vec<String> = key.algorithms.iter().map(|a| format!("{a:?}")).collect();
+    out.insert(
+        "key".into(),
+        serde_json::json!({"kid": key.kid, "type": key.kind, "algorithms": algorithms}),
+    );
+    // The claims are the issuer's from here on: say how the row reads them, even if a later check fails.
+    let claims = &parsed.payload;
+    let exp = numeric_date(claims.get("exp"), "exp", false)
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    let nbf = numeric_date(claims.get("nbf"), "nbf", true).ok().flatten();
+    let mut principal = build_principal(issuer, claims, exp, nbf);
+    principal.tenant_id.clone_from(&tenant);
+    let mut warnings: Vec<String> = Vec::new();
+    out.insert(
+        "claims".into(),
+        explain_claims(issuer, claims, &mut warnings),
+    );
+    out.insert(
+        "resolved".into(),
+        explain_principal(issuer, &principal, claims, &mut warnings),
+    );
+    out.insert(
+        "admission".into(),
+        serde_json::json!({
+            "required_claims": issuer.required_claims.iter().map(|(p, v)| serde_json::json!({"path": p, "allowed": v})).collect::<Vec<_>>(),
+            "allowed_roles": issuer.allowed_roles.as_ref().map(|r| r.iter().map(|r| r.name()).collect::<Vec<_>>()),
+            "allowed_email_domains": issuer.allowed_email_domains,
+            "refusal": principal.admission_refusal,
+        }),
+    );
+    out.insert(
+        "times".into(),
+        serde_json::json!({"exp": claims.get("exp"), "nbf": claims.get("nbf"), "now": now, "leeway_seconds": issuer.leeway_seconds}),
+    );
+    out.insert(
+        "audience".into(),
+        serde_json::json!({"aud": claims.get("aud"), "accepted": issuer.audiences}),
+    );
+    out.insert("warnings".into(), serde_json::json!(warnings));
+    check!("tenant", check_tenant_claim(claims, tenant.as_deref()));
+    check!("audience", check_audience(claims, issuer));
+    check!(
+        "time",
+        numeric_date(claims.get("exp"), "exp", false)
+            .and_then(|exp| exp.ok_or_else(|| malformed("no exp claim")))
+            .and_then(|exp| {
+                let nbf = numeric_date(claims.get("nbf"), "nbf", true)?;
+                check_times(exp, nbf, issuer.leeway_seconds, now)
+            })
+    );
+    check!("token type", check_token_type(&parsed, issuer));
+    Ok(())
+}
+
+/// Every claim path the issuer row reads, with the value found in `claims` and how it was found.
+fn explain_claims(issuer: &Issuer, claims: &Value, warnings: &mut Vec<String>) -> Value {
+    let mut settings: Vec<(&str, &str)> = Vec::new();
+    let single = [
+        ("user_id_claim", &issuer.user_id_claim),
+        ("user_email_claim", &issuer.user_email_claim),
+        ("team_id_claim", &issuer.team_id_claim),
+        ("team_ids_claim", &issuer.team_ids_claim),
+        ("org_id_claim", &issuer.org_id_claim),
+        ("end_user_id_claim", &issuer.end_user_id_claim),
+    ];
+    for (setting, path) in single {
+        if let Some(path) = path {
+            settings.push((setting, path));
+        }
+    }
+    for path in &issuer.roles_claims {
+        settings.push(("roles_claim", path));
+    }
+    settings.push((
+        "scope_claim",
+        issuer.scope_claim.as_deref().unwrap_or(DEFAULT_SCOPE_CLAIM),
+    ));
+    for (path, _) in &issuer.required_claims {
+        settings.push(("required_claims", path));
+    }
+    let explained: Vec<Value> = settings
+        .into_iter()
+        .map(|(setting, path)| {
+            let (value, found) = match claim_at_how(claims, path) {
+                Some((value, ClaimFound::Nested)) => (value.clone(), "yes"),
+                Some((value, ClaimFound::WholeKey)) => {
+                    warnings.push(format!(
+                        "{setting} '{}' was found as one top-level key named by the whole path, not as nested members",
+                        excerpt(path, 96)
+                    ));
+                    (value.clone(), "as one top-level key")
+                }
+                None if claim_left_out(claims, path) => {
+                    warnings.push(format!(
+                        "{setting} '{}': the IdP left this claim out of the token (groups overage)",
+                        excerpt(path, 96)
+                    ));
+                    (Value::Null, "left out by the IdP (overage)")
+                }
+                None => {
+                    warnings.push(format!(
+                        "{setting} '{}' matches nothing in this token",
+                        excerpt(path, 96)
+                    ));
+                    (Value::Null, "no")
+                }
+            };
+            serde_json::json!({"setting": setting, "path": path, "found": found, "value": value})
+        })
+        .collect();
+    Value::Array(explained)
+}
+
+/// The principal a token resolves to, with each team-claim value and the team it names.
+fn explain_principal(
+    issuer: &Issuer,
+    principal: &JwtPrincipal,
+    claims: &Value,
+    warnings: &mut Vec<String>,
+) -> Value {
+    let at = |path: &Option<String>| path.as_deref().and_then(|p| claim_at(claims, p));
+    let mut groups: Vec<String> = Vec::new();
+    for value in [at(&issuer.team_id_claim), at(&issuer.team_ids_claim)]
+        .into_iter()
+        .flatten()
+    {
+        for group in string_list(value) {
+            if !groups.contains(&group) {
+                groups.push(group);
+            }
+        }
+    }
+    let not_teams = groups
+        .iter()
+        .filter(|g| issuer.team_of(g).is_none())
+        .count();
+    if not_teams > 0 {
+        warnings.push(format!(
+            "{not_teams} of the token's {} team-claim values name no team (team_prefix / group_mappings)",
+            groups.len()
+        ));
+    }
+    if email_is_unverified(claims) {
+        warnings.push(
+            "email_verified is false: the e-mail names no user and counts for no e-mail domain"
+                .into(),
+        );
+    }
+    if issuer.accepted_token_types == TokenTypes::Any && claims.get("nonce").is_some() {
+        warnings.push(
+            "the token carries a nonce (an OpenID Connect ID token), and the issuer accepts any token".into(),
+        );
+    }
+    let mut candidates: Vec<&str> = principal
+        .team_ids
+        .iter()
+        .map(String::as_str)
+        .chain(principal.team_id.as_deref())
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    serde_json::json!({
+        "user_id": principal.user_id,
+        "user_email": principal.user_email,
+        "email_verified": claims.get("email_verified"),
+        "subject": principal.subject,
+        "scopes": principal.scopes,
+        "admin_scope": principal.admin_scope,
+        "roles": principal.roles,
+        "mapped_role": principal.mapped_role.map(Role::name),
+        "groups": groups.iter().map(|g| serde_json::json!({"value": g, "team": issuer.team_of(g)})).collect::<Vec<_>>(),
+        "team_candidates": if principal.admin_scope { Vec::new() } else { candidates },
+        "organization_id": principal.organization_id,
+        "end_user_id": principal.end_user_id,
+        "tenant_id": principal.tenant_id,
+        "teams_overage": principal.teams_overage,
+        "roles_overage": principal.roles_overage,
+    })
+}
+
+/// Members of a JWK that only a private (or secret-holding, for `oct` they are the point) key has.
+const PRIVATE_JWK_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
+
+/// Why a claim path can match nothing, whatever the token: an empty segment (a leading, trailing or doubled
+/// unescaped dot) or surrounding whitespace.
+fn claim_path_problem(path: &str) -> Option<&'static str> {
+    if path.trim() != path {
+        return Some("has leading or trailing spaces");
+    }
+    if split_path(path).iter().any(String::is_empty) {
+        return Some("has an empty segment (a leading, trailing or doubled dot; escape a dot inside a key as \\.)");
+    }
+    None
+}
+
+/// The first reason the `rbac.jwt_issuers` row `row` (`to_jsonb(NEW)`) cannot work as written, for the
+/// write-time trigger (23514); `None` when it can. Checks what [`Issuer::from_row`] would otherwise silently
+/// skip or never match:
+/// * `jwks`: a JWK holding private-key members (`d`, `p`, …: publish only public keys; `k` of an `oct` key is
+///   the shared secret and allowed); a non-empty key set none of whose keys can verify (encryption keys, RSA
+///   below 2048 bits, unsupported curves or algorithms, HMAC secrets shorter than HS256's 32 bytes…);
+/// * claim paths (`*_claim`, each `roles_claim` path, `required_claims` keys): no empty segment, no surrounding
+///   spaces; `roles_claim` must name at least one path;
+/// * issuer templates: at most one `{tenantid}`, as a whole path segment of an `https://` issuer; a template
+///   needs `allowed_tenants` (tenant ids, or `*` for every tenant), which only a template may have;
+/// * `group_mappings`: a JSON object mapping groups to non-empty team ids.
+#[must_use]
+pub fn issuer_row_problem(row: &Value) -> Option<String> {
+    let obj = row.as_object()?;
+    let jwks = json_column(obj.get("jwks"));
+    let keys = jwks
+        .as_deref()
+        .and_then(|j| j.get("keys"))
+        .and_then(Value::as_array);
+    if let Some(keys) = keys {
+        for key in keys.iter().filter_map(Value::as_object) {
+            if let Some(member) = PRIVATE_JWK_MEMBERS.iter().find(|m| key.contains_key(**m)) {
+                return Some(format!(
+                    "jwt_issuers.jwks: a key holds the private member \"{member}\"; store only the public key set the IdP publishes"
+                ));
+            }
+        }
+        if !keys.is_empty() && parse_jwks(obj.get("jwks")).is_empty() {
+            return Some(format!(
+                "jwt_issuers.jwks: none of its {} key(s) can verify signatures (encryption keys, RSA below 2048 bits, \
+                 unsupported curves or algorithms, HMAC secrets too short for their algorithm)",
+                keys.len()
+            ));
+        }
+    }
+    let text = |name: &str| {
+        obj.get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    for column in [
+        "user_id_claim",
+        "user_email_claim",
+        "team_id_claim",
+        "team_ids_claim",
+        "org_id_claim",
+        "end_user_id_claim",
+        "scope_claim",
+    ] {
+        if let Some(problem) = text(column).and_then(claim_path_problem) {
+            return Some(format!("jwt_issuers.{column} {problem}"));
+        }
+    }
+    if let Some(setting) = text("roles_claim") {
+        let paths = split_claim_paths(setting);
+        if paths.is_empty() {
+            return Some("jwt_issuers.roles_claim names no claim path".into());
+        }
+        if let Some(problem) = paths.iter().find_map(|p| claim_path_problem(p)) {
+            return Some(format!("jwt_issuers.roles_claim: a path {problem}"));
+        }
+    }
+    if let Some(rules) = json_column(obj.get("required_claims")) {
+        if let Some(problem) = rules
+            .as_object()
+            .and_then(|r| r.keys().find_map(|p| claim_path_problem(p)))
+        {
+            return Some(format!(
+                "jwt_issuers.required_claims: a claim path {problem}"
+            ));
+        }
+    }
+    let issuer = obj.get("issuer").and_then(Value::as_str).unwrap_or("");
+    let allowed: Vec<&str> = obj
+        .get("allowed_tenants")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(|t| t.as_str().unwrap_or("")).collect())
+        .unwrap_or_default();
+    match issuer.matches(TENANT_PLACEHOLDER).count() {
+        0 => {
+            if !allowed.is_empty() {
+                return Some(
+                    "jwt_issuers.allowed_tenants applies only to an issuer template such as \
+                     https://login.microsoftonline.com/{tenantid}/v2.0"
+                        .into(),
+                );
+            }
+        }
+        1 => {
+            let (before, after) = issuer.split_once(TENANT_PLACEHOLDER).unwrap_or_default();
+            let host_then_path = before
+                .strip_prefix("https://")
+                .is_some_and(|rest| rest.contains('/') && !rest.starts_with('/'));
+            if !host_then_path
+                || !before.ends_with('/')
+                || !(after.is_empty() || after.starts_with('/'))
+            {
+                return Some(
+                    "jwt_issuers.issuer: {tenantid} must be a whole path segment of an https:// issuer \
+                     (https://login.microsoftonline.com/{tenantid}/v2.0)"
+                        .into(),
+                );
+            }
+            if allowed.is_empty() {
+                return Some(
+                    "jwt_issuers.allowed_tenants must list the tenants an issuer template admits ('*' for every \
+                     tenant)"
+                        .into(),
+                );
+            }
+            if let Some(bad) = allowed.iter().find(|t| **t != "*" && !is_tenant_id(t)) {
+                return Some(format!(
+                    "jwt_issuers.allowed_tenants: \"{}\" is not a tenant id",
+                    excerpt(bad, 64)
+                ));
+            }
+        }
+        _ => return Some("jwt_issuers.issuer holds {tenantid} more than once".into()),
+    }
+    if let Some(mappings) = json_column(obj.get("group_mappings")) {
+        let well_formed = mappings.as_object().is_some_and(|m| {
+            m.iter().all(|(group, team)| {
+                !group.is_empty() && team.as_str().is_some_and(|t| !t.is_empty())
+            })
+        });
+        if !well_formed {
+            return Some(
+                "jwt_issuers.group_mappings must map groups to team ids: {\"/acme/finance\": \"finance\"}".into(),
+            );
+        }
+    }
+    None
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -1402,6 +2093,7 @@ mod tests {
             JwtError::Expired => "Expired",
             JwtError::NotYetValid => "NotYetValid",
             JwtError::NotAccessToken(_) => "NotAccessToken",
+            JwtError::TenantNotAllowed(_) => "TenantNotAllowed",
         }
     }
 
@@ -2054,6 +2746,283 @@ mod tests {
         );
         assert!(p.team_ids.is_empty() && p.roles.is_empty() && p.scopes.is_empty());
         forget_verified_tokens();
+    }
+
+    // --- identity-provider shapes: tenants, groups, several role claims, overage, inspect -------------------
+
+    fn claims_jwks() -> Value {
+        json!({"keys": [{"kty": "oct", "kid": "k1", "k": URL_SAFE_NO_PAD.encode(CLAIMS_SECRET)}]})
+    }
+
+    #[test]
+    fn issuer_templates_admit_listed_tenants_only() {
+        forget_verified_tokens();
+        let template = "https://login.example.test/{tenantid}/v2.0";
+        let issuers = issuers_from_rows(vec![
+            row(
+                template,
+                claims_jwks(),
+                json!({"allowed_tenants": ["T-1", "t-2"], "user_id_claim": "oid"}),
+            ),
+            row(
+                "https://login.example.test/t-3/v2.0",
+                claims_jwks(),
+                json!({}),
+            ),
+            row(
+                "https://sts.example.test/{tenantid}/",
+                claims_jwks(),
+                json!({"allowed_tenants": ["*"]}),
+            ),
+        ]);
+        let token = |iss: &str, tid: Option<&str>| {
+            let mut claims = json!({"iss": iss, "oid": "o-1", "sub": "s-1"});
+            if let Some(tid) = tid {
+                claims["tid"] = json!(tid);
+            }
+            claims_token(claims)
+        };
+        let p = verify(
+            &token("https://login.example.test/t-1/v2.0", Some("t-1")),
+            &issuers,
+            NOW,
+        )
+        .expect("an allowed tenant (case-insensitive)");
+        assert_eq!(p.issuer, template);
+        assert_eq!(p.tenant_id.as_deref(), Some("t-1"));
+        assert_eq!(p.user_id.as_deref(), Some("o-1"));
+        let refused = |t: String| verify(&t, &issuers, NOW).map(|_| ()).unwrap_err();
+        let foreign = refused(token("https://login.example.test/t-9/v2.0", Some("t-9")));
+        assert!(matches!(&foreign, JwtError::TenantNotAllowed(m) if m.contains("t-9")));
+        assert_eq!(foreign.reason_code(), "untrusted_issuer");
+        assert!(matches!(
+            refused(token("https://login.example.test/t-1/v2.0", Some("t-2"))),
+            JwtError::TenantNotAllowed(_)
+        ));
+        assert!(matches!(
+            refused(token("https://login.example.test/t-1/v2.0", None)),
+            JwtError::TenantNotAllowed(_)
+        ));
+        assert_eq!(
+            refused(token(
+                "https://login.example.test/{tenantid}/v2.0",
+                Some("{tenantid}")
+            )),
+            JwtError::UntrustedIssuer
+        );
+        assert_eq!(
+            refused(token(
+                "https://login.example.test/t-1/x/v2.0",
+                Some("t-1/x")
+            )),
+            JwtError::UntrustedIssuer
+        );
+        // an exact row wins over the template, with its own settings (user id from sub)
+        let exact = verify(
+            &token("https://login.example.test/t-3/v2.0", None),
+            &issuers,
+            NOW,
+        )
+        .expect("exact row");
+        assert_eq!(exact.tenant_id, None);
+        assert_eq!(exact.user_id.as_deref(), Some("s-1"));
+        // '*' admits every tenant, still with a matching tid
+        let any = verify(
+            &token("https://sts.example.test/any-tenant/", Some("ANY-TENANT")),
+            &issuers,
+            NOW,
+        )
+        .expect("any tenant");
+        assert_eq!(any.tenant_id.as_deref(), Some("any-tenant"));
+    }
+
+    #[test]
+    fn group_mappings_team_prefix_and_several_role_paths() {
+        forget_verified_tokens();
+        let issuers = claims_issuers(json!({
+            "team_ids_claim": "groups", "team_id_claim": "team", "team_prefix": "/acme/",
+            "group_mappings": {"/ops": "platform"},
+            "roles_claim": "realm_access.roles, resource_access.gw.roles",
+            "role_mappings": [{"role": "admin", "internal_role": "proxy_admin"}, {"role": "user", "internal_role": "internal_user"}]
+        }));
+        let p = verify(
+            &claims_token(json!({
+                "sub": "u-1", "groups": ["/acme/finance", "/other/x", "/ops", "/acme/", "/acme/finance"],
+                "team": ["/x", "/acme/research"],
+                "realm_access": {"roles": ["user", "offline_access"]},
+                "resource_access": {"gw": {"roles": ["admin", "user"]}}
+            })),
+            &issuers,
+            NOW,
+        )
+        .expect("verifies");
+        assert_eq!(p.team_ids, vec!["finance", "platform"]);
+        assert_eq!(p.team_id.as_deref(), Some("research"));
+        assert_eq!(p.roles, vec!["user", "offline_access", "admin"]);
+        assert_eq!(p.mapped_role, Some(Role::ProxyAdmin));
+        // without mapping rules every value is a team id, as before
+        let plain = claims_issuers(json!({"team_ids_claim": "groups"}));
+        let q = verify(
+            &claims_token(json!({"sub": "u-2", "groups": ["/acme/finance", "Everyone"]})),
+            &plain,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(q.team_ids, vec!["/acme/finance", "Everyone"]);
+    }
+
+    #[test]
+    fn claim_path_lists() {
+        assert_eq!(split_claim_paths("a.b, c"), vec!["a.b", "c"]);
+        assert_eq!(split_claim_paths(r"x\,y,z"), vec!["x,y", "z"]);
+        assert_eq!(
+            split_claim_paths(r"https://x\.test/roles"),
+            vec![r"https://x\.test/roles"]
+        );
+        assert!(split_claim_paths(" , ,").is_empty());
+    }
+
+    #[test]
+    fn groups_overage_is_seen() {
+        forget_verified_tokens();
+        let issuers = claims_issuers(json!({"team_ids_claim": "groups", "roles_claim": "roles"}));
+        let p = |claims: Value| verify(&claims_token(claims), &issuers, NOW).unwrap();
+        let over = p(json!({"sub": "u", "_claim_names": {"groups": "src1"},
+                            "_claim_sources": {"src1": {"endpoint": "https://graph.example.test/v1.0/users/u/getMemberObjects"}}}));
+        assert!(over.teams_overage && !over.roles_overage);
+        assert!(over.team_ids.is_empty());
+        assert!(p(json!({"sub": "u2", "hasgroups": true})).teams_overage);
+        assert!(
+            !p(json!({"sub": "u3", "groups": ["g"], "_claim_names": {"groups": "s"}}))
+                .teams_overage
+        );
+        assert!(!p(json!({"sub": "u4"})).teams_overage);
+        let roles_from_groups = claims_issuers(json!({"roles_claim": "groups"}));
+        let r = verify(
+            &claims_token(json!({"sub": "u5", "_claim_names": {"groups": "src1"}})),
+            &roles_from_groups,
+            NOW,
+        )
+        .unwrap();
+        assert!(r.roles_overage && !r.teams_overage);
+    }
+
+    #[test]
+    fn inspect_explains_without_key_material() {
+        forget_verified_tokens();
+        let issuers = claims_issuers(json!({
+            "user_id_claim": "oid", "team_ids_claim": "groups", "team_prefix": "gw-",
+            "roles_claim": "roles, missing.path", "required_claims": {"hd": ["acme.test"]}
+        }));
+        let token = claims_token(json!({
+            "oid": "o-1", "groups": ["gw-finance", "Everyone"], "roles": ["r"], "hd": "evil.test",
+            "email": "a@acme.test", "email_verified": false, "exp": NOW - 10
+        }));
+        let report = inspect(&token, &issuers, NOW);
+        let text = report.to_string();
+        let secret = URL_SAFE_NO_PAD.encode(CLAIMS_SECRET);
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!text.contains(&secret), "no key material");
+        assert!(!text.contains(signature), "no signature");
+        assert_eq!(report["verified"], json!(false));
+        assert_eq!(report["refusal"]["reason"], json!("token_expired"));
+        assert_eq!(report["issuer"]["matched"], json!("exact"));
+        assert_eq!(report["key"]["kid"], json!("k1"));
+        assert_eq!(report["key"]["type"], json!("oct"));
+        // claims are explained although a later check fails
+        assert_eq!(report["resolved"]["user_id"], json!("o-1"));
+        assert_eq!(
+            report["resolved"]["groups"],
+            json!([{"value": "gw-finance", "team": "finance"}, {"value": "Everyone", "team": null}])
+        );
+        assert_eq!(report["resolved"]["team_candidates"], json!(["finance"]));
+        assert!(report["admission"]["refusal"]
+            .as_str()
+            .is_some_and(|m| m.contains("claim hd")));
+        let warnings = report["warnings"].to_string();
+        assert!(warnings.contains("missing.path") && warnings.contains("matches nothing"));
+        assert!(warnings.contains("email_verified is false"));
+        assert!(warnings.contains("1 of the token's 2 team-claim values name no team"));
+        let steps: Vec<&str> = report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["step"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            steps,
+            vec![
+                "structure",
+                "issuer",
+                "signature",
+                "tenant",
+                "audience",
+                "time"
+            ]
+        );
+        // a bad signature: no claims are explained
+        let tampered = format!("{}x", &token[..token.len() - 1]);
+        let bad = inspect(&tampered, &issuers, NOW);
+        assert_eq!(bad["refusal"]["reason"], json!("invalid_token"));
+        assert!(bad.get("claims").is_none() && bad.get("resolved").is_none());
+        assert_eq!(
+            inspect("a.b.c", &issuers, NOW)["steps"][0]["step"],
+            json!("structure")
+        );
+    }
+
+    #[test]
+    fn issuer_rows_that_cannot_work() {
+        let problem = |overrides: Value| {
+            issuer_row_problem(&row(
+                "https://iss.example.test",
+                json!({"keys": []}),
+                overrides,
+            ))
+        };
+        assert_eq!(problem(json!({})), None);
+        let enc_only = json!({"keys": [{"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB"}]});
+        assert!(problem(json!({"jwks": enc_only})).is_some_and(|m| m.contains("none of its 1 key")));
+        let private =
+            json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "a", "y": "b", "d": "secret"}]});
+        assert!(problem(json!({"jwks": private})).is_some_and(|m| m.contains("private member")));
+        assert!(
+            problem(json!({"jwks": serde_json::from_str::<Value>(HS_JWKS).unwrap()})).is_none()
+        );
+        assert!(problem(json!({"team_ids_claim": "groups."}))
+            .is_some_and(|m| m.contains("team_ids_claim")));
+        assert!(problem(json!({"user_id_claim": " sub"})).is_some());
+        assert!(
+            problem(json!({"user_id_claim": ""})).is_none(),
+            "empty = NULL"
+        );
+        assert!(problem(json!({"roles_claim": "realm_access.roles,,x"})).is_none());
+        assert!(problem(json!({"roles_claim": ","})).is_some());
+        assert!(problem(json!({"roles_claim": "a..b, c"})).is_some());
+        assert!(problem(json!({"required_claims": {".hd": [1]}})).is_some());
+        assert!(problem(json!({"allowed_tenants": ["t"]}))
+            .is_some_and(|m| m.contains("only to an issuer template")));
+        assert!(problem(json!({"group_mappings": {"g": ""}})).is_some());
+        assert!(problem(json!({"group_mappings": {"g": "t"}})).is_none());
+        let template = |issuer: &str, tenants: Value| {
+            issuer_row_problem(&row(
+                issuer,
+                json!({"keys": []}),
+                json!({"allowed_tenants": tenants}),
+            ))
+        };
+        let entra = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        assert_eq!(
+            template(entra, json!(["9188040d-6c67-4c5b-b112-36a304b66dad"])),
+            None
+        );
+        assert_eq!(template(entra, json!(["*"])), None);
+        assert!(template(entra, json!(null)).is_some_and(|m| m.contains("must list")));
+        assert!(template(entra, json!(["a/b"])).is_some());
+        assert!(template("https://{tenantid}.example.test/", json!(["*"])).is_some());
+        assert!(template("https://x.test/{tenantid}x/", json!(["*"])).is_some());
+        assert!(template("https://x.test/{tenantid}/{tenantid}", json!(["*"])).is_some());
+        assert!(template("https://sts.windows.net/{tenantid}/", json!(["t"])).is_none());
     }
 
     #[test]

@@ -77,6 +77,12 @@ fn candidate_teams(principal: &JwtPrincipal) -> Vec<&str> {
 }
 
 /// Decides for a verified JWT principal.
+///
+/// Teams are needed only by a request that names a model (an LLM call, docs/semantics.md §11.6): there the team
+/// claims must give a usable team (`no_team_for_model` otherwise, LiteLLM's default). Elsewhere (management,
+/// spend and info routes, `rbac.authenticate`) team claims never refuse: the principal's team is the first
+/// candidate that exists and is usable, else the first that exists (blocked: the blocked gate answers), else
+/// none — the principal acts with its personal permissions (LiteLLM: no team found without a model).
 pub fn decide(
     client: &SpiClient<'_>,
     cat: Rc<Catalogue>,
@@ -88,76 +94,98 @@ pub fn decide(
     let end_user = principal.end_user_id.as_deref().or(end_user_arg);
     let user_id = principal.user_id.as_deref();
     let org_id = principal.organization_id.as_deref();
+    let refuse = |mut decision: Decision, reason: Reason, message: String| {
+        decision.reason = reason;
+        decision.message = message;
+        Outcome {
+            decision,
+            context: None,
+            catalogue: Some(cat.clone()),
+        }
+    };
     // An admin-scope token acts as the proxy admin, not for a team (LiteLLM resolves admins before teams).
     let teams = if principal.admin_scope {
         Vec::new()
     } else {
         candidate_teams(&principal)
     };
+    let team_needed = model.is_some();
 
     // One context query in the common cases (no team or one team claim); the user row's role comes with it.
-    let selected = match teams.as_slice() {
-        [] => Some(context::load_for_principal(
+    let selected = match (teams.as_slice(), team_needed) {
+        ([], _) => Some(context::load_for_principal(
             client, user_id, None, org_id, end_user,
         )),
-        [only] => Some(context::load_for_principal(
+        ([only], true) => Some(context::load_for_principal(
             client,
             user_id,
             Some(only),
             org_id,
             end_user,
         )),
-        several => select_team(client, &cat, several, user_id, org_id, end_user, model),
+        (several, true) => select_team(client, &cat, several, user_id, org_id, end_user, model),
+        (candidates, false) => Some(principal_team(
+            client, candidates, user_id, org_id, end_user,
+        )),
     };
     let user_row_role = match &selected {
         Some(ctx) => ctx.user_role,
         None => context::load_for_principal(client, user_id, None, org_id, end_user).user_role,
     };
-    let role = derive_role(&principal, user_row_role, !teams.is_empty());
+    let has_team_claim = !teams.is_empty();
+    let role = derive_role(&principal, user_row_role, has_team_claim);
     let mut decision = Decision::deny(Reason::Ok, "");
     decision.user_id = principal.user_id.clone();
     decision.role = role;
+    // Roles the IdP left out cannot be mapped: refusing says so, where deriving a lesser role would not.
+    if principal.roles_overage && !principal.admin_scope {
+        return refuse(
+            decision,
+            Reason::GroupsOverage,
+            "the IdP left the roles claim out of the token (groups overage: too many groups to list); \
+             map roles from app roles or from groups assigned to the application"
+                .into(),
+        );
+    }
     // The issuer's admission rules: which of the IdP's users may use the gateway at all (docs/jwt.md).
     if let Some(refusal) = admission_refusal(&principal, role) {
-        decision.reason = Reason::ClaimsNotAllowed;
-        decision.message = refusal;
-        return Outcome {
-            decision,
-            context: None,
-            catalogue: Some(cat),
-        };
+        return refuse(decision, Reason::ClaimsNotAllowed, refusal);
     }
     if principal.enforce_rbac && role.is_none() {
-        decision.reason = Reason::RoleNotMapped;
-        decision.message =
-            "the issuer enforces RBAC and no role could be derived from the token".into();
-        return Outcome {
+        return refuse(
             decision,
-            context: None,
-            catalogue: Some(cat),
-        };
+            Reason::RoleNotMapped,
+            "the issuer enforces RBAC and no role could be derived from the token".into(),
+        );
+    }
+    if team_needed && principal.teams_overage && !principal.admin_scope {
+        return refuse(
+            decision,
+            Reason::GroupsOverage,
+            format!(
+                "the IdP left the team claim out of the token (groups overage: too many groups to list), so the \
+                 team that may call {} cannot be chosen; emit only the groups assigned to the application",
+                model.unwrap_or("this model")
+            ),
+        );
     }
     let Some(ctx) = selected else {
-        decision.reason = Reason::NoTeamForModel;
-        decision.message = format!(
-            "none of the token's teams ({}) may call {}",
-            team_summary(&teams),
-            model.unwrap_or("this route")
+        return refuse(
+            decision,
+            Reason::NoTeamForModel,
+            format!(
+                "none of the token's teams ({}) may call {}",
+                team_summary(&teams),
+                model.unwrap_or("this route")
+            ),
         );
-        return Outcome {
-            decision,
-            context: None,
-            catalogue: Some(cat),
-        };
     };
-    if !teams.is_empty() && ctx.team.is_none() {
-        decision.reason = Reason::NoTeamForModel;
-        decision.message = format!("the token's team ({}) does not exist", team_summary(&teams));
-        return Outcome {
+    if team_needed && has_team_claim && ctx.team.is_none() {
+        return refuse(
             decision,
-            context: None,
-            catalogue: Some(cat),
-        };
+            Reason::NoTeamForModel,
+            format!("the token's team ({}) does not exist", team_summary(&teams)),
+        );
     }
 
     let permission = if principal.enforce_rbac {
@@ -209,4 +237,32 @@ fn select_team(
             && model.is_none_or(|m| gates::model_gate_passes(cat, &ctx, m));
         usable.then_some(ctx)
     })
+}
+
+/// The principal's team where no team is needed (docs/semantics.md §11.6): the first candidate (by id) that
+/// exists and whose team and organization are not blocked; else the first that exists (the blocked gate then
+/// refuses: blocking a team blocks the tokens that name it, as it blocks its keys); else no team. Candidates
+/// that name no team are skipped: a group that is not a team never locks anyone out.
+fn principal_team(
+    client: &SpiClient<'_>,
+    teams: &[&str],
+    user_id: Option<&str>,
+    org_id: Option<&str>,
+    end_user: Option<&str>,
+) -> Context {
+    let mut first_blocked: Option<Context> = None;
+    for team in teams {
+        let ctx = context::load_for_principal(client, user_id, Some(team), org_id, end_user);
+        let Some(row) = &ctx.team else {
+            continue;
+        };
+        if !row.blocked && !ctx.organization.as_ref().is_some_and(|o| o.blocked) {
+            return ctx;
+        }
+        if first_blocked.is_none() {
+            first_blocked = Some(ctx);
+        }
+    }
+    first_blocked
+        .unwrap_or_else(|| context::load_for_principal(client, user_id, None, org_id, end_user))
 }

@@ -1,6 +1,7 @@
 //! Token → principal: virtual keys (`keys`) and JWTs (`jwt`).
 pub mod jwt;
 pub mod jwt_principal;
+pub mod jwt_sql;
 pub mod keys;
 
 /// The kind of credential a bearer token is (LiteLLM `user_api_key_auth`, docs/semantics.md §5.1).

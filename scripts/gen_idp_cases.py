@@ -336,8 +336,8 @@ def main() -> None:
     # Entra ID: one template row, two tenants, groups by object id, require_scope
     expect("entra: admin of tenant A manages; its group is no team", "entra-admin", "/team/new", None,
            "true ok user=11111111-2222-4333-8444-555555555555 team=- role=proxy_admin")
-    expect("entra: viewer of tenant B reads global spend", "entra-viewer", "/global/spend/keys", None,
-           "true ok user=22222222-3333-4444-8555-666666666666 team=- role=proxy_admin_viewer")
+    expect("entra: the customer tenant B's own viewer role gives no administration", "entra-viewer", "/global/spend/keys", None,
+           "false route_not_allowed user=22222222-3333-4444-8555-666666666666 team=- role=internal_user")
     expect("entra: group object id mapped to team finance", "entra-user", chat, "gpt-4o-mini",
            "true ok user=33333333-4444-4555-8666-777777777777 team=finance role=internal_user")
     expect("entra: finance may not call gpt-4o, unmapped groups do not count", "entra-user", chat, "gpt-4o",

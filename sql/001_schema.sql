@@ -220,6 +220,10 @@ CREATE TABLE rbac.jwt_issuers (
   -- an issuer template (issuer 'https://login.microsoftonline.com/{tenantid}/v2.0', Entra ID multi-tenant apps)
   -- trusts the tenants listed here ('*': every tenant); a token's tid must name the tenant of its iss
   allowed_tenants       text[],
+  -- the tenants of a template whose tokens may carry an administrative role (proxy_admin, proxy_admin_viewer,
+  -- org_admin) from role mappings, the admin scope or their user row: every other tenant's administrators assign
+  -- its app roles, so its tokens get at most internal_user (and their e-mails count only when email_verified)
+  admin_tenants         text[],
   -- team claims (team_id_claim, team_ids_claim) name teams through these: a value listed in group_mappings
   -- ({"/acme/finance": "finance"}) is that team; else a value starting with team_prefix is the team named by the
   -- rest ('/acme/' makes Keycloak's full-path group /acme/finance team finance); with either set, other values are

@@ -46,6 +46,16 @@ impl Role {
     }
 
     /// 0 for the most privileged role, increasing.
+    /// This role, or `ceiling` when this one is more privileged (a cap on what a source may grant).
+    #[must_use]
+    pub const fn at_most(self, ceiling: Role) -> Role {
+        if self.privilege_rank() < ceiling.privilege_rank() {
+            ceiling
+        } else {
+            self
+        }
+    }
+
     pub const fn privilege_rank(self) -> usize {
         self as usize
     }

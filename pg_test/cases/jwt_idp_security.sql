@@ -111,3 +111,38 @@ SELECT pg_temp.expect_error('required_claims with an empty list', $$UPDATE rbac.
 SELECT pg_temp.expect_error('a role mapping to no role', $$UPDATE rbac.jwt_issuers SET role_mappings = '[{"role": "x", "internal_role": "superadmin"}]' WHERE issuer = 'https://any.idp.test'$$, '23514');
 SELECT pg_temp.expect_error('allowed_roles with no role', $$UPDATE rbac.jwt_issuers SET allowed_roles = ARRAY['root'] WHERE issuer = 'https://any.idp.test'$$, '23514');
 SELECT pg_temp.expect_error('an e-mail domain with an @', $$UPDATE rbac.jwt_issuers SET allowed_email_domains = ARRAY['@acme.test'] WHERE issuer = 'https://any.idp.test'$$, '23514');
+
+-- 6. a multi-tenant template: only the home tenant's tokens may carry administrative roles (review: a customer
+--    tenant's own administrators assign its app roles and set its users' e-mails)
+INSERT INTO rbac.jwt_issuers(issuer, jwks, audiences, user_id_claim, user_email_claim, roles_claim, role_mappings,
+                             allowed_tenants, admin_tenants, allowed_email_domains)
+SELECT 'https://login.idp.test/{tenantid}/v2.0', jwks, ARRAY['gateway'], 'oid', 'email', 'roles',
+       '[{"role": "LiteLLM.Admin", "internal_role": "proxy_admin"}]', ARRAY['home-tenant', 'customer-b'], ARRAY['home-tenant'], NULL
+FROM rbac.jwt_issuers WHERE issuer = 'https://mail.idp.test';
+INSERT INTO rbac.users(user_id, user_role) VALUES ('oid-admin', 'proxy_admin');
+SET LOCAL ROLE rbac_api;
+SELECT pg_temp.expect_eq('home tenant: the admin mapping applies',
+  pg_temp.check(pg_temp.tok('https://login.idp.test/home-tenant/v2.0', '{"tid": "home-tenant", "oid": "o-h", "roles": ["LiteLLM.Admin"]}'), '/team/new'),
+  'true ok user=o-h role=proxy_admin');
+SELECT pg_temp.expect_eq('customer tenant: the same mapping gives no admin',
+  pg_temp.check(pg_temp.tok('https://login.idp.test/customer-b/v2.0', '{"tid": "customer-b", "oid": "o-c", "roles": ["LiteLLM.Admin"]}'), '/team/new'),
+  'false route_not_allowed user=o-c role=internal_user');
+SELECT pg_temp.expect_eq('customer tenant: an admin user row is not inherited either',
+  pg_temp.check(pg_temp.tok('https://login.idp.test/customer-b/v2.0', '{"tid": "customer-b", "oid": "oid-admin"}'), '/team/new'),
+  'false route_not_allowed user=oid-admin role=internal_user');
+SELECT pg_temp.expect_eq('home tenant: the admin user row applies',
+  pg_temp.check(pg_temp.tok('https://login.idp.test/home-tenant/v2.0', '{"tid": "home-tenant", "oid": "oid-admin"}'), '/team/new'),
+  'true ok user=oid-admin role=proxy_admin');
+RESET ROLE;
+SELECT pg_temp.expect_error('admin_tenants only on a template', $$UPDATE rbac.jwt_issuers SET admin_tenants = ARRAY['t'] WHERE issuer = 'https://any.idp.test'$$, '23514');
+SELECT pg_temp.expect_error('admin_tenants never *', $$UPDATE rbac.jwt_issuers SET admin_tenants = ARRAY['*'] WHERE issuer = 'https://login.idp.test/{tenantid}/v2.0'$$, '23514');
+-- through a template, an e-mail counts only when the token says it is verified (Entra sends no email_verified)
+UPDATE rbac.jwt_issuers SET allowed_email_domains = ARRAY['home.test'] WHERE issuer = 'https://login.idp.test/{tenantid}/v2.0';
+SET LOCAL ROLE rbac_api;
+SELECT pg_temp.expect_eq('template: an e-mail without email_verified does not pass the domain rule',
+  pg_temp.check(pg_temp.tok('https://login.idp.test/customer-b/v2.0', '{"tid": "customer-b", "oid": "o-c", "email": "boss@home.test"}')),
+  'false claims_not_allowed user=o-c role=internal_user');
+SELECT pg_temp.expect_eq('template: a verified e-mail of the domain passes',
+  pg_temp.check(pg_temp.tok('https://login.idp.test/home-tenant/v2.0', '{"tid": "home-tenant", "oid": "o-h", "email": "a@home.test", "email_verified": true}')),
+  'true ok user=o-h role=internal_user');
+RESET ROLE;

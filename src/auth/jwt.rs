@@ -153,6 +153,11 @@ pub struct Issuer {
     /// The tenants an issuer template admits (`allowed_tenants`), lower case; `*` admits every tenant. Unused
     /// for an ordinary row.
     pub allowed_tenants: Vec<String>,
+    /// The tenants of a template whose tokens may carry an administrative role (`admin_tenants`, lower case).
+    /// In a multi-tenant application every customer tenant's own administrators assign its app roles and set
+    /// its users' e-mails, so a token of any other tenant gets no role above `internal_user` from role
+    /// mappings, the admin scope or its user row.
+    pub admin_tenants: Vec<String>,
     /// `team_prefix`: only team-claim values starting with it name teams, with the prefix removed
     /// (`/acme/` turns Keycloak's full-path group `/acme/finance` into team `finance`).
     pub team_prefix: Option<String>,
@@ -338,6 +343,11 @@ impl Issuer {
                 .map(|domains| domains.iter().map(|d| d.to_ascii_lowercase()).collect()),
             tenant_template,
             allowed_tenants: string_list("allowed_tenants")
+                .unwrap_or_default()
+                .iter()
+                .map(|t| t.to_ascii_lowercase())
+                .collect(),
+            admin_tenants: string_list("admin_tenants")
                 .unwrap_or_default()
                 .iter()
                 .map(|t| t.to_ascii_lowercase())
@@ -628,6 +638,9 @@ pub struct JwtPrincipal {
     pub issuer: String,
     /// The tenant of `iss` when the token was admitted through an issuer template (`{tenantid}`).
     pub tenant_id: Option<String>,
+    /// False for a template's token from a tenant outside `admin_tenants`: no role above `internal_user`, from
+    /// any source (mappings, admin scope, user row).
+    pub administrative_roles: bool,
     /// The `sub` claim (RFC 7519 §4.1.2).
     pub subject: Option<String>,
     /// From `user_id_claim`; when that column is NULL, the user email (LiteLLM behaviour).
@@ -980,9 +993,13 @@ pub fn verify(
     let nbf = numeric_date(parsed.payload.get("nbf"), "nbf", true)?;
     check_times(exp, nbf, issuer.leeway_seconds, now)?;
     check_token_type(&parsed, issuer)?;
-    let mut principal = build_principal(issuer, &parsed.payload, exp, nbf);
-    principal.tenant_id = tenant;
-    let principal = Rc::new(principal);
+    let principal = Rc::new(build_principal(
+        issuer,
+        &parsed.payload,
+        exp,
+        nbf,
+        tenant.as_deref(),
+    ));
     if let Some(key) = cache_key {
         cache_store(key, &principal, issuer);
     }
@@ -1312,6 +1329,15 @@ fn scope_list(value: &Value) -> Vec<String> {
     out
 }
 
+/// True when the token says its e-mail is verified (`email_verified` true, or the string "true").
+fn email_is_verified(claims: &Value) -> bool {
+    match claims.get("email_verified") {
+        Some(Value::Bool(verified)) => *verified,
+        Some(Value::String(verified)) => verified.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
 /// True when the token says its e-mail is not verified (`email_verified` false, or the string "false").
 fn email_is_unverified(claims: &Value) -> bool {
     match claims.get("email_verified") {
@@ -1375,12 +1401,25 @@ fn most_privileged_mapping(mappings: &[(String, Role)], roles: &[String]) -> Opt
         .min_by_key(|internal| internal.privilege_rank())
 }
 
-fn build_principal(issuer: &Issuer, claims: &Value, exp: i64, nbf: Option<i64>) -> JwtPrincipal {
+fn build_principal(
+    issuer: &Issuer,
+    claims: &Value,
+    exp: i64,
+    nbf: Option<i64>,
+    tenant: Option<&str>,
+) -> JwtPrincipal {
+    // A token admitted through a template from a tenant outside admin_tenants: its roles and e-mail are set by
+    // that tenant's own administrators (see Issuer::admin_tenants).
+    let foreign_tenant =
+        tenant.is_some_and(|t| !issuer.admin_tenants.contains(&t.to_ascii_lowercase()));
     let at = |path: &Option<String>| path.as_deref().and_then(|p| claim_at(claims, p));
     // An e-mail the IdP says is not verified is anybody's claim: it never names a user (else a token with
     // email_verified false and an admin's address would be that admin) and is not the principal's e-mail.
     let claimed_email = at(&issuer.user_email_claim).and_then(scalar_string);
-    let email_unverified = email_is_unverified(claims);
+    // Through a template, an e-mail counts as verified only when the token says so (Entra sends no email_verified,
+    // and each tenant's administrators set their users' addresses).
+    let email_unverified =
+        email_is_unverified(claims) || (tenant.is_some() && !email_is_verified(claims));
     let user_email = claimed_email.clone().filter(|_| !email_unverified);
     let user_id = match &issuer.user_id_claim {
         Some(path) => claim_at(claims, path).and_then(scalar_string).filter(|id| {
@@ -1430,14 +1469,22 @@ fn build_principal(issuer: &Issuer, claims: &Value, exp: i64, nbf: Option<i64>) 
             }
         }
     }
-    let admin_scope = issuer
-        .admin_scope
-        .as_deref()
-        .is_some_and(|admin| scopes.iter().any(|s| s == admin));
-    let mapped_role = most_privileged_mapping(&issuer.role_mappings, &roles);
+    let admin_scope = !foreign_tenant
+        && issuer
+            .admin_scope
+            .as_deref()
+            .is_some_and(|admin| scopes.iter().any(|s| s == admin));
+    let mapped_role = most_privileged_mapping(&issuer.role_mappings, &roles).map(|role| {
+        if foreign_tenant {
+            role.at_most(Role::InternalUser)
+        } else {
+            role
+        }
+    });
     JwtPrincipal {
         issuer: issuer.issuer.clone(),
-        tenant_id: None,
+        tenant_id: tenant.map(str::to_string),
+        administrative_roles: !foreign_tenant,
         subject: claims.get("sub").and_then(scalar_string),
         user_id,
         user_email,
@@ -1558,8 +1605,7 @@ fn inspect_steps(
         .flatten()
         .unwrap_or(0);
     let nbf = numeric_date(claims.get("nbf"), "nbf", true).ok().flatten();
-    let mut principal = build_principal(issuer, claims, exp, nbf);
-    principal.tenant_id.clone_from(&tenant);
+    let principal = build_principal(issuer, claims, exp, nbf, tenant.as_deref());
     let mut warnings: Vec<String> = Vec::new();
     out.insert(
         "claims".into(),
@@ -1821,7 +1867,15 @@ pub fn issuer_row_problem(row: &Value) -> Option<String> {
         .and_then(Value::as_array)
         .map(|a| a.iter().map(|t| t.as_str().unwrap_or("")).collect())
         .unwrap_or_default();
+    let admin_tenants: Vec<&str> = obj
+        .get("admin_tenants")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(|t| t.as_str().unwrap_or("")).collect())
+        .unwrap_or_default();
     match issuer.matches(TENANT_PLACEHOLDER).count() {
+        0 if !admin_tenants.is_empty() => {
+            return Some("jwt_issuers.admin_tenants applies only to an issuer template".into());
+        }
         0 => {
             if !allowed.is_empty() {
                 return Some(
@@ -1856,6 +1910,12 @@ pub fn issuer_row_problem(row: &Value) -> Option<String> {
             if let Some(bad) = allowed.iter().find(|t| **t != "*" && !is_tenant_id(t)) {
                 return Some(format!(
                     "jwt_issuers.allowed_tenants: \"{}\" is not a tenant id",
+                    excerpt(bad, 64)
+                ));
+            }
+            if let Some(bad) = admin_tenants.iter().find(|t| !is_tenant_id(t)) {
+                return Some(format!(
+                    "jwt_issuers.admin_tenants: \"{}\" is not a tenant id (name the home tenant; never '*')",
                     excerpt(bad, 64)
                 ));
             }

@@ -27,7 +27,12 @@ pub fn derive_role(
         return Some(mapped);
     }
     if let Some(role) = user_row_role {
-        return Some(role);
+        // a template's token from a foreign tenant never inherits an administrative user row
+        return Some(if principal.administrative_roles {
+            role
+        } else {
+            role.at_most(Role::InternalUser)
+        });
     }
     if principal.user_id.is_some() {
         return Some(Role::InternalUser);

@@ -15,8 +15,12 @@ async fn chat(_body: axum::body::Bytes) -> impl IntoResponse {
 
 #[tokio::main]
 async fn main() {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:4010".into());
-    let app = Router::new().route("/v1/chat/completions", post(chat)).route("/chat/completions", post(chat));
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:4010".into());
+    let app = Router::new()
+        .route("/v1/chat/completions", post(chat))
+        .route("/chat/completions", post(chat));
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
     eprintln!("static upstream on {addr}");
     axum::serve(listener, app).await.expect("serve");

@@ -31,7 +31,8 @@ pub const SQL_MODEL: &str = "SELECT model_name, api_base, upstream_model, api_ke
  ORDER BY model_name = $1::text DESC, length(model_name) DESC \
  LIMIT 1";
 
-pub const SQL_CHECK: &str = "SELECT allowed, http_status, reason, coalesce(message, ''), limit_scope \
+pub const SQL_CHECK: &str =
+    "SELECT allowed, http_status, reason, coalesce(message, ''), limit_scope \
   FROM rbac.rbac_check($1::text, $2::text, $3::text, $4::text)";
 
 /// Admission. The reserved cost is priced in numeric (exact): estimated prompt tokens × input price +
@@ -49,7 +50,8 @@ pub const SQL_RELEASE: &str = "SELECT rbac.release($1::text::uuid)";
 
 /// The models the caller may call: every catalogue row whose model passes rbac_check on the model-discovery
 /// route (route and model gates; model discovery is not budget-checked).
-pub const SQL_MODELS_ALLOWED: &str = "SELECT m.model_name, coalesce(m.provider, '') FROM rbac.models m \
+pub const SQL_MODELS_ALLOWED: &str =
+    "SELECT m.model_name, coalesce(m.provider, '') FROM rbac.models m \
  WHERE (rbac.rbac_check($1::text, $2::text, m.model_name)).allowed ORDER BY m.model_name";
 
 #[derive(Clone)]
@@ -79,7 +81,11 @@ impl Decision {
     }
 
     pub fn refusal(&self) -> ApiError {
-        let mut e = ApiError::new(self.http_status as u16, self.reason.clone(), self.message.clone());
+        let mut e = ApiError::new(
+            self.http_status as u16,
+            self.reason.clone(),
+            self.message.clone(),
+        );
         e.param = self.limit_scope.clone();
         if let Some(s) = &self.limit_scope {
             e = e.header("x-pg-rbac-limit-scope", s);
@@ -109,7 +115,10 @@ pub struct Quota {
 
 impl Quota {
     pub fn allowed(&self) -> bool {
-        self.row.get("allowed").and_then(Value::as_bool).unwrap_or(false)
+        self.row
+            .get("allowed")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
     pub fn str(&self, k: &str) -> Option<&str> {
         self.row.get(k).and_then(Value::as_str)
@@ -123,14 +132,22 @@ impl Quota {
 }
 
 pub fn build_pool(url: &str, size: usize, timeout: Duration) -> Result<Db, String> {
-    let mut cfg: tokio_postgres::Config = url.parse().map_err(|e| format!("bad --database-url: {e}"))?;
+    let mut cfg: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| format!("bad --database-url: {e}"))?;
     if cfg.get_application_name().is_none() {
         cfg.application_name("pg-rbac-proxy");
     }
     if cfg.get_connect_timeout().is_none() {
         cfg.connect_timeout(timeout);
     }
-    let mgr = Manager::from_config(cfg, tokio_postgres::NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let mgr = Manager::from_config(
+        cfg,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
     let pool = Pool::builder(mgr)
         .max_size(size)
         .runtime(Runtime::Tokio1)
@@ -157,8 +174,14 @@ impl Db {
 
     /// `BEGIN; authenticate; models row; COMMIT` in one pipelined round trip.
     pub async fn lookup(&self, c: &Object, token: &str, model: &str) -> Result<Lookup, ApiError> {
-        let auth = c.prepare_cached(SQL_AUTHENTICATE).await.map_err(|e| from_db_error(&e))?;
-        let model_stmt = c.prepare_cached(SQL_MODEL).await.map_err(|e| from_db_error(&e))?;
+        let auth = c
+            .prepare_cached(SQL_AUTHENTICATE)
+            .await
+            .map_err(|e| from_db_error(&e))?;
+        let model_stmt = c
+            .prepare_cached(SQL_MODEL)
+            .await
+            .map_err(|e| from_db_error(&e))?;
         // futures are first polled in order by join4, and tokio-postgres sends a request on its first poll
         let (b, a, m, e) = join4(
             c.batch_execute("BEGIN READ ONLY"),
@@ -185,9 +208,22 @@ impl Db {
         })))
     }
 
-    pub async fn check(&self, c: &Object, token: &str, route: &str, model: &str, end_user: Option<&str>) -> Result<Decision, ApiError> {
-        let st = c.prepare_cached(SQL_CHECK).await.map_err(|e| from_db_error(&e))?;
-        let r = c.query_one(&st, &[&token, &route, &model, &end_user]).await.map_err(|e| from_db_error(&e))?;
+    pub async fn check(
+        &self,
+        c: &Object,
+        token: &str,
+        route: &str,
+        model: &str,
+        end_user: Option<&str>,
+    ) -> Result<Decision, ApiError> {
+        let st = c
+            .prepare_cached(SQL_CHECK)
+            .await
+            .map_err(|e| from_db_error(&e))?;
+        let r = c
+            .query_one(&st, &[&token, &route, &model, &end_user])
+            .await
+            .map_err(|e| from_db_error(&e))?;
         Ok(Decision::from_row(&r))
     }
 
@@ -203,16 +239,32 @@ impl Db {
         m: &ModelRow,
         end_user: Option<&str>,
     ) -> Result<Quota, ApiError> {
-        let st = c.prepare_cached(SQL_CONSUME).await.map_err(|e| from_db_error(&e))?;
+        let st = c
+            .prepare_cached(SQL_CONSUME)
+            .await
+            .map_err(|e| from_db_error(&e))?;
         let total = prompt_tokens.saturating_add(completion_tokens);
         let r = c
             .query_one(
                 &st,
-                &[&token, &route, &model, &total, &prompt_tokens, &m.input_cost, &completion_tokens, &m.output_cost, &end_user],
+                &[
+                    &token,
+                    &route,
+                    &model,
+                    &total,
+                    &prompt_tokens,
+                    &m.input_cost,
+                    &completion_tokens,
+                    &m.output_cost,
+                    &end_user,
+                ],
             )
             .await
             .map_err(|e| from_db_error(&e))?;
-        Ok(Quota { row: r.get(0), reset_in_seconds: r.get(1) })
+        Ok(Quota {
+            row: r.get(0),
+            reset_in_seconds: r.get(1),
+        })
     }
 
     /// Returns (settled now, cost as numeric text).
@@ -225,39 +277,73 @@ impl Db {
         output_cost: &Option<String>,
     ) -> Result<(bool, String), ApiError> {
         let c = self.conn().await?;
-        let st = c.prepare_cached(SQL_SETTLE).await.map_err(|e| from_db_error(&e))?;
-        let r = c
-            .query_one(&st, &[&reservation, &prompt, &completion, input_cost, output_cost])
+        let st = c
+            .prepare_cached(SQL_SETTLE)
             .await
             .map_err(|e| from_db_error(&e))?;
-        Ok((r.get::<_, Option<bool>>(0).unwrap_or(false), r.get::<_, Option<String>>(1).unwrap_or_default()))
+        let r = c
+            .query_one(
+                &st,
+                &[&reservation, &prompt, &completion, input_cost, output_cost],
+            )
+            .await
+            .map_err(|e| from_db_error(&e))?;
+        Ok((
+            r.get::<_, Option<bool>>(0).unwrap_or(false),
+            r.get::<_, Option<String>>(1).unwrap_or_default(),
+        ))
     }
 
     pub async fn release(&self, reservation: &str) -> Result<bool, ApiError> {
         let c = self.conn().await?;
-        let st = c.prepare_cached(SQL_RELEASE).await.map_err(|e| from_db_error(&e))?;
-        let r = c.query_one(&st, &[&reservation]).await.map_err(|e| from_db_error(&e))?;
+        let st = c
+            .prepare_cached(SQL_RELEASE)
+            .await
+            .map_err(|e| from_db_error(&e))?;
+        let r = c
+            .query_one(&st, &[&reservation])
+            .await
+            .map_err(|e| from_db_error(&e))?;
         Ok(r.get::<_, Option<bool>>(0).unwrap_or(false))
     }
 
     /// `BEGIN; authenticate; allowed models; COMMIT`.
-    pub async fn models_allowed(&self, token: &str, route: &str) -> Result<Result<Vec<(String, String)>, Decision>, ApiError> {
+    pub async fn models_allowed(
+        &self,
+        token: &str,
+        route: &str,
+    ) -> Result<Result<Vec<(String, String)>, Decision>, ApiError> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await.map_err(|e| from_db_error(&e))?;
-        let auth = tx.prepare_cached(SQL_AUTHENTICATE).await.map_err(|e| from_db_error(&e))?;
-        let d = Decision::from_row(&tx.query_one(&auth, &[&token]).await.map_err(|e| from_db_error(&e))?);
+        let auth = tx
+            .prepare_cached(SQL_AUTHENTICATE)
+            .await
+            .map_err(|e| from_db_error(&e))?;
+        let d = Decision::from_row(
+            &tx.query_one(&auth, &[&token])
+                .await
+                .map_err(|e| from_db_error(&e))?,
+        );
         if !d.allowed {
             return Ok(Err(d));
         }
-        let st = tx.prepare_cached(SQL_MODELS_ALLOWED).await.map_err(|e| from_db_error(&e))?;
-        let rows = tx.query(&st, &[&token, &route]).await.map_err(|e| from_db_error(&e))?;
+        let st = tx
+            .prepare_cached(SQL_MODELS_ALLOWED)
+            .await
+            .map_err(|e| from_db_error(&e))?;
+        let rows = tx
+            .query(&st, &[&token, &route])
+            .await
+            .map_err(|e| from_db_error(&e))?;
         tx.commit().await.map_err(|e| from_db_error(&e))?;
         Ok(Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
     }
 
     pub async fn ping(&self) -> Result<(), ApiError> {
         let c = self.conn().await?;
-        c.simple_query("SELECT 1").await.map_err(|e| from_db_error(&e))?;
+        c.simple_query("SELECT 1")
+            .await
+            .map_err(|e| from_db_error(&e))?;
         Ok(())
     }
 }

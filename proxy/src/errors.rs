@@ -54,7 +54,11 @@ impl ApiError {
     }
 
     pub fn db_unavailable(detail: impl std::fmt::Display) -> Self {
-        Self::new(503, "database_unavailable", format!("authorization database unavailable: {detail}"))
+        Self::new(
+            503,
+            "database_unavailable",
+            format!("authorization database unavailable: {detail}"),
+        )
     }
 }
 
@@ -105,7 +109,8 @@ impl IntoResponse for ApiError {
         let mut resp = (self.status, axum::Json(body)).into_response();
         resp.headers_mut().extend(self.headers);
         if let Ok(v) = HeaderValue::from_str(&self.code) {
-            resp.headers_mut().insert(HeaderName::from_static("x-pg-rbac-reason"), v);
+            resp.headers_mut()
+                .insert(HeaderName::from_static("x-pg-rbac-reason"), v);
         }
         resp
     }

@@ -38,16 +38,30 @@ async fn liveliness() -> Response {
 }
 
 async fn readiness(State(app): State<Arc<App>>) -> Response {
-    let ping = tokio::time::timeout(Duration::from_millis(app.args.db_timeout_ms), app.db.ping()).await;
+    let ping =
+        tokio::time::timeout(Duration::from_millis(app.args.db_timeout_ms), app.db.ping()).await;
     match ping {
         Ok(Ok(())) => axum::Json(json!({"status": "healthy", "db": "connected"})).into_response(),
-        Ok(Err(e)) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "unhealthy", "db": "Not connected", "error": e.message}))).into_response(),
-        Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "unhealthy", "db": "Not connected", "error": "timeout"}))).into_response(),
+        Ok(Err(e)) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "unhealthy", "db": "Not connected", "error": e.message})),
+        )
+            .into_response(),
+        Err(_) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "unhealthy", "db": "Not connected", "error": "timeout"})),
+        )
+            .into_response(),
     }
 }
 
 async fn method_not_allowed() -> Response {
-    errors::ApiError::new(405, "method_not_allowed", "method not allowed on this route").into_response()
+    errors::ApiError::new(
+        405,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+    .into_response()
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -80,12 +94,27 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/user/new", post(m::user_new))
         .route("/organization/new", post(m::organization_new))
         .route("/organization/member_add", post(m::organization_member_add))
-        .route("/organization/member_delete", post(m::organization_member_delete).delete(m::organization_member_delete))
+        .route(
+            "/organization/member_delete",
+            post(m::organization_member_delete).delete(m::organization_member_delete),
+        )
         .route("/access_group/new", post(m::access_group_new))
-        .route("/access_group/update", post(m::access_group_update).put(m::access_group_update))
-        .route("/access_group/{name}/update", put(m::access_group_update_path).post(m::access_group_update_path))
-        .route("/access_group/delete", post(m::access_group_delete).delete(m::access_group_delete))
-        .route("/access_group/{name}/delete", delete(m::access_group_delete_path).post(m::access_group_delete_path))
+        .route(
+            "/access_group/update",
+            post(m::access_group_update).put(m::access_group_update),
+        )
+        .route(
+            "/access_group/{name}/update",
+            put(m::access_group_update_path).post(m::access_group_update_path),
+        )
+        .route(
+            "/access_group/delete",
+            post(m::access_group_delete).delete(m::access_group_delete),
+        )
+        .route(
+            "/access_group/{name}/delete",
+            delete(m::access_group_delete_path).post(m::access_group_delete_path),
+        )
         .fallback(m::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         // bodies are read by the handlers with --max-body-bytes (413 in the provider's error shape)
@@ -98,7 +127,8 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     };
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -108,7 +138,9 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_target(false)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -118,7 +150,11 @@ async fn main() {
         eprintln!("pg-rbac-proxy: --provider-key-env-prefix must not be empty (it keeps rbac.models from naming any variable of this host)");
         std::process::exit(2);
     }
-    let db = match db::build_pool(&args.database_url, args.pool_size, Duration::from_millis(args.db_timeout_ms)) {
+    let db = match db::build_pool(
+        &args.database_url,
+        args.pool_size,
+        Duration::from_millis(args.db_timeout_ms),
+    ) {
         Ok(db) => db,
         Err(e) => {
             eprintln!("pg-rbac-proxy: {e}");
@@ -145,10 +181,17 @@ async fn main() {
         allowed_api_base: args.allowed_api_base.clone(),
     };
     let listen = args.listen;
-    let app = Arc::new(App { args, db, http, upstream });
+    let app = Arc::new(App {
+        args,
+        db,
+        http,
+        upstream,
+    });
     match app.db.ping().await {
         Ok(()) => tracing::info!("database reachable"),
-        Err(e) => tracing::warn!(error = %e.message, "database not reachable yet: requests answer 503 until it is"),
+        Err(e) => {
+            tracing::warn!(error = %e.message, "database not reachable yet: requests answer 503 until it is")
+        }
     }
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
@@ -158,7 +201,10 @@ async fn main() {
         }
     };
     tracing::info!(%listen, "pg-rbac-proxy listening");
-    if let Err(e) = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await {
+    if let Err(e) = axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    {
         eprintln!("pg-rbac-proxy: server error: {e}");
         std::process::exit(1);
     }

@@ -19,13 +19,30 @@ pub struct Reservation {
 }
 
 impl Reservation {
-    pub fn new(app: Arc<App>, id: String, input_cost: Option<String>, output_cost: Option<String>) -> Self {
-        Reservation { app, id, input_cost, output_cost, open: true, fallback: None }
+    pub fn new(
+        app: Arc<App>,
+        id: String,
+        input_cost: Option<String>,
+        output_cost: Option<String>,
+    ) -> Self {
+        Reservation {
+            app,
+            id,
+            input_cost,
+            output_cost,
+            open: true,
+            fallback: None,
+        }
     }
 
     fn close(&mut self, usage: Option<Usage>) -> tokio::task::JoinHandle<Option<String>> {
         self.open = false;
-        let (app, id, ic, oc) = (self.app.clone(), self.id.clone(), self.input_cost.clone(), self.output_cost.clone());
+        let (app, id, ic, oc) = (
+            self.app.clone(),
+            self.id.clone(),
+            self.input_cost.clone(),
+            self.output_cost.clone(),
+        );
         // a task of its own, so that the statement runs to the end even if the caller is cancelled
         tokio::spawn(async move { finish(app, id, usage, ic, oc).await })
     }
@@ -50,12 +67,22 @@ impl Drop for Reservation {
     }
 }
 
-async fn finish(app: Arc<App>, id: String, usage: Option<Usage>, ic: Option<String>, oc: Option<String>) -> Option<String> {
+async fn finish(
+    app: Arc<App>,
+    id: String,
+    usage: Option<Usage>,
+    ic: Option<String>,
+    oc: Option<String>,
+) -> Option<String> {
     // A few tries: a lost connection must not leave the hold open until rbac.reservation_ttl. settle and release
     // are idempotent, so a retry after a lost reply is safe.
     for attempt in 0..4u32 {
         let r = match usage {
-            Some(u) => app.db.settle(&id, u.prompt, u.completion, &ic, &oc).await.map(|(_, cost)| Some(cost)),
+            Some(u) => app
+                .db
+                .settle(&id, u.prompt, u.completion, &ic, &oc)
+                .await
+                .map(|(_, cost)| Some(cost)),
             None => app.db.release(&id).await.map(|_| None),
         };
         match r {

@@ -26,16 +26,27 @@ fn int(v: &Value, k: &str) -> i64 {
 /// Anthropic counts cache writes and reads apart from `input_tokens`; all of them are prompt tokens here
 /// (priced at the input price).
 fn anthropic_input(u: &Value) -> i64 {
-    int(u, "input_tokens") + int(u, "cache_creation_input_tokens") + int(u, "cache_read_input_tokens")
+    int(u, "input_tokens")
+        + int(u, "cache_creation_input_tokens")
+        + int(u, "cache_read_input_tokens")
 }
 
 /// Usage of a complete (non-streaming) response body; None when it has none.
 pub fn from_response(api: Api, body: &Value) -> Option<Usage> {
     let u = body.get("usage").filter(|u| u.is_object())?;
     Some(match api {
-        Api::OpenAiChat => Usage { prompt: int(u, "prompt_tokens"), completion: int(u, "completion_tokens") },
-        Api::OpenAiEmbeddings => Usage { prompt: int(u, "prompt_tokens"), completion: 0 },
-        Api::Anthropic => Usage { prompt: anthropic_input(u), completion: int(u, "output_tokens") },
+        Api::OpenAiChat => Usage {
+            prompt: int(u, "prompt_tokens"),
+            completion: int(u, "completion_tokens"),
+        },
+        Api::OpenAiEmbeddings => Usage {
+            prompt: int(u, "prompt_tokens"),
+            completion: 0,
+        },
+        Api::Anthropic => Usage {
+            prompt: anthropic_input(u),
+            completion: int(u, "output_tokens"),
+        },
     })
 }
 
@@ -120,7 +131,9 @@ impl SseWatcher {
                 if data.trim() == "[DONE]" {
                     return Verdict::Hold(raw);
                 }
-                let Ok(v) = serde_json::from_str::<Value>(&data) else { return Verdict::Forward(raw) };
+                let Ok(v) = serde_json::from_str::<Value>(&data) else {
+                    return Verdict::Forward(raw);
+                };
                 if let Some(choices) = v.get("choices").and_then(Value::as_array) {
                     for c in choices {
                         let t = c.pointer("/delta/content").or_else(|| c.get("text"));
@@ -131,7 +144,10 @@ impl SseWatcher {
                 }
                 if let Some(u) = from_response(self.api, &v) {
                     self.usage = Some(u);
-                    let empty = v.get("choices").and_then(Value::as_array).is_none_or(|c| c.is_empty());
+                    let empty = v
+                        .get("choices")
+                        .and_then(Value::as_array)
+                        .is_none_or(|c| c.is_empty());
                     if self.hide_usage_chunk && empty {
                         return Verdict::Drop;
                     }
@@ -139,8 +155,12 @@ impl SseWatcher {
                 Verdict::Forward(raw)
             }
             Api::Anthropic => {
-                let Ok(v) = serde_json::from_str::<Value>(&data) else { return Verdict::Forward(raw) };
-                let kind = name.or_else(|| v.get("type").and_then(Value::as_str).map(str::to_string)).unwrap_or_default();
+                let Ok(v) = serde_json::from_str::<Value>(&data) else {
+                    return Verdict::Forward(raw);
+                };
+                let kind = name
+                    .or_else(|| v.get("type").and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_default();
                 match kind.as_str() {
                     "message_start" => {
                         if let Some(u) = v.pointer("/message/usage") {
@@ -163,7 +183,9 @@ impl SseWatcher {
                         }
                     }
                     "content_block_delta" => {
-                        let t = v.pointer("/delta/text").or_else(|| v.pointer("/delta/partial_json"));
+                        let t = v
+                            .pointer("/delta/text")
+                            .or_else(|| v.pointer("/delta/partial_json"));
                         if let Some(t) = t.and_then(Value::as_str) {
                             self.text_bytes += t.len() as i64;
                         }
@@ -185,7 +207,10 @@ impl SseWatcher {
         let per = bytes_per_token.max(1);
         Usage {
             prompt: self.input_seen.unwrap_or(prompt_estimate),
-            completion: self.output_seen.unwrap_or(0).max((self.text_bytes + per - 1) / per),
+            completion: self
+                .output_seen
+                .unwrap_or(0)
+                .max((self.text_bytes + per - 1) / per),
         }
     }
 }
@@ -226,7 +251,13 @@ mod tests {
         assert!(matches!(verdicts[0], Verdict::Forward(_)));
         assert!(matches!(verdicts[2], Verdict::Drop));
         assert!(matches!(verdicts[3], Verdict::Hold(_)));
-        assert_eq!(w.usage, Some(Usage { prompt: 7, completion: 2 }));
+        assert_eq!(
+            w.usage,
+            Some(Usage {
+                prompt: 7,
+                completion: 2
+            })
+        );
         assert_eq!(w.text_bytes, 5);
     }
 
@@ -240,22 +271,48 @@ event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
         let v = w.push(s.as_bytes());
         assert_eq!(v.len(), 4);
         assert!(matches!(v[3], Verdict::Hold(_)));
-        assert_eq!(w.usage, Some(Usage { prompt: 15, completion: 9 }));
+        assert_eq!(
+            w.usage,
+            Some(Usage {
+                prompt: 15,
+                completion: 9
+            })
+        );
     }
 
     #[test]
     fn partial_usage_estimates() {
         let mut w = SseWatcher::new(Api::OpenAiChat, false);
         w.push(b"data: {\"choices\":[{\"delta\":{\"content\":\"abcdefghi\"}}]}\n\n");
-        assert_eq!(w.partial_usage(100, 4), Usage { prompt: 100, completion: 3 });
+        assert_eq!(
+            w.partial_usage(100, 4),
+            Usage {
+                prompt: 100,
+                completion: 3
+            }
+        );
     }
 
     #[test]
     fn response_usage() {
-        let v: Value = serde_json::from_str(r#"{"usage":{"prompt_tokens":3,"total_tokens":3}}"#).unwrap();
-        assert_eq!(from_response(Api::OpenAiEmbeddings, &v), Some(Usage { prompt: 3, completion: 0 }));
-        let v: Value = serde_json::from_str(r#"{"usage":{"input_tokens":3,"output_tokens":4}}"#).unwrap();
-        assert_eq!(from_response(Api::Anthropic, &v), Some(Usage { prompt: 3, completion: 4 }));
+        let v: Value =
+            serde_json::from_str(r#"{"usage":{"prompt_tokens":3,"total_tokens":3}}"#).unwrap();
+        assert_eq!(
+            from_response(Api::OpenAiEmbeddings, &v),
+            Some(Usage {
+                prompt: 3,
+                completion: 0
+            })
+        );
+        let v: Value =
+            serde_json::from_str(r#"{"usage":{"input_tokens":3,"output_tokens":4}}"#).unwrap();
+        assert_eq!(
+            from_response(Api::Anthropic, &v),
+            Some(Usage {
+                prompt: 3,
+                completion: 4
+            })
+        );
         assert_eq!(from_response(Api::Anthropic, &serde_json::json!({})), None);
     }
 }

@@ -7,7 +7,7 @@ The ordering of items is not stable, it is driven by a dependency graph.
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/lib.rs:63
+-- src/lib.rs:68
 -- bootstrap
 -- pg_rbac 0.1.0 — policy data model (docs/semantics.md §2).
 -- Loaded first ("bootstrap"): tables, types and the cache epoch. Functions that call into the Rust library,
@@ -178,7 +178,13 @@ CREATE TABLE rbac.models (
   access_groups         text[] DEFAULT '{}',
   input_cost_per_token  numeric,
   output_cost_per_token numeric,
-  metadata              jsonb DEFAULT '{}'
+  metadata              jsonb DEFAULT '{}',
+  -- where a proxy sends the model's requests (docs/proxy.md): the provider's base URL (https://api.openai.com/v1),
+  -- the provider's own model name (NULL = model_name), and the NAME of the environment variable that holds the
+  -- provider key on the proxy host (the key itself never enters the database)
+  api_base              text,
+  upstream_model        text,
+  api_key_env           text
 );
 
 -- LiteLLM general_settings.role_permissions: per role, the models and routes a JWT principal may use
@@ -201,7 +207,7 @@ CREATE TABLE rbac.jwt_issuers (
   team_ids_claim        text,
   org_id_claim          text,
   end_user_id_claim     text,
-  roles_claim           text,
+  roles_claim           text,          -- one or more claim paths, comma-separated; roles of all are united
   scope_claim           text DEFAULT 'scope',
   role_mappings         jsonb DEFAULT '[]',
   admin_scope           text,
@@ -209,6 +215,32 @@ CREATE TABLE rbac.jwt_issuers (
   -- routes a token with the admin scope may call (LiteLLM admin_allowed_routes default)
   admin_allowed_routes  text[] DEFAULT ARRAY['management_routes', 'spend_tracking_routes',
                                              'global_spend_tracking_routes', 'info_routes'],
+  -- which signed tokens are access tokens (docs/jwt.md): 'access' refuses OpenID Connect ID tokens (they carry a
+  -- nonce), 'at+jwt' requires RFC 9068's typ header, 'any' accepts every token the issuer signed
+  accepted_token_types  text NOT NULL DEFAULT 'access',
+  -- refuse tokens without a scope in scope_claim (e.g. Entra ID: delegated access tokens always carry scp, ID
+  -- tokens never)
+  require_scope         boolean NOT NULL DEFAULT false,
+  -- who of the IdP's users is admitted (claims_not_allowed, 403): every claim path must hold one of its allowed
+  -- values ({"hd": ["acme.test"], "email_verified": [true], "azp": ["gateway"]}); the derived role must be in
+  -- allowed_roles (LiteLLM user_allowed_roles) and a verified e-mail's domain in allowed_email_domains (LiteLLM
+  -- user_allowed_email_domain); NULL lists admit everyone
+  required_claims       jsonb NOT NULL DEFAULT '{}',
+  allowed_roles         text[],
+  allowed_email_domains text[],
+  -- an issuer template (issuer 'https://login.microsoftonline.com/{tenantid}/v2.0', Entra ID multi-tenant apps)
+  -- trusts the tenants listed here ('*': every tenant); a token's tid must name the tenant of its iss
+  allowed_tenants       text[],
+  -- the tenants of a template whose tokens may carry an administrative role (proxy_admin, proxy_admin_viewer,
+  -- org_admin) from role mappings, the admin scope or their user row: every other tenant's administrators assign
+  -- its app roles, so its tokens get at most internal_user (and their e-mails count only when email_verified)
+  admin_tenants         text[],
+  -- team claims (team_id_claim, team_ids_claim) name teams through these: a value listed in group_mappings
+  -- ({"/acme/finance": "finance"}) is that team; else a value starting with team_prefix is the team named by the
+  -- rest ('/acme/' makes Keycloak's full-path group /acme/finance team finance); with either set, other values are
+  -- groups that are not teams. Neither set: every value is a team id.
+  team_prefix           text,
+  group_mappings        jsonb NOT NULL DEFAULT '{}',
   created_at            timestamptz NOT NULL DEFAULT now()
 );
 
@@ -285,7 +317,7 @@ CREATE TYPE rbac.principal AS (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/lib.rs:64
+-- src/lib.rs:69
 -- requires:
 --   schema
 
@@ -346,12 +378,14 @@ CREATE TYPE rbac.quota AS (
   remaining_tokens      bigint,
   reset_at              timestamptz,
   retry_after_seconds   integer,
-  message               text
+  message               text,
+  limit_requests        bigint,    -- the rpm limit of the window remaining_requests is counted in (x-ratelimit-limit-requests)
+  limit_tokens          bigint     -- the tpm limit of the window remaining_tokens is counted in (x-ratelimit-limit-tokens)
 );
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/lib.rs:69
+-- src/lib.rs:74
 -- requires:
 --   schema
 
@@ -2185,6 +2219,30 @@ AS 'MODULE_PATHNAME', 'acting_db_user_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/auth/jwt_sql.rs:39
+-- pg_rbac::auth::jwt_sql::_jwt_inspect
+CREATE  FUNCTION "_jwt_inspect"(
+	"token" TEXT, /* Option < & str > */
+	"route" TEXT DEFAULT NULL, /* Option < & str > */
+	"model" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'jwt_inspect_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/auth/jwt_sql.rs:22
+-- pg_rbac::auth::jwt_sql::_jwt_issuer_problem
+CREATE  FUNCTION "_jwt_issuer_problem"(
+	"issuer_row" jsonb /* JsonB */
+) RETURNS TEXT /* Option < String > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'jwt_issuer_problem_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/caller.rs:211
 -- pg_rbac::caller::_management_caller_administers
 CREATE  FUNCTION "_management_caller_administers"(
@@ -2207,7 +2265,7 @@ AS 'MODULE_PATHNAME', '_signal_policy_change_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/principal.rs:120
+-- src/principal.rs:122
 -- pg_rbac::principal::authenticate
 CREATE  FUNCTION "authenticate"(
 	"token" TEXT /* Option < & str > */
@@ -2219,7 +2277,7 @@ AS 'MODULE_PATHNAME', 'authenticate_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/quota/mod.rs:44
+-- src/quota/mod.rs:46
 -- pg_rbac::quota::consume_quota
 -- requires:
 --   quota_schema
@@ -2239,7 +2297,7 @@ AS 'MODULE_PATHNAME', 'consume_quota_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/principal.rs:159
+-- src/principal.rs:161
 -- pg_rbac::principal::current_principal
 CREATE  FUNCTION "current_principal"() RETURNS principal /* :: pgrx :: heap_tuple :: PgHeapTuple < '_, :: pgrx :: pgbox :: AllocatedByRust
 > */
@@ -2249,7 +2307,7 @@ AS 'MODULE_PATHNAME', 'current_principal_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/principal.rs:181
+-- src/principal.rs:183
 -- pg_rbac::principal::current_principal_role
 CREATE  FUNCTION "current_principal_role"() RETURNS TEXT /* Option < String > */
 STRICT STABLE PARALLEL RESTRICTED
@@ -2258,7 +2316,7 @@ AS 'MODULE_PATHNAME', 'current_principal_role_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/principal.rs:175
+-- src/principal.rs:177
 -- pg_rbac::principal::current_principal_user_id
 CREATE  FUNCTION "current_principal_user_id"() RETURNS TEXT /* Option < String > */
 STRICT STABLE PARALLEL RESTRICTED
@@ -2338,7 +2396,7 @@ AS 'MODULE_PATHNAME', 'route_allowed_by_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/lib.rs:105
+-- src/lib.rs:110
 -- requires:
 --   check::rbac_check_sql
 --   quota::consume_quota
@@ -2376,7 +2434,8 @@ COMMENT ON FUNCTION rbac.rbac_check(text, text, text, text) IS
   'request path (/chat/completions, /v1/messages, /key/generate...; a query string is ignored); model: the requested model '
   '(NULL for routes without one); end_user_id: the customer (LiteLLM body "user"; a JWT end-user claim wins). Returns '
   'rbac.decision (allowed, http_status, reason, message, user_id, team_id, organization_id, role, key_hash, limit_scope). '
-  'A bad token or a denial is a decision, never an error; raises 22023 only for a NULL or empty route. Order: token, '
+  'A bad token or a denial is a decision, never an error; raises 22023 only for a NULL or empty route or an '
+  'end_user_id longer than 1024 characters. Order: token, '
   'blocked (key, team, organization, customer), route gate, model gate (key, team, team member, organization, user, '
   'customer), budgets (spend >= max_budget in USD at key, team member, team, organization, user, customer). Semantics: '
   'LiteLLM user_api_key_auth + common_checks with the deliberate fixes of docs/semantics.md §14. Resets lapsed budget periods.';
@@ -2387,9 +2446,10 @@ COMMENT ON FUNCTION rbac.consume_quota(text, text, text, integer, bigint, numeri
   'user, team, team member, organization, end user, and per model (metadata.model_rpm_limit / model_tpm_limit on keys, '
   'teams, organizations). Returns rbac.quota (allowed, http_status, reason: ok | an rbac_check reason | '
   'rate_limit_exceeded | parallel_limit_exceeded | budget_exceeded, limit_scope, reservation_id, remaining_requests, '
-  'remaining_tokens, reset_at, retry_after_seconds, message). All-or-nothing; exact under concurrency; undone by the '
-  'caller''s rollback. Settle with rbac.settle or cancel with rbac.release. Errors: 22023 for a NULL/empty route or '
-  'negative/non-finite amounts. LiteLLM v3 parallel request limiter and budget reservation, without their races.';
+  'remaining_tokens, reset_at, retry_after_seconds, message, limit_requests, limit_tokens: the rpm/tpm limit of the windows the '
+  'remaining_* are counted in). All-or-nothing; exact under concurrency; undone by the '
+  'caller''s rollback. Settle with rbac.settle or cancel with rbac.release. Errors: 22023 for a NULL/empty route, '
+  'negative/non-finite amounts, tokens above 10^12 or an end_user_id above 1024 characters. LiteLLM v3 parallel request limiter and budget reservation, without their races.';
 
 COMMENT ON FUNCTION rbac.authenticate(text) IS
   'Verifies a token (virtual key or JWT: valid, not expired, not blocked) and makes it the principal of the current '
@@ -2438,7 +2498,7 @@ CREATE FUNCTION "_note_dml_role"()
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/lib.rs:74
+-- src/lib.rs:79
 -- requires:
 --   route_groups
 --   quota_schema
@@ -2707,10 +2767,32 @@ CREATE FUNCTION rbac._validate_model() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM rbac._check_budget('models.input_cost_per_token', NEW.input_cost_per_token);
   PERFORM rbac._check_budget('models.output_cost_per_token', NEW.output_cost_per_token);
+  IF NEW.api_base IS NOT NULL AND NEW.api_base !~ '^https?://[^/?#@\s]+(/[^?#\s]*)?$' THEN
+    RAISE EXCEPTION 'models.api_base must be an http(s) base URL without credentials, query or fragment (got %)', NEW.api_base
+      USING ERRCODE = '23514';
+  END IF;
+  IF NEW.upstream_model IS NOT NULL AND btrim(NEW.upstream_model) = '' THEN
+    RAISE EXCEPTION 'models.upstream_model must be NULL (= model_name) or a non-empty name' USING ERRCODE = '23514';
+  END IF;
+  IF NEW.api_key_env IS NOT NULL AND NEW.api_key_env !~ '^[A-Z_][A-Z0-9_]{0,127}$' THEN
+    RAISE EXCEPTION 'models.api_key_env must be the name of an environment variable ([A-Z_][A-Z0-9_]*), never a key (got %)',
+      left(NEW.api_key_env, 8) || '...' USING ERRCODE = '23514';
+  END IF;
   RETURN NEW;
 END $$;
 
+-- True when name is a role of rbac.user_role (the domain is the one list of roles), for role names stored in
+-- other columns (jwt_issuers.role_mappings, allowed_roles).
+CREATE FUNCTION rbac._is_role(name text) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  PERFORM name::rbac.user_role;
+  RETURN name IS NOT NULL;
+EXCEPTION WHEN check_violation THEN
+  RETURN false;
+END $$;
+
 CREATE FUNCTION rbac._validate_jwt_issuer() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE problem text;
 BEGIN
   IF NEW.audiences IS NULL OR cardinality(NEW.audiences) = 0 OR '' = ANY (NEW.audiences) OR NULL = ANY (NEW.audiences) THEN
     RAISE EXCEPTION 'jwt_issuers.audiences must name at least one audience (aud is always verified)' USING ERRCODE = '23514';
@@ -2723,6 +2805,44 @@ BEGIN
   END IF;
   IF jsonb_typeof(coalesce(NEW.role_mappings, '[]')) <> 'array' THEN
     RAISE EXCEPTION 'jwt_issuers.role_mappings must be a JSON array of {"role": ..., "internal_role": ...}' USING ERRCODE = '23514';
+  END IF;
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(NEW.role_mappings, '[]')) m
+             WHERE jsonb_typeof(m) <> 'object' OR NOT rbac._is_role(m ->> 'internal_role')) THEN
+    RAISE EXCEPTION 'jwt_issuers.role_mappings: every entry needs an internal_role of rbac.user_role (proxy_admin, internal_user, ...)'
+      USING ERRCODE = '23514';
+  END IF;
+  IF NEW.accepted_token_types NOT IN ('access', 'at+jwt', 'any') THEN
+    RAISE EXCEPTION 'jwt_issuers.accepted_token_types must be access, at+jwt or any (got %)', NEW.accepted_token_types
+      USING ERRCODE = '23514';
+  END IF;
+  IF jsonb_typeof(NEW.required_claims) <> 'object' OR EXISTS (
+       SELECT 1 FROM jsonb_each(NEW.required_claims) r
+       WHERE r.key = '' OR jsonb_typeof(r.value) <> 'array' OR jsonb_array_length(r.value) = 0
+          OR EXISTS (SELECT 1 FROM jsonb_array_elements(r.value) v WHERE jsonb_typeof(v) NOT IN ('string', 'number', 'boolean'))) THEN
+    RAISE EXCEPTION 'jwt_issuers.required_claims must map claim paths to non-empty arrays of allowed values: {"hd": ["acme.test"]}'
+      USING ERRCODE = '23514';
+  END IF;
+  IF EXISTS (SELECT 1 FROM unnest(coalesce(NEW.allowed_roles, '{}')) r WHERE NOT rbac._is_role(r)) THEN
+    RAISE EXCEPTION 'jwt_issuers.allowed_roles must name roles of rbac.user_role (proxy_admin, internal_user, ...)' USING ERRCODE = '23514';
+  END IF;
+  IF EXISTS (SELECT 1 FROM unnest(coalesce(NEW.allowed_email_domains, '{}')) d
+             WHERE d IS NULL OR d !~ '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$') THEN
+    RAISE EXCEPTION 'jwt_issuers.allowed_email_domains must be lower-case domain names such as acme.test' USING ERRCODE = '23514';
+  END IF;
+  IF jsonb_typeof(NEW.group_mappings) <> 'object' THEN
+    RAISE EXCEPTION 'jwt_issuers.group_mappings must map groups to team ids: {"/acme/finance": "finance"}' USING ERRCODE = '23514';
+  END IF;
+  IF NEW.team_prefix = '' THEN
+    RAISE EXCEPTION 'jwt_issuers.team_prefix must be NULL or non-empty' USING ERRCODE = '23514';
+  END IF;
+  -- key usability, claim paths and issuer templates are judged by the code that reads them (src/auth/jwt.rs)
+  problem := rbac._jwt_issuer_problem(to_jsonb(NEW));
+  IF problem IS NOT NULL THEN
+    RAISE EXCEPTION '%', problem USING ERRCODE = '23514';
+  END IF;
+  IF jsonb_array_length(NEW.jwks -> 'keys') = 0 THEN
+    -- a legitimate state between registering an issuer and loading its key set, not a usable one
+    RAISE WARNING 'jwt_issuers: issuer % has no keys yet: no token of it verifies until its JWKS is loaded', NEW.issuer;
   END IF;
   RETURN NEW;
 END $$;
@@ -2824,7 +2944,8 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.organization_membe
   EXECUTE FUNCTION rbac._audit('organization_id', 'user_id');
 CREATE TRIGGER audit AFTER INSERT OR DELETE ON rbac.keys FOR EACH ROW EXECUTE FUNCTION rbac._audit('key_hash');
 CREATE TRIGGER audit_update AFTER UPDATE OF key_hash, key_alias, key_name, user_id, team_id, organization_id, models, max_budget,
-  budget_duration, rpm_limit, tpm_limit, max_parallel_requests, expires, blocked, allowed_routes, permissions, metadata
+  budget_duration, rpm_limit, tpm_limit, max_parallel_requests, expires, blocked, allowed_routes, permissions, metadata,
+  budget_from_key
   ON rbac.keys FOR EACH ROW EXECUTE FUNCTION rbac._audit('key_hash');
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.deprecated_keys FOR EACH ROW EXECUTE FUNCTION rbac._audit('key_hash');
 CREATE TRIGGER audit AFTER INSERT OR DELETE ON rbac.end_users FOR EACH ROW EXECUTE FUNCTION rbac._audit('end_user_id');
@@ -2836,16 +2957,23 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.jwt_issuers FOR EA
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON rbac.route_groups FOR EACH ROW EXECUTE FUNCTION rbac._audit('group_name', 'pattern');
 
 -- A key whose budget was taken out of another key's (rbac.key_generate) gives back, when deleted, the part it has
--- not spent: the creating key's max_budget regains the whole delegated budget and its spend takes on what the
--- deleted key spent this period, so together they still never spend more than the creating key could alone.
+-- not spent: the creating key's max_budget regains the whole delegated budget and its spend and reserved take on
+-- what the deleted key spent this period and still holds, so together they never spend more than the creating key
+-- could alone.
 -- Keys that took their budget from the deleted one now take it from its creator (their budgets stay carved).
 CREATE FUNCTION rbac._return_budget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF OLD.budget_from_key IS NOT NULL THEN
+  IF OLD.budget_from_key IS NOT NULL AND EXISTS (SELECT 1 FROM rbac.keys p WHERE p.key_hash = OLD.budget_from_key
+                                                  AND p.max_budget IS NOT NULL) THEN
+    -- requests still in flight settle against the creating key: their reservations move there (without the
+    -- parallel slot, which was the deleted key's), so what they spend is charged where the budget went back
     UPDATE rbac.keys p
     SET max_budget = p.max_budget + coalesce(OLD.max_budget, 0),
-        spend = p.spend + CASE WHEN OLD.budget_reset_at <= now() THEN 0 ELSE OLD.spend END
-    WHERE p.key_hash = OLD.budget_from_key AND p.max_budget IS NOT NULL;
+        spend = p.spend + CASE WHEN OLD.budget_reset_at <= now() THEN 0 ELSE OLD.spend END,
+        reserved = p.reserved + OLD.reserved
+    WHERE p.key_hash = OLD.budget_from_key;
+    UPDATE rbac.reservations r SET key_hash = OLD.budget_from_key, parallel_slot = false
+    WHERE r.key_hash = OLD.key_hash AND r.state = 'open';
   END IF;
   UPDATE rbac.keys c SET budget_from_key = OLD.budget_from_key WHERE c.budget_from_key = OLD.key_hash;
   RETURN OLD;
@@ -2960,7 +3088,7 @@ SELECT pg_catalog.pg_extension_config_dump('rbac.spend_log', '');
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/lib.rs:87
+-- src/lib.rs:92
 -- requires:
 --   policy_rules
 --   quota::consume_quota
@@ -2982,6 +3110,11 @@ SELECT pg_catalog.pg_extension_config_dump('rbac.spend_log', '');
 CREATE FUNCTION rbac._reservation_ttl() RETURNS interval LANGUAGE sql STABLE AS $$
   SELECT coalesce(current_setting('rbac.reservation_ttl', true)::interval, interval '10 minutes')
 $$;
+
+-- The budget levels (names, tables, key columns, lock order) are defined once, by the enum Scope in src/scope.rs,
+-- from which the Rust admission derives its statements. The three functions below branch per level in static SQL
+-- (no dynamic SQL on the settle path, and released install scripts are never edited); the unit test
+-- scope::tests::quota_sql_matches_scope fails, printing the expected text, when they are out of step with Scope.
 
 -- Entity levels of a reservation, in lock order, with their ids.
 CREATE FUNCTION rbac._reservation_levels(r rbac.reservations)
@@ -3179,6 +3312,10 @@ CREATE FUNCTION rbac.expire_reservations(max_rows integer DEFAULT 1000) RETURNS 
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
 DECLARE r rbac.reservations; n integer := 0;
 BEGIN
+  IF max_rows IS NULL OR max_rows < 0 THEN
+    RAISE EXCEPTION 'max_rows must be a number of reservations >= 0 (got %)', coalesce(max_rows::text, 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
   FOR r IN SELECT * FROM rbac.reservations WHERE state = 'open' AND expires_at <= now()
            ORDER BY expires_at LIMIT max_rows FOR UPDATE SKIP LOCKED LOOP
     PERFORM rbac._release(r, 'expired');
@@ -3189,24 +3326,31 @@ END $$;
 COMMENT ON FUNCTION rbac.expire_reservations(integer) IS
   'Releases up to max_rows open reservations older than rbac.reservation_ttl (default 10 minutes): their budget holds and '
   'parallel slots return. Run it periodically (e.g. every minute from pg_cron); consume_quota also expires a key''s own '
-  'stale reservations before refusing it. Returns the number released.';
+  'stale reservations before refusing it. Returns the number released. Errors: 22023 for a NULL or negative max_rows.';
 
 CREATE FUNCTION rbac.purge_reservations(older_than interval DEFAULT interval '1 day') RETURNS bigint
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
-  WITH gone AS (DELETE FROM rbac.reservations WHERE state <> 'open' AND coalesce(settled_at, created_at) < now() - older_than
-                RETURNING 1)
-  SELECT count(*) FROM gone
-$$;
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, rbac, pg_temp AS $$
+DECLARE n bigint;
+BEGIN
+  -- a negative age would reach into the future and delete every closed reservation at once
+  IF older_than IS NULL OR older_than < interval '0' THEN
+    RAISE EXCEPTION 'older_than must be an age >= 0 (got %)', coalesce(older_than::text, 'NULL') USING ERRCODE = '22023';
+  END IF;
+  DELETE FROM rbac.reservations WHERE state <> 'open' AND coalesce(settled_at, created_at) < now() - older_than;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
 COMMENT ON FUNCTION rbac.purge_reservations(interval) IS
   'Deletes closed (settled, released or expired) reservations older than older_than (default 1 day); their usage is in '
-  'rbac.spend_log and the entity spend columns. Returns the number deleted. Schedule it with rbac.expire_reservations.';
+  'rbac.spend_log and the entity spend columns. Returns the number deleted. Schedule it with rbac.expire_reservations. '
+  'Errors: 22023 for a NULL or negative older_than.';
 
 -- Open reservations are state a restore must keep (their holds are in the `reserved`/`in_flight` columns).
 SELECT pg_catalog.pg_extension_config_dump('rbac.reservations', '');
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/lib.rs:92
+-- src/lib.rs:97
 -- requires:
 --   policy_rules
 --   quota
@@ -3630,7 +3774,7 @@ CREATE POLICY api_select ON rbac.cache_epoch FOR SELECT TO rbac_api USING (true)
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/lib.rs:122
+-- src/lib.rs:127
 -- finalize
 -- pg_rbac 0.1.0 — management functions (docs/semantics.md §12).
 --
@@ -3654,6 +3798,30 @@ CREATE POLICY api_select ON rbac.cache_epoch FOR SELECT TO rbac_api USING (true)
 -- 23514 from the table triggers. A function is one statement: an error leaves nothing behind.
 -- For non-admin callers a missing object is reported as a refusal (42501), not as "not found", so that
 -- management calls cannot be used to probe for other tenants' objects.
+
+-- Creates the public management function rbac.<name> for its implementation rbac._<name>: the same arguments
+-- (with their defaults) and result, implemented by the C entry point rbac_manage (src/caller.rs), which is not
+-- SECURITY DEFINER so that it sees its immediate caller. The implementation is closed to everyone (the entry point
+-- runs it as the owner); the entry point is open to the API and admin roles only. One signature per function,
+-- written once (on the implementation).
+CREATE FUNCTION rbac._expose_management_function(name text) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE impl regprocedure; public_fn text;
+BEGIN
+  SELECT p.oid::regprocedure INTO STRICT impl FROM pg_proc p
+  WHERE p.pronamespace = 'rbac'::regnamespace AND p.proname = '_' || name;
+  EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', impl);
+  EXECUTE format('CREATE FUNCTION rbac.%I(%s) RETURNS %s LANGUAGE c VOLATILE AS %L, %L',
+                 name, pg_get_function_arguments(impl), pg_get_function_result(impl), 'MODULE_PATHNAME', 'rbac_manage');
+  public_fn := format('rbac.%I(%s)', name, pg_get_function_identity_arguments(impl));
+  EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', public_fn);
+  EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO rbac_api, rbac_admin', public_fn);
+END $$;
+REVOKE ALL ON FUNCTION rbac._expose_management_function(text) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._expose_management_function(text) IS
+  'Install-time helper: creates the public C entry point rbac.<name> (rbac_manage) with the arguments and result of the '
+  'implementation rbac._<name>, closes the implementation to everyone and opens the entry point to rbac_api and '
+  'rbac_admin.';
 
 CREATE TYPE rbac.generated_key AS (key text, key_hash text, key_name text, expires timestamptz);
 COMMENT ON TYPE rbac.generated_key IS
@@ -3770,21 +3938,33 @@ REVOKE ALL ON FUNCTION rbac._refuse_existing(text, boolean, text) FROM PUBLIC;
 COMMENT ON FUNCTION rbac._refuse_existing(text, boolean, text) IS
   'Raises for an id that is already taken: 23505 for a proxy admin, 42501 for anyone else (no existence oracle).';
 
--- Non-admins may bring into a team or organization only users of that organization, or users of none: a user
--- of another organization is another tenant's (their budget, their e-mail), never captured by an admin below
--- proxy admin. Refused with the same 42501 as an unknown user.
-CREATE FUNCTION rbac._refuse_foreign_user(fn text, target_user text, organization_id text) RETURNS void LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp AS $$
+-- What an admin below proxy admin may bring into a team or an organization: never a proxy admin or viewer, never a
+-- member of another organization (another tenant's user: their budget, their e-mail); into a team of an
+-- organization only that organization's members, into a team without one only users of no organization. An org
+-- admin may bring users of no organization into its organization (as in LiteLLM). Refused with the same 42501 as
+-- an unknown user.
+CREATE FUNCTION rbac._refuse_foreign_user(fn text, target_user text, organization_id text, for_team boolean) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+  IF (SELECT u.user_role FROM rbac.users u WHERE u.user_id = target_user) IN ('proxy_admin', 'proxy_admin_viewer') THEN
+    RAISE EXCEPTION '%: user "%" cannot be added by this caller (a proxy admin or viewer)', fn, target_user USING ERRCODE = '42501';
+  END IF;
   IF EXISTS (SELECT 1 FROM rbac.organization_members om
              WHERE om.user_id = target_user AND om.organization_id IS DISTINCT FROM _refuse_foreign_user.organization_id) THEN
     RAISE EXCEPTION '%: user "%" cannot be added by this caller (a member of another organization)', fn, target_user
       USING ERRCODE = '42501';
   END IF;
+  IF for_team AND _refuse_foreign_user.organization_id IS NOT NULL AND NOT EXISTS (
+       SELECT 1 FROM rbac.organization_members om
+       WHERE om.user_id = target_user AND om.organization_id = _refuse_foreign_user.organization_id) THEN
+    RAISE EXCEPTION '%: user "%" cannot be added by this caller (not a member of the team''s organization "%")', fn,
+      target_user, _refuse_foreign_user.organization_id USING ERRCODE = '42501';
+  END IF;
 END $$;
-REVOKE ALL ON FUNCTION rbac._refuse_foreign_user(text, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION rbac._refuse_foreign_user(text, text, text) IS
-  '42501 when target_user belongs to an organization other than organization_id (non-admin member additions).';
+REVOKE ALL ON FUNCTION rbac._refuse_foreign_user(text, text, text, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._refuse_foreign_user(text, text, text, boolean) IS
+  '42501 when an admin below proxy admin may not bring target_user into organization_id (or a team of it, for_team): '
+  'proxy admins and viewers, members of another organization, and for a team of an organization non-members of it.';
 
 -- True when the principal's user is an admin of team_id, or a member and the team grants `permission`
 -- (LiteLLM team_member_permissions, e.g. '/key/generate', '/key/delete', '/key/regenerate').
@@ -3850,6 +4030,37 @@ COMMENT ON FUNCTION rbac._key_model_bounds(rbac.keys) IS
   'The non-empty model lists that bound what a key can call (its own without all-team-models, its team''s, its '
   'organization''s): delegation ceilings check a new key against each.';
 
+-- A new key's metadata with its per-model rate limits (model_rpm_limit, model_tpm_limit) held to the creating
+-- key's: a limit the parent has is inherited when unset and may not be raised; limits on other models stay.
+CREATE FUNCTION rbac._within_model_limits(fn text, child jsonb, parent jsonb) RETURNS jsonb LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE field text; lim record; mine jsonb;
+BEGIN
+  IF jsonb_typeof(child) IS DISTINCT FROM 'object' THEN
+    RAISE EXCEPTION '%: metadata must be a JSON object', fn USING ERRCODE = '22023';
+  END IF;
+  FOREACH field IN ARRAY ARRAY['model_rpm_limit', 'model_tpm_limit'] LOOP
+    IF jsonb_typeof(parent -> field) = 'object' THEN
+      mine := CASE WHEN jsonb_typeof(child -> field) = 'object' THEN child -> field ELSE '{}' END;
+      FOR lim IN SELECT * FROM jsonb_each(parent -> field) LOOP
+        IF NOT mine ? lim.key THEN
+          mine := mine || jsonb_build_object(lim.key, lim.value);
+        ELSIF jsonb_typeof(mine -> lim.key) <> 'number' OR jsonb_typeof(lim.value) <> 'number'
+              OR (mine ->> lim.key)::numeric > (lim.value #>> '{}')::numeric THEN
+          RAISE EXCEPTION '%: metadata.%.% = % exceeds the caller''s own key (%)', fn, field, lim.key, mine -> lim.key, lim.value
+            USING ERRCODE = '42501';
+        END IF;
+      END LOOP;
+      child := jsonb_set(child, ARRAY[field], mine);
+    END IF;
+  END LOOP;
+  RETURN child;
+END $$;
+REVOKE ALL ON FUNCTION rbac._within_model_limits(text, jsonb, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._within_model_limits(text, jsonb, jsonb) IS
+  'A new key''s metadata with model_rpm_limit / model_tpm_limit held to the creating key''s (unset inherits, higher is '
+  '42501); 22023 when metadata is not a JSON object.';
+
 -- A key's model list with all-team-models replaced by what the team really allows (its models, else its
 -- organization's), so a delegation ceiling compares real models; '*' when the team allows every model.
 CREATE FUNCTION rbac._expand_team_models(models text[], team rbac.teams) RETURNS text[] LANGUAGE sql STABLE
@@ -3865,7 +4076,7 @@ COMMENT ON FUNCTION rbac._expand_team_models(text[], rbac.teams) IS
   'A model list with all-team-models replaced by the team''s models (else its organization''s, else *): what such a key '
   'can really call, for delegation ceilings.';
 
--- Implementation, run with the owner's rights by the C entry point rbac.key_generate below (src/caller.rs).
+-- rbac.key_generate: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._key_generate(
   user_id               text DEFAULT NULL,
   team_id               text DEFAULT NULL,
@@ -3908,6 +4119,7 @@ DECLARE
   v_duration  text := _key_generate.budget_duration;
   v_bound     text[];
   v_carve     boolean;
+  v_meta      jsonb := coalesce(_key_generate.metadata, '{}');
   v_bounds    integer := 0;
 BEGIN
   IF NOT is_admin THEN
@@ -4029,6 +4241,17 @@ BEGIN
     v_rpm := rbac._within_ceiling(fn, 'rpm_limit', v_rpm, v_mine.rpm_limit, 'the caller''s own key');
     v_tpm := rbac._within_ceiling(fn, 'tpm_limit', v_tpm, v_mine.tpm_limit, 'the caller''s own key');
     v_parallel := rbac._within_ceiling(fn, 'max_parallel_requests', v_parallel, v_mine.max_parallel_requests, 'the caller''s own key');
+    -- routes: a key whose allowed_routes are restricted hands out no more (the new key gets the same list)
+    IF cardinality(coalesce(v_mine.allowed_routes, '{}')) > 0 THEN
+      IF cardinality(v_routes) = 0 OR (v_routes = ARRAY['llm_api_routes'] AND rbac._routes_within_llm(v_mine.allowed_routes)) THEN
+        v_routes := v_mine.allowed_routes;
+      ELSIF NOT v_routes = v_mine.allowed_routes THEN
+        RAISE EXCEPTION '%: the caller''s key is limited to routes %, and a member key needs LLM routes only; use a key without allowed_routes',
+          fn, v_mine.allowed_routes USING ERRCODE = '42501';
+      END IF;
+    END IF;
+    -- per-model rate limits in metadata are ceilings too: each at most the caller key's, unset inherits it
+    v_meta := rbac._within_model_limits(fn, v_meta, v_mine.metadata);
     IF v_mine.expires IS NOT NULL THEN
       IF v_expires IS NULL THEN v_expires := v_mine.expires;
       ELSIF v_expires > v_mine.expires THEN
@@ -4087,7 +4310,7 @@ BEGIN
   VALUES (v_hash, v_name, _key_generate.key_alias, v_user, _key_generate.team_id, _key_generate.organization_id, v_models,
           v_budget, v_duration, v_rpm, v_tpm,
           v_parallel, v_expires, v_routes,
-          coalesce(_key_generate.permissions, '{}'), coalesce(_key_generate.metadata, '{}'), me.user_id,
+          coalesce(_key_generate.permissions, '{}'), v_meta, me.user_id,
           CASE WHEN v_carve THEN v_mine.key_hash END);
   -- the new key's budget is taken out of the creating key's, so that together they can never spend more than the
   -- creating key could alone; deleting the new key gives back what it has not spent (rbac._return_budget)
@@ -4097,34 +4320,14 @@ BEGIN
 
   RETURN QUERY SELECT v_plain, v_hash, v_name, v_expires;
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_generate as the owner.
-CREATE FUNCTION rbac.key_generate(
-  user_id               text DEFAULT NULL,
-  team_id               text DEFAULT NULL,
-  models                text[] DEFAULT '{}',
-  max_budget            numeric DEFAULT NULL,
-  budget_duration       text DEFAULT NULL,
-  rpm_limit             bigint DEFAULT NULL,
-  tpm_limit             bigint DEFAULT NULL,
-  max_parallel_requests bigint DEFAULT NULL,
-  expires               timestamptz DEFAULT NULL,
-  key_alias             text DEFAULT NULL,
-  allowed_routes        text[] DEFAULT '{}',
-  metadata              jsonb DEFAULT '{}',
-  organization_id       text DEFAULT NULL,
-  key                   text DEFAULT NULL,
-  duration              interval DEFAULT NULL,
-  permissions           jsonb DEFAULT '{}')
-RETURNS SETOF rbac.generated_key
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('key_generate');
 COMMENT ON FUNCTION rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb) IS
 $c$Creates a virtual key and returns (key, key_hash, key_name, expires) once: `key` is the plaintext (sk- + 32 url-safe characters, or the custom `key`), the only time it is visible; only key_hash = sha256 hex is stored; key_name is 'sk-...' plus its last 4 characters. Call it in FROM: SELECT * FROM rbac.key_generate(team_id => 't1', models => ARRAY['gpt-4o']).
 Arguments (named after rbac.keys columns): user_id (owner; default: the principal's user), team_id, organization_id, models text[] (names, globs with *, access groups; empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, expires timestamptz or duration interval (not both), key_alias, allowed_routes text[] and permissions jsonb (proxy admin only), metadata jsonb (e.g. model_rpm_limit / model_tpm_limit), key (custom plaintext: sk-..., >= 16 characters).
 Rules (LiteLLM /key/generate, docs/semantics.md §12.4): proxy admins (or rbac_admin members without a principal) may create any key. Otherwise: viewers cannot; the key belongs to the caller unless a team admin creates a team key for an internal_user member ("User can only create keys for themselves"; such member keys are limited to allowed_routes {llm_api_routes}, LiteLLM key_type llm_api); team keys require team membership, and members with role user need '/key/generate' in the team's team_member_permissions; allowed_routes/permissions are proxy-admin only; delegation ceiling: max_budget <= what the caller's own key (max_budget - spend - reserved) and user have left (unset = inherits it), and a budgeted caller key hands it out of its own budget (its max_budget drops by the new key's; budget_from_key records it; deleting the new key gives back what it did not spend), no budget_duration when the caller's budget does not renew and none that renews sooner than the caller's (unset = the caller's), all-team-models counts as the team's real models, models within every list that bounds the caller's key (its own, its team's, its organization's; empty inherits them), rpm_limit/tpm_limit/max_parallel_requests/expires no larger than the caller's key's (unset = inherits them), organization_id other than the team's requires membership. created_by = principal user. Team/organization model and limit containment is checked by the table triggers.
 Errors: 42501 refusals (message names the rule; also a custom key that already exists, for callers other than proxy admins); 22023 unknown team/user/organization, bad expiry or custom key, all-team-models without team_id; 23505 key already exists (proxy admin); 23514 invalid values (negative budget, bad budget_duration, models outside the team's).$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.key_regenerate below (src/caller.rs).
+-- rbac.key_regenerate: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._key_regenerate(key text, grace_period interval DEFAULT interval '0')
 RETURNS SETOF rbac.regenerated_key
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -4181,16 +4384,14 @@ BEGIN
   END IF;
   -- the row moves to the new hash; deprecated keys that pointed at the old one follow (ON UPDATE CASCADE)
   UPDATE rbac.keys kk SET key_hash = v_hash, key_name = v_name, allowed_routes = v_routes WHERE kk.key_hash = v_old;
+  -- requests in flight settle against the key under its new hash (their budget, slot and spend are the key's)
+  UPDATE rbac.reservations r SET key_hash = v_hash WHERE r.key_hash = v_old AND r.state = 'open';
   IF v_grace > interval '0' THEN
     INSERT INTO rbac.deprecated_keys (key_hash, active_key_hash, revoke_at) VALUES (v_old, v_hash, now() + v_grace);
   END IF;
   RETURN QUERY SELECT v_plain, v_hash, v_name;
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_regenerate(text, interval) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_regenerate as the owner.
-CREATE FUNCTION rbac.key_regenerate(key text, grace_period interval DEFAULT interval '0')
-RETURNS SETOF rbac.regenerated_key
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('key_regenerate');
 COMMENT ON FUNCTION rbac.key_regenerate(text, interval) IS
 $c$Rotates a key: returns (key, key_hash, key_name) with a new plaintext (shown once); the keys row (budgets, spend, limits) moves to the new hash. With grace_period > 0 the old key keeps authenticating, as the new key, until now() + grace_period (rbac.deprecated_keys); with 0 (default) it stops at once.
 `key` is the plaintext sk-... or its 64-hex hash (an old key inside its grace period names its successor).
@@ -4236,39 +4437,31 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION rbac._key_set_blocked(text, text, boolean) FROM PUBLIC;
 
--- Implementation, run with the owner's rights by the C entry point rbac.key_block below (src/caller.rs).
+-- rbac.key_block: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._key_block(key text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 BEGIN
   PERFORM rbac._key_set_blocked('rbac.key_block', _key_block.key, true);
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_block(text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_block as the owner.
-CREATE FUNCTION rbac.key_block(key text)
-RETURNS void
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('key_block');
 COMMENT ON FUNCTION rbac.key_block(text) IS
 $c$Blocks a key (keys.blocked = true): rbac_check then answers key_blocked (401). `key` is the plaintext sk-... or its 64-hex hash.
 Who (LiteLLM /key/block, docs/semantics.md §12.5): proxy admin; for team keys an admin of the key's team or an org admin of the team's organization; personal keys (no team): proxy admin only. Viewers never.
 Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed key, or (proxy admin) unknown key. Audited as action 'blocked'.$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.key_unblock below (src/caller.rs).
+-- rbac.key_unblock: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._key_unblock(key text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
 BEGIN
   PERFORM rbac._key_set_blocked('rbac.key_unblock', _key_unblock.key, false);
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_unblock(text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_unblock as the owner.
-CREATE FUNCTION rbac.key_unblock(key text)
-RETURNS void
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('key_unblock');
 COMMENT ON FUNCTION rbac.key_unblock(text) IS
 $c$Unblocks a key (keys.blocked = false). Same rules and errors as rbac.key_block (LiteLLM /key/unblock). Audited as action 'unblocked'.$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.key_delete below (src/caller.rs).
+-- rbac.key_delete: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._key_delete(key text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -4293,11 +4486,7 @@ BEGIN
   END IF;
   DELETE FROM rbac.keys kk WHERE kk.key_hash = h;
 END $$;
-REVOKE ALL ON FUNCTION rbac._key_delete(text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._key_delete as the owner.
-CREATE FUNCTION rbac.key_delete(key text)
-RETURNS void
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('key_delete');
 COMMENT ON FUNCTION rbac.key_delete(text) IS
 $c$Deletes a key (and its deprecated predecessors). `key` is the plaintext sk-... or its 64-hex hash.
 Who (LiteLLM /key/delete, can_modify_verification_token, docs/semantics.md §12.5): proxy admin; the key's owner; for team keys a team admin, or a member when the team grants '/key/delete'. Viewers never.
@@ -4306,7 +4495,7 @@ Errors: 42501 refused (also for a key the caller cannot see); 22023 malformed ke
 ---------------------------------------------------------------------------------------------------------------
 -- Teams
 ---------------------------------------------------------------------------------------------------------------
--- Implementation, run with the owner's rights by the C entry point rbac.team_new below (src/caller.rs).
+-- rbac.team_new: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._team_new(
   team_id               text DEFAULT NULL,
   team_alias            text DEFAULT NULL,
@@ -4364,22 +4553,7 @@ BEGIN
   END IF;
   RETURN t;
 END $$;
-REVOKE ALL ON FUNCTION rbac._team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._team_new as the owner.
-CREATE FUNCTION rbac.team_new(
-  team_id               text DEFAULT NULL,
-  team_alias            text DEFAULT NULL,
-  organization_id       text DEFAULT NULL,
-  models                text[] DEFAULT '{}',
-  max_budget            numeric DEFAULT NULL,
-  budget_duration       text DEFAULT NULL,
-  rpm_limit             bigint DEFAULT NULL,
-  tpm_limit             bigint DEFAULT NULL,
-  max_parallel_requests bigint DEFAULT NULL,
-  metadata              jsonb DEFAULT '{}',
-  team_member_permissions text[] DEFAULT '{}')
-RETURNS rbac.teams
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('team_new');
 COMMENT ON FUNCTION rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]) IS
 $c$Creates a team and returns its rbac.teams row. team_id NULL = a random uuid. models text[] (empty = all that the organization allows), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb, team_member_permissions text[] (key routes members with role user may call, e.g. '/key/generate').
 Who (LiteLLM /team/new, docs/semantics.md §12.6): proxy admin; an org admin with an organization_id they administer; internal users and viewers cannot. The creator (when the principal has a rbac.users row) becomes team admin.
@@ -4408,7 +4582,7 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION rbac._team_member_manager(text, text) FROM PUBLIC;
 
--- Implementation, run with the owner's rights by the C entry point rbac.team_member_add below (src/caller.rs).
+-- rbac.team_member_add: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._team_member_add(
   team_id         text,
   user_id         text,
@@ -4437,7 +4611,7 @@ BEGIN
   END IF;
   IF NOT v_admin THEN
     PERFORM rbac._refuse_foreign_user(fn, _team_member_add.user_id,
-                                      (SELECT t.organization_id FROM rbac.teams t WHERE t.team_id = _team_member_add.team_id));
+                                      (SELECT t.organization_id FROM rbac.teams t WHERE t.team_id = _team_member_add.team_id), true);
   END IF;
   IF EXISTS (SELECT 1 FROM rbac.team_members tm WHERE tm.team_id = _team_member_add.team_id AND tm.user_id = _team_member_add.user_id) THEN
     RAISE EXCEPTION '%: user "%" is already a member of team "%" (LiteLLM team_member_already_in_team)', fn,
@@ -4450,25 +4624,13 @@ BEGIN
   RETURNING * INTO m;
   RETURN m;
 END $$;
-REVOKE ALL ON FUNCTION rbac._team_member_add(text, text, text, numeric, bigint, bigint, text[], text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._team_member_add as the owner.
-CREATE FUNCTION rbac.team_member_add(
-  team_id         text,
-  user_id         text,
-  role            text DEFAULT 'user',
-  max_budget      numeric DEFAULT NULL,
-  rpm_limit       bigint DEFAULT NULL,
-  tpm_limit       bigint DEFAULT NULL,
-  allowed_models  text[] DEFAULT '{}',
-  budget_duration text DEFAULT NULL)
-RETURNS rbac.team_members
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('team_member_add');
 COMMENT ON FUNCTION rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text) IS
 $c$Adds an existing user to a team and returns the rbac.team_members row. role 'admin' or 'user'; optional per-member max_budget numeric USD (within the team), budget_duration, rpm_limit requests per minute, tpm_limit tokens per minute, allowed_models text[] (must lie within the team's models).
-Who (LiteLLM /team/member_add, docs/semantics.md §12.6): proxy admin; an admin of the team; an org admin of the team's organization. Below proxy admin, only users of the team's organization or of no organization can be added (an unknown or foreign user is 42501). Self-join ("available teams") is not supported; users are never created implicitly.
+Who (LiteLLM /team/member_add, docs/semantics.md §12.6): proxy admin; an admin of the team; an org admin of the team's organization. Below proxy admin, only members of the team's organization can be added (for a team without one, users of no organization), never proxy admins or viewers (an unknown or foreign user is 42501). Self-join ("available teams") is not supported; users are never created implicitly.
 Errors: 42501 refused (also for a team the caller cannot see, and for an unknown or foreign user below proxy admin); 22023 unknown team or user (proxy admin), bad role; 23505 already a member; 23514 invalid budget/limits or allowed_models outside the team's models.$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.team_member_delete below (src/caller.rs).
+-- rbac.team_member_delete: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._team_member_delete(team_id text, user_id text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -4484,11 +4646,7 @@ BEGIN
   DELETE FROM rbac.keys k WHERE k.team_id = _team_member_delete.team_id AND k.user_id = _team_member_delete.user_id;
   DELETE FROM rbac.team_members tm WHERE tm.team_id = _team_member_delete.team_id AND tm.user_id = _team_member_delete.user_id;
 END $$;
-REVOKE ALL ON FUNCTION rbac._team_member_delete(text, text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._team_member_delete as the owner.
-CREATE FUNCTION rbac.team_member_delete(team_id text, user_id text)
-RETURNS void
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('team_member_delete');
 COMMENT ON FUNCTION rbac.team_member_delete(text, text) IS
 $c$Removes a user from a team, together with that user's keys of the team (LiteLLM /team/member_delete).
 Who: proxy admin; an admin of the team; an org admin of the team's organization.
@@ -4497,7 +4655,7 @@ Errors: 42501 refused; 22023 unknown team (proxy admin) or not a member.$c$;
 ---------------------------------------------------------------------------------------------------------------
 -- Organizations
 ---------------------------------------------------------------------------------------------------------------
--- Implementation, run with the owner's rights by the C entry point rbac.organization_new below (src/caller.rs).
+-- rbac.organization_new: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._organization_new(
   organization_id       text DEFAULT NULL,
   organization_alias    text DEFAULT NULL,
@@ -4545,20 +4703,7 @@ BEGIN
   RETURNING * INTO o;
   RETURN o;
 END $$;
-REVOKE ALL ON FUNCTION rbac._organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._organization_new as the owner.
-CREATE FUNCTION rbac.organization_new(
-  organization_id       text DEFAULT NULL,
-  organization_alias    text DEFAULT NULL,
-  models                text[] DEFAULT '{}',
-  max_budget            numeric DEFAULT NULL,
-  budget_duration       text DEFAULT NULL,
-  rpm_limit             bigint DEFAULT NULL,
-  tpm_limit             bigint DEFAULT NULL,
-  max_parallel_requests bigint DEFAULT NULL,
-  metadata              jsonb DEFAULT '{}')
-RETURNS rbac.organizations
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('organization_new');
 COMMENT ON FUNCTION rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb) IS
 $c$Creates an organization and returns its rbac.organizations row. organization_id NULL = a random uuid; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute, max_parallel_requests, metadata jsonb.
 Who (LiteLLM /organization/new, docs/semantics.md §12.7): proxy admin only (or rbac_admin members without a principal). A proxy admin whose key is limited to some models must list models within them.
@@ -4588,7 +4733,7 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION rbac._org_member_manager(text, text, text) FROM PUBLIC;
 
--- Implementation, run with the owner's rights by the C entry point rbac.organization_member_add below (src/caller.rs).
+-- rbac.organization_member_add: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._organization_member_add(organization_id text, user_id text, user_role text DEFAULT 'internal_user')
 RETURNS rbac.organization_members
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -4613,7 +4758,7 @@ BEGIN
       USING ERRCODE = '22023';
   END IF;
   IF NOT v_admin THEN
-    PERFORM rbac._refuse_foreign_user(fn, _organization_member_add.user_id, _organization_member_add.organization_id);
+    PERFORM rbac._refuse_foreign_user(fn, _organization_member_add.user_id, _organization_member_add.organization_id, false);
   END IF;
   IF EXISTS (SELECT 1 FROM rbac.organization_members om WHERE om.organization_id = _organization_member_add.organization_id
              AND om.user_id = _organization_member_add.user_id) THEN
@@ -4625,17 +4770,13 @@ BEGIN
   RETURNING * INTO m;
   RETURN m;
 END $$;
-REVOKE ALL ON FUNCTION rbac._organization_member_add(text, text, text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._organization_member_add as the owner.
-CREATE FUNCTION rbac.organization_member_add(organization_id text, user_id text, user_role text DEFAULT 'internal_user')
-RETURNS rbac.organization_members
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('organization_member_add');
 COMMENT ON FUNCTION rbac.organization_member_add(text, text, text) IS
 $c$Adds an existing user to an organization with user_role org_admin, internal_user (default) or internal_user_viewer; returns the rbac.organization_members row.
 Who (LiteLLM /organization/member_add, verify_org_access, docs/semantics.md §12.7): proxy admin; an org admin of that organization, who may also appoint other org admins of it (as in LiteLLM), but may not change the organization role of a proxy_admin / proxy_admin_viewer user.
 Errors: 42501 refused (also an unknown user, or a member of another organization, below proxy admin); 22023 unknown organization or user (proxy admin), bad user_role; 23505 already a member.$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.organization_member_delete below (src/caller.rs).
+-- rbac.organization_member_delete: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._organization_member_delete(organization_id text, user_id text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -4649,11 +4790,7 @@ BEGIN
       _organization_member_delete.organization_id USING ERRCODE = '22023';
   END IF;
 END $$;
-REVOKE ALL ON FUNCTION rbac._organization_member_delete(text, text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._organization_member_delete as the owner.
-CREATE FUNCTION rbac.organization_member_delete(organization_id text, user_id text)
-RETURNS void
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('organization_member_delete');
 COMMENT ON FUNCTION rbac.organization_member_delete(text, text) IS
 $c$Removes a user from an organization (LiteLLM /organization/member_delete). Same rules as rbac.organization_member_add.
 Errors: 42501 refused; 22023 unknown organization (proxy admin) or not a member.$c$;
@@ -4661,7 +4798,7 @@ Errors: 42501 refused; 22023 unknown organization (proxy admin) or not a member.
 ---------------------------------------------------------------------------------------------------------------
 -- Users
 ---------------------------------------------------------------------------------------------------------------
--- Implementation, run with the owner's rights by the C entry point rbac.user_new below (src/caller.rs).
+-- rbac.user_new: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._user_new(
   user_id         text DEFAULT NULL,
   user_email      text DEFAULT NULL,
@@ -4739,22 +4876,7 @@ BEGIN
   END IF;
   RETURN u;
 END $$;
-REVOKE ALL ON FUNCTION rbac._user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._user_new as the owner.
-CREATE FUNCTION rbac.user_new(
-  user_id         text DEFAULT NULL,
-  user_email      text DEFAULT NULL,
-  user_role       text DEFAULT 'internal_user',
-  models          text[] DEFAULT '{}',
-  max_budget      numeric DEFAULT NULL,
-  budget_duration text DEFAULT NULL,
-  rpm_limit       bigint DEFAULT NULL,
-  tpm_limit       bigint DEFAULT NULL,
-  organization_id text DEFAULT NULL,
-  user_alias      text DEFAULT NULL,
-  metadata        jsonb DEFAULT '{}')
-RETURNS rbac.users
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('user_new');
 COMMENT ON FUNCTION rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb) IS
 $c$Creates a user and returns its rbac.users row. user_id NULL = a random uuid; user_role one of proxy_admin, proxy_admin_viewer, org_admin, internal_user (default), internal_user_viewer, team, customer; models text[] (empty = all), max_budget numeric USD, budget_duration ('30d', '1mo', ...), rpm_limit requests per minute, tpm_limit tokens per minute; organization_id: the user also joins that organization (org role internal_user, or internal_user_viewer for such users).
 Who (LiteLLM /user/new, docs/semantics.md §12.9): proxy admin; an org admin only with an organization_id they administer, only for roles internal_user / internal_user_viewer (never proxy_admin, proxy_admin_viewer, org_admin), and within the organization: models within its models (empty = its models), max_budget / rpm_limit / tpm_limit not above its own (unset = its own).
@@ -4787,7 +4909,7 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION rbac._access_group_models(text, text, text[]) FROM PUBLIC;
 
--- Implementation, run with the owner's rights by the C entry point rbac.access_group_new below (src/caller.rs).
+-- rbac.access_group_new: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._access_group_new(access_group text, model_names text[])
 RETURNS text[]
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -4802,17 +4924,13 @@ BEGIN
   WHERE m.model_name = ANY (v_names);
   RETURN v_names;
 END $$;
-REVOKE ALL ON FUNCTION rbac._access_group_new(text, text[]) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._access_group_new as the owner.
-CREATE FUNCTION rbac.access_group_new(access_group text, model_names text[])
-RETURNS text[]
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('access_group_new');
 COMMENT ON FUNCTION rbac.access_group_new(text, text[]) IS
 $c$Creates model access group `access_group` by tagging the named models (rbac.models.model_name) with it; returns the sorted model names in the group. Key/team/user model lists may then name the group (docs/semantics.md §8.3); rbac_check sees the change at once (cache epoch).
 Who (LiteLLM /access_group/new, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 empty name, no models, unknown model names; 23505 the group already exists (LiteLLM 409).$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.access_group_update below (src/caller.rs).
+-- rbac.access_group_update: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._access_group_update(access_group text, model_names text[])
 RETURNS text[]
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -4830,17 +4948,13 @@ BEGIN
   WHERE m.model_name = ANY (v_names) AND NOT g = ANY (coalesce(m.access_groups, '{}'));
   RETURN v_names;
 END $$;
-REVOKE ALL ON FUNCTION rbac._access_group_update(text, text[]) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._access_group_update as the owner.
-CREATE FUNCTION rbac.access_group_update(access_group text, model_names text[])
-RETURNS text[]
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('access_group_update');
 COMMENT ON FUNCTION rbac.access_group_update(text, text[]) IS
 $c$Replaces the membership of model access group `access_group`: exactly the named models carry it afterwards; returns them sorted.
 Who (LiteLLM /access_group/{name}/update, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 unknown group, empty name, no models, unknown model names.$c$;
 
--- Implementation, run with the owner's rights by the C entry point rbac.access_group_delete below (src/caller.rs).
+-- rbac.access_group_delete: the implementation, run with the owner's rights by its C entry point (src/caller.rs).
 CREATE FUNCTION rbac._access_group_delete(access_group text)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rbac, pg_temp AS $$
@@ -4859,39 +4973,28 @@ BEGIN
   END IF;
   RETURN n;
 END $$;
-REVOKE ALL ON FUNCTION rbac._access_group_delete(text) FROM PUBLIC;
--- The entry point: not SECURITY DEFINER, so it sees its immediate caller, then runs rbac._access_group_delete as the owner.
-CREATE FUNCTION rbac.access_group_delete(access_group text)
-RETURNS integer
-LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'rbac_manage';
+SELECT rbac._expose_management_function('access_group_delete');
 COMMENT ON FUNCTION rbac.access_group_delete(text) IS
 $c$Deletes model access group `access_group` (removes the tag from every model); returns the number of models untagged. Lists that still name the group then match nothing through it.
 Who (LiteLLM /access_group/{name}/delete, docs/semantics.md §12.8): proxy admin only.
 Errors: 42501 refused; 22023 unknown group.$c$;
 
 ---------------------------------------------------------------------------------------------------------------
--- Privileges of the management functions: the API and admin roles only.
+-- rbac.jwt_inspect: say why a JWT gets its decision (implementation in Rust, src/auth/jwt_sql.rs). Exposed like a
+-- management function so that its C entry point sees the effective caller.
 ---------------------------------------------------------------------------------------------------------------
-REVOKE ALL ON FUNCTION
-  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb),
-  rbac.key_regenerate(text, interval), rbac.key_block(text), rbac.key_unblock(text), rbac.key_delete(text),
-  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]),
-  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text), rbac.team_member_delete(text, text),
-  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb),
-  rbac.organization_member_add(text, text, text), rbac.organization_member_delete(text, text),
-  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb),
-  rbac.access_group_new(text, text[]), rbac.access_group_update(text, text[]), rbac.access_group_delete(text)
-  FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-  rbac.key_generate(text, text, text[], numeric, text, bigint, bigint, bigint, timestamptz, text, text[], jsonb, text, text, interval, jsonb),
-  rbac.key_regenerate(text, interval), rbac.key_block(text), rbac.key_unblock(text), rbac.key_delete(text),
-  rbac.team_new(text, text, text, text[], numeric, text, bigint, bigint, bigint, jsonb, text[]),
-  rbac.team_member_add(text, text, text, numeric, bigint, bigint, text[], text), rbac.team_member_delete(text, text),
-  rbac.organization_new(text, text, text[], numeric, text, bigint, bigint, bigint, jsonb),
-  rbac.organization_member_add(text, text, text), rbac.organization_member_delete(text, text),
-  rbac.user_new(text, text, text, text[], numeric, text, bigint, bigint, text, text, jsonb),
-  rbac.access_group_new(text, text[]), rbac.access_group_update(text, text[]), rbac.access_group_delete(text)
-  TO rbac_api, rbac_admin;
+SELECT rbac._expose_management_function('jwt_inspect');
+COMMENT ON FUNCTION rbac._jwt_inspect(text, text, text) IS
+  'Implementation of rbac.jwt_inspect, run with the owner''s rights by its C entry point (src/caller.rs); closed to everyone.';
+COMMENT ON FUNCTION rbac.jwt_inspect(text, text, text) IS
+$c$Explains what pg_rbac does with a JWT, as jsonb: header (alg, kid, typ), issuer (the rbac.jwt_issuers row chosen: exact or tenant template, the tenant, usable key count), key (kid, type and algorithms of the key that verified), steps (structure, issuer, signature, tenant, audience, time, token type: ok, or the reason and message of the first that failed), verified, refusal; once the signature verified also claims (each configured claim path, the value found and how), resolved (user id, e-mail, scopes, roles, mapped role, groups and the team each names, team candidates, organization, customer, tenant, overage), admission (the issuer's rules and the refusal), times, audience, warnings (paths that match nothing, unverified e-mails, groups that are not teams); and decision: what rbac.rbac_check(token, route, model) decides (route NULL: what rbac.authenticate(token) decides), without budget resets. Never key material or the signature.
+Who: a principal (rbac.authenticate) that is proxy_admin or proxy_admin_viewer, whose virtual key (if any) allows /key/info; without a principal, a caller whose effective role is a superuser or a member of rbac_admin.
+Errors: 42501 anyone else; 22023 an empty route.$c$;
+COMMENT ON FUNCTION rbac._jwt_issuer_problem(jsonb) IS
+  'Write-time check of a rbac.jwt_issuers row (to_jsonb(NEW)): why it cannot work as written (a JWKS without a usable '
+  'verification key or with private-key members, a claim path with an empty segment, an issuer template without '
+  'allowed_tenants, malformed group_mappings), or NULL. Used by the validation trigger (23514). Never raises.';
+REVOKE ALL ON FUNCTION rbac._jwt_issuer_problem(jsonb) FROM PUBLIC;
 
 ---------------------------------------------------------------------------------------------------------------
 -- Final hardening, run last so it covers objects of every file (this file is the extension's `finalize` step).

@@ -1,4 +1,4 @@
--- pg_rbac 0.1.0 — policy data model (docs/semantics.md §2).
+-- pg_rbac — policy data model (docs/semantics.md §2).
 -- Loaded first ("bootstrap"): tables, types and the cache epoch. Functions that call into the Rust library,
 -- triggers and grants live in the later files (see src/lib.rs for the order).
 --

@@ -1,4 +1,4 @@
--- pg_rbac 0.1.0 — quota state (docs/semantics.md §10): rate windows, reservations, and the rbac.quota result type.
+-- pg_rbac — quota state (docs/semantics.md §10): rate windows, reservations, and the rbac.quota result type.
 --
 -- Rate windows are UNLOGGED: a crash empties them, which only restarts the current 60-second windows
 -- (harmless, docs/semantics.md §10.3). Spend, budget reservations (`reserved` columns) and parallel leases

@@ -1,4 +1,4 @@
--- pg_rbac 0.1.0 — write-time policy rules (docs/semantics.md §2): validation, budget periods, audit, cache epoch.
+-- pg_rbac — write-time policy rules (docs/semantics.md §2): validation, budget periods, audit, cache epoch.
 -- Runs after the Rust functions exist (rbac.models_within, rbac.current_principal_user_id).
 
 UPDATE rbac.route_groups SET builtin = true;

@@ -1,4 +1,4 @@
--- pg_rbac 0.1.0 — exact quotas (docs/semantics.md §10): settle, release, expiry. (The admission itself is a sequence of
+-- pg_rbac — exact quotas (docs/semantics.md §10): settle, release, expiry. (The admission itself is a sequence of
 -- prepared statements in src/quota/admission.rs, with the same locking rules.)
 --
 -- Exactness: every counter is changed under its row lock with the limit re-checked on the newest row version,

@@ -1,4 +1,4 @@
--- pg_rbac 0.1.0 — database roles, grants and row-level security (docs/semantics.md §12).
+-- pg_rbac — database roles, grants and row-level security (docs/semantics.md §12).
 --
 -- Two database roles, created when missing and never dropped by the extension (roles are cluster-wide):
 --   rbac_admin  manages everything with plain SQL: every row of every policy table (RLS lets it through), and the

@@ -1,4 +1,4 @@
--- pg_rbac 0.1.0 — settings and COMMENT ON for the functions implemented in Rust (their doc comments in src/ say
+-- pg_rbac — settings and COMMENT ON for the functions implemented in Rust (their doc comments in src/ say
 -- the same).
 
 -- The entry points run as the extension owner (they must see every row, whatever row-level security shows the

@@ -422,8 +422,18 @@ def management():
         check("deleted key refused", False, "allowed")
     except openai.AuthenticationError:
         check("deleted key: 401", True)
-    st, _, b = http("POST", "/key/update", {"key": newer, "max_budget": 2}, key=ADMIN)
-    check("/key/update: 501 (no SQL function)", st == 501, (st, b))
+    # /key/update: a proxy admin changes anything; a key's owner may only narrow it
+    st, _, b = http("POST", "/user/new", {"user_id": "px-updater"}, key=ADMIN)
+    upd = b.get("key") if st == 200 else None
+    check("/user/new with its key", st == 200 and upd, (st, b))
+    st, _, b = http("POST", "/key/update", {"key": upd, "max_budget": 2, "key_alias": "px-updated"}, key=ADMIN)
+    check("/key/update by a proxy admin", st == 200 and float(b.get("max_budget") or 0) == 2 and b.get("key_alias") == "px-updated", (st, b))
+    st, _, b = http("POST", "/key/update", {"key": upd, "max_budget": 50}, key=upd)
+    check("/key/update: the owner cannot raise its own budget (403)", st == 403 and "exceeds" in b["error"]["message"], (st, b))
+    st, _, b = http("POST", "/key/update", {"key": upd, "max_budget": 1}, key=upd)
+    check("/key/update: the owner may lower it", st == 200 and float(b.get("max_budget") or 0) == 1, (st, b))
+    st, _, b = http("POST", "/key/update", {"key": upd, "clear": ["bogus"]}, key=ADMIN)
+    check("/key/update with a bad clear entry: 400", st == 400, (st, b))
     st, _, b = http("POST", "/key/generate", {"models": ["px-gpt"]}, key="sk-px-bad-000000000001")
     check("management with a bad token: 401", st == 401 and b["error"]["code"] == "invalid_token", (st, b))
     st, _, b = http("POST", "/team/new", {"team_id": "px-team-mgmt"}, key=MAIN)

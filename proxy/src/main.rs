@@ -85,6 +85,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/key/regenerate", post(m::key_regenerate))
         .route("/key/{key}/regenerate", post(m::key_regenerate_path))
         .route("/key/delete", post(m::key_delete).delete(m::key_delete))
+        .route("/key/update", post(m::key_update))
         .route("/key/block", post(m::key_block))
         .route("/key/unblock", post(m::key_unblock))
         .route("/key/info", get(m::key_info))

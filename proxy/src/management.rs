@@ -205,6 +205,23 @@ const KEY_FIELDS: &[(&str, &str, K)] = &[
     ("permissions", "permissions", K::Jsonb),
 ];
 
+/// `/key/update` (LiteLLM field names; `key` names the key to change, `clear` lists columns reset to no limit).
+const KEY_UPDATE_FIELDS: &[(&str, &str, K)] = &[
+    ("key", "key", K::Text),
+    ("key_alias", "key_alias", K::Text),
+    ("models", "models", K::TextArray),
+    ("max_budget", "max_budget", K::Numeric),
+    ("budget_duration", "budget_duration", K::Text),
+    ("rpm_limit", "rpm_limit", K::BigInt),
+    ("tpm_limit", "tpm_limit", K::BigInt),
+    ("max_parallel_requests", "max_parallel_requests", K::BigInt),
+    ("expires", "expires", K::Timestamptz),
+    ("metadata", "metadata", K::Jsonb),
+    ("allowed_routes", "allowed_routes", K::TextArray),
+    ("permissions", "permissions", K::Jsonb),
+    ("clear", "clear", K::TextArray),
+];
+
 const TEAM_FIELDS: &[(&str, &str, K)] = &[
     ("team_id", "team_id", K::Text),
     ("team_alias", "team_alias", K::Text),
@@ -718,7 +735,7 @@ fn regenerate_op(body: &Map<String, Value>, key: Option<String>) -> Result<Op, A
         return Err(ApiError::new(
             501,
             "not_implemented",
-            format!("/key/regenerate with \"{f}\": pg_rbac has no key_update function yet; regenerate without changes"),
+            format!("/key/regenerate with \"{f}\": regenerate without changes, then change the key with /key/update"),
         ));
     }
     let key = match key {
@@ -807,6 +824,17 @@ async fn row_route(
         Ok(Op::Row {
             function,
             args: bind(&body, fields)?,
+        })
+    });
+    execute(app, &h, op).await
+}
+
+pub async fn key_update(State(app): State<Arc<App>>, h: HeaderMap, b: Body) -> Response {
+    let op = body_json(&app, &h, b, false).await.and_then(|body| {
+        req_str(&body, "key")?;
+        Ok(Op::Row {
+            function: "key_update",
+            args: bind(&body, KEY_UPDATE_FIELDS)?,
         })
     });
     execute(app, &h, op).await

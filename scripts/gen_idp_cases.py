@@ -46,7 +46,7 @@ RS256 = get_default_algorithms()["RS256"]
 
 KEYCLOAK = "https://sso.acme.example/realms/acme"
 ENTRA_TEMPLATE = "https://login.microsoftonline.com/{tenantid}/v2.0"
-TENANT_A = "9188040d-6c67-4c5b-b112-36a304b66dad"
+TENANT_A = "c0ffee00-1234-4abc-8def-0123456789ab"
 TENANT_B = "b5c3e2f1-7a44-4d5e-9c1b-2f0e8a6d4c3b"
 TENANT_FOREIGN = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ENTRA_APP = "6e74172b-be56-4843-9ff4-e66a39bb12e3"

@@ -146,3 +146,4 @@ SELECT pg_temp.expect_eq('template: a verified e-mail of the domain passes',
   pg_temp.check(pg_temp.tok('https://login.idp.test/home-tenant/v2.0', '{"tid": "home-tenant", "oid": "o-h", "email": "a@home.test", "email_verified": true}')),
   'true ok user=o-h role=internal_user');
 RESET ROLE;
+SELECT pg_temp.expect_error('admin_tenants outside allowed_tenants', $$UPDATE rbac.jwt_issuers SET admin_tenants = ARRAY['other-tenant'] WHERE issuer = 'https://login.idp.test/{tenantid}/v2.0'$$, '23514');

@@ -1919,6 +1919,17 @@ pub fn issuer_row_problem(row: &Value) -> Option<String> {
                     excerpt(bad, 64)
                 ));
             }
+            if !allowed.contains(&"*") {
+                if let Some(bad) = admin_tenants
+                    .iter()
+                    .find(|t| !allowed.iter().any(|a| a.eq_ignore_ascii_case(t)))
+                {
+                    return Some(format!(
+                        "jwt_issuers.admin_tenants: \"{}\" is not among allowed_tenants",
+                        excerpt(bad, 64)
+                    ));
+                }
+            }
         }
         _ => return Some("jwt_issuers.issuer holds {tenantid} more than once".into()),
     }

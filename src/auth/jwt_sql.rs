@@ -62,7 +62,9 @@ pub fn jwt_inspect(
         map.insert(
             "decision".into(),
             json!({
-                "route": route, "model": model.filter(|m| !m.is_empty()),
+                "route": route,
+                // without a route the decision is authenticate's, which judges no model
+                "model": route.and(model.filter(|m| !m.is_empty())),
                 "allowed": d.allowed(), "http_status": d.reason.http_status(), "reason": d.reason.code(),
                 "message": d.message, "user_id": d.user_id, "team_id": d.team_id,
                 "organization_id": d.organization_id, "role": d.role.map(Role::name),

@@ -124,7 +124,12 @@ extension_sql_file!(
         access::sql_api::route_allowed_by
     ]
 );
-extension_sql_file!("../sql/050_management.sql", name = "management", finalize);
+extension_sql_file!(
+    "../sql/050_management.sql",
+    name = "management",
+    requires = ["functions", "security", "quota"]
+);
+extension_sql_file!("../sql/090_finalize.sql", name = "finalize", finalize);
 
 /// Used by `cargo pgrx test`: the test cluster needs no extra settings.
 #[cfg(test)]

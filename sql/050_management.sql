@@ -57,23 +57,31 @@ COMMENT ON TYPE rbac.regenerated_key IS
 -- Internal helpers (run as the owner inside the management functions; not callable by the API roles)
 ---------------------------------------------------------------------------------------------------------------
 
+-- The LiteLLM route a management function stands for, derived from its name (rbac.key_generate →
+-- /key/generate, rbac.team_member_add → /team/member_add), with LiteLLM's two exceptions: access groups
+-- (/access_group/...) and customers (rbac.end_user_new → /customer/new). A principal key's allowed_routes are
+-- checked against it, so a new management function needs no list to be kept in step.
+CREATE FUNCTION rbac._management_route(fn text) RETURNS text LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $$
+  SELECT CASE
+    WHEN name LIKE 'access\_group\_%' THEN '/access_group/' || substr(name, length('access_group_') + 1)
+    WHEN name LIKE 'end\_user\_%' THEN '/customer/' || substr(name, length('end_user_') + 1)
+    WHEN position('_' IN name) > 0 THEN '/' || split_part(name, '_', 1) || '/' || substr(name, position('_' IN name) + 1)
+  END
+  FROM (SELECT CASE WHEN fn LIKE 'rbac.%' THEN substr(fn, 6) END AS name) n
+$$;
+REVOKE ALL ON FUNCTION rbac._management_route(text) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._management_route(text) IS
+  'The LiteLLM route of management function fn (rbac.key_generate -> /key/generate; access groups /access_group/...; '
+  'customers rbac.end_user_* -> /customer/...); NULL for a name that is not rbac.<area>_<action>.';
+
 -- True when the caller acts as a proxy admin; false for any other principal; 42501 without a principal
 -- unless the effective caller (the role whose code called the public function) is a superuser or a member of rbac_admin.
 -- Also applies the principal key's allowed_routes to the LiteLLM route the function stands for.
 CREATE FUNCTION rbac._mgmt_is_admin(fn text) RETURNS boolean LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  route text := CASE fn
-    WHEN 'rbac.key_generate' THEN '/key/generate'             WHEN 'rbac.key_regenerate' THEN '/key/regenerate'
-    WHEN 'rbac.key_block' THEN '/key/block'                   WHEN 'rbac.key_unblock' THEN '/key/unblock'
-    WHEN 'rbac.key_delete' THEN '/key/delete'                 WHEN 'rbac.key_update' THEN '/key/update'
-    WHEN 'rbac.team_new' THEN '/team/new'
-    WHEN 'rbac.team_member_add' THEN '/team/member_add'       WHEN 'rbac.team_member_delete' THEN '/team/member_delete'
-    WHEN 'rbac.organization_new' THEN '/organization/new'     WHEN 'rbac.organization_member_add' THEN '/organization/member_add'
-    WHEN 'rbac.organization_member_delete' THEN '/organization/member_delete'
-    WHEN 'rbac.user_new' THEN '/user/new'                     WHEN 'rbac.access_group_new' THEN '/access_group/new'
-    WHEN 'rbac.access_group_update' THEN '/access_group/update' WHEN 'rbac.access_group_delete' THEN '/access_group/delete'
-  END;
+  route text := rbac._management_route(fn);
   caller_administers boolean;
 BEGIN
   -- the role that called the public function, as its C entry point saw it (src/caller.rs)

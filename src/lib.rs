@@ -129,6 +129,21 @@ extension_sql_file!(
     name = "management",
     requires = ["functions", "security", "quota"]
 );
+extension_sql_file!(
+    "../sql/060_lifecycle.sql",
+    name = "lifecycle",
+    requires = ["management"]
+);
+extension_sql_file!(
+    "../sql/070_inspection.sql",
+    name = "inspection",
+    requires = ["lifecycle"]
+);
+extension_sql_file!(
+    "../sql/080_decisions.sql",
+    name = "decisions",
+    requires = ["inspection"]
+);
 extension_sql_file!("../sql/090_finalize.sql", name = "finalize", finalize);
 
 /// Used by `cargo pgrx test`: the test cluster needs no extra settings.

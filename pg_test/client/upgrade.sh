@@ -34,6 +34,16 @@ fresh_db() { # name, [version]: a new database with the extension at that versio
 }
 snapshot() { psql -X -q -d "$1" -v ON_ERROR_STOP=1 -f "$snapshot_sql" >"$2" 2>&1; }
 
+# The upgrade script of the version being built is generated (scripts/assemble_upgrade.sh): it must be current.
+for src in "$root"/sql/upgrades/*--"$current".sql; do
+  [ -e "$src" ] || continue
+  pair=$(basename "$src" .sql); from=${pair%--*}
+  if ! cmp -s <(bash "$root/scripts/assemble_upgrade.sh" "$from" "$current" -) "$root/sql/pg_rbac--$pair.sql"; then
+    echo "FAIL upgrade: sql/pg_rbac--$pair.sql is not what scripts/assemble_upgrade.sh $from $current builds (run it)"
+    failed=1
+  fi
+done
+
 # 0. the comparison can fail: a fresh install against itself with one comment changed
 fresh_db rbac_upgrade_new || exit 1
 snapshot rbac_upgrade_new "$work/fresh.txt" || { cat "$work/fresh.txt"; exit 1; }

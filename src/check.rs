@@ -17,6 +17,7 @@ use crate::decision::{Decision, Reason};
 use crate::gates::{self, Outcome};
 use crate::scope::Scope;
 use crate::spi_util;
+use crate::trace::Trace;
 
 /// Authorizes one request.
 ///
@@ -39,9 +40,9 @@ pub fn rbac_check_sql(
 ) -> pgrx::composite_type!('static, "decision") {
     let route = require_route(route);
     let end_user_id = require_end_user(end_user_id);
-    decide(token, route, model, end_user_id)
-        .decision
-        .into_composite()
+    let outcome = decide(token, route, model, end_user_id);
+    crate::decision_log::record_check(&outcome, route, model, end_user_id);
+    outcome.decision.into_composite()
 }
 
 /// The longest customer id accepted (characters). Ids come from request bodies: an unbounded one would be
@@ -73,7 +74,7 @@ pub fn require_route(route: Option<&str>) -> &str {
 
 /// Authentication only (`rbac.authenticate`): the token and blocked checks, no route, model or budget gate.
 pub fn decide_authentication(token: Option<&str>) -> Outcome {
-    decide_inner(token, None, None, None)
+    decide_inner(token, None, None, None, &mut Trace::off())
 }
 
 /// Runs the whole check and performs due budget resets (unless the transaction is read-only).
@@ -83,7 +84,7 @@ pub fn decide(
     model: Option<&str>,
     end_user_id: Option<&str>,
 ) -> Outcome {
-    let outcome = decide_inner(token, Some(route), model, end_user_id);
+    let outcome = decide_inner(token, Some(route), model, end_user_id, &mut Trace::off());
     if let Some(ctx) = &outcome.context {
         reset_due_budgets(ctx);
     }
@@ -99,7 +100,19 @@ pub fn decide_without_resets(
     model: Option<&str>,
     end_user_id: Option<&str>,
 ) -> Outcome {
-    decide_inner(token, Some(route), model, end_user_id)
+    decide_inner(token, Some(route), model, end_user_id, &mut Trace::off())
+}
+
+/// The decision of [`decide_without_resets`] (which `rbac_check` returns too: resets never change it), with
+/// every step the gates evaluated recorded into `trace` (`rbac.explain`). The same code path, not a copy.
+pub fn decide_traced(
+    token: Option<&str>,
+    route: &str,
+    model: Option<&str>,
+    end_user_id: Option<&str>,
+    trace: &mut Trace,
+) -> Outcome {
+    decide_inner(token, Some(route), model, end_user_id, trace)
 }
 
 fn decide_inner(
@@ -107,22 +120,39 @@ fn decide_inner(
     route: Option<&str>,
     model: Option<&str>,
     end_user_id: Option<&str>,
+    trace: &mut Trace,
 ) -> Outcome {
     let model = model.filter(|m| !m.is_empty());
     let end_user_id = end_user_id.filter(|e| !e.is_empty());
     Spi::connect(|client| match auth::classify(token) {
-        TokenKind::Missing => Outcome::bare(Decision::deny(
-            Reason::MissingToken,
-            "no credential was presented",
-        )),
-        TokenKind::Unrecognised => Outcome::bare(Decision::deny(
-            Reason::InvalidToken,
-            "the credential is neither a virtual key (sk-...) nor a JWT",
-        )),
-        TokenKind::VirtualKey(plaintext) => {
-            decide_for_key(client, plaintext, route, model, end_user_id)
+        TokenKind::Missing => {
+            trace.step("token", false, String::new, || "no credential".into());
+            Outcome::bare(Decision::deny(
+                Reason::MissingToken,
+                "no credential was presented",
+            ))
         }
-        TokenKind::Jwt(token) => decide_for_jwt(client, token, route, model, end_user_id),
+        TokenKind::Unrecognised => {
+            trace.step("token", false, String::new, || {
+                "neither a virtual key (sk-...) nor a JWT".into()
+            });
+            Outcome::bare(Decision::deny(
+                Reason::InvalidToken,
+                "the credential is neither a virtual key (sk-...) nor a JWT",
+            ))
+        }
+        TokenKind::VirtualKey(plaintext) => {
+            decide_for_key(client, plaintext, route, model, end_user_id, trace)
+        }
+        TokenKind::Jwt(token) => {
+            trace.step(
+                "token",
+                true,
+                || "JWT".into(),
+                || "a compact JWS: verified next (its signature is never shown)".into(),
+            );
+            decide_for_jwt(client, token, route, model, end_user_id, trace)
+        }
     })
 }
 
@@ -132,13 +162,61 @@ fn decide_for_key(
     route: Option<&str>,
     model: Option<&str>,
     end_user_id: Option<&str>,
+    trace: &mut Trace,
 ) -> Outcome {
     let key_hash = keys::hash_key(plaintext);
-    let Some(ctx) = context::load_for_key(client, &key_hash, end_user_id) else {
+    let ctx = context::load_for_key(client, &key_hash, end_user_id);
+    trace.step(
+        "token",
+        ctx.is_some(),
+        || format!("virtual key {key_hash}"),
+        || match &ctx {
+            Some(_) => "found in rbac.keys (by the SHA-256 of the key)".into(),
+            None => {
+                "no usable key with this hash (unknown, or an old key past its grace period)".into()
+            }
+        },
+    );
+    let Some(ctx) = ctx else {
         return Outcome::bare(Decision::deny(Reason::InvalidToken, "unknown virtual key"));
     };
     let cat = catalogue::current(client);
     let key = ctx.key.as_ref().expect("key context has a key");
+    trace.step(
+        "principal",
+        true,
+        || format!("key {}", key.key_hash),
+        || {
+            format!(
+                "user {}, role {}, team {}, organization {}, customer {}{}",
+                key.user_id.as_deref().unwrap_or("(none)"),
+                ctx.user_role.map_or("(none)", crate::role::Role::name),
+                ctx.team.as_ref().map_or("(none)", |t| t.id.as_str()),
+                ctx.organization
+                    .as_ref()
+                    .map_or("(none)", |o| o.id.as_str()),
+                ctx.end_user_id.as_deref().unwrap_or("(none)"),
+                if key.in_grace_period {
+                    "; an old key in its regeneration grace period: LLM routes only"
+                } else {
+                    ""
+                }
+            )
+        },
+    );
+    trace.step(
+        "expiry",
+        !key.expired,
+        || format!("key {}", key.key_hash),
+        || {
+            if key.expired {
+                "expired (expires <= now())"
+            } else {
+                "not expired"
+            }
+            .into()
+        },
+    );
     let mut decision = Decision {
         reason: Reason::Ok,
         message: String::new(),
@@ -168,7 +246,7 @@ fn decide_for_key(
             vec![]
         },
     };
-    if let Some(denial) = gates::run(&cat, &ctx, &subject, route, model, &[]) {
+    if let Some(denial) = gates::run(&cat, &ctx, &subject, route, model, &[], trace) {
         decision.deny_with(denial);
     }
     finish(decision, ctx, cat)
@@ -212,14 +290,34 @@ fn decide_for_jwt(
     route: Option<&str>,
     model: Option<&str>,
     end_user_id: Option<&str>,
+    trace: &mut Trace,
 ) -> Outcome {
     let cat = catalogue::current(client);
     jwt::set_cache_capacity(usize::try_from(crate::JWT_CACHE_SIZE.get()).unwrap_or(0));
     let principal = match jwt::verify(token, &cat.issuers, unix_now()) {
         Ok(p) => p,
-        Err(e) => return Outcome::bare(Decision::deny(e.reason(), jwt_error_message(&e))),
+        Err(e) => {
+            trace.step(
+                "jwt",
+                false,
+                || "verification".into(),
+                || jwt_error_message(&e),
+            );
+            return Outcome::bare(Decision::deny(e.reason(), jwt_error_message(&e)));
+        }
     };
-    jwt_principal::decide(client, cat, principal, route, model, end_user_id)
+    trace.step(
+        "jwt",
+        true,
+        || format!("issuer {}", principal.issuer),
+        || {
+            format!(
+                "signature, issuer, audience and lifetime verified; sub {}",
+                principal.subject.as_deref().unwrap_or("(none)")
+            )
+        },
+    );
+    jwt_principal::decide(client, cat, principal, route, model, end_user_id, trace)
 }
 
 /// Seconds since the Unix epoch at transaction start (JWT `exp`/`nbf` are compared with this, RFC 7519 §4.1.4).

@@ -10,6 +10,8 @@ pub mod catalogue;
 pub mod check;
 pub mod context;
 pub mod decision;
+pub mod decision_log;
+pub mod explain;
 pub mod gates;
 pub mod invalidation;
 pub mod principal;
@@ -17,6 +19,7 @@ pub mod quota;
 pub mod role;
 pub mod scope;
 pub mod spi_util;
+pub mod trace;
 
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
@@ -61,6 +64,7 @@ pub extern "C-unwind" fn _PG_init() {
         pgrx::GucContext::Suset,
         pgrx::GucFlags::UNIT_S,
     );
+    decision_log::register();
     invalidation::register();
     principal::register_callbacks();
 }
@@ -142,7 +146,7 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/080_decisions.sql",
     name = "decisions",
-    requires = ["inspection"]
+    requires = ["inspection", explain::explain_steps]
 );
 extension_sql_file!("../sql/090_finalize.sql", name = "finalize", finalize);
 

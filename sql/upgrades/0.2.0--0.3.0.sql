@@ -41,3 +41,14 @@ BEGIN
   END IF;
   RETURN rbac._principal_is('proxy_admin');
 END $$;
+
+-- rbac.explain's helper (src/explain.rs), a new Rust function: pgrx generates it only into the install script
+CREATE FUNCTION rbac."_explain_steps"(
+	"token" TEXT, /* Option < & str > */
+	"route" TEXT, /* Option < & str > */
+	"model" TEXT, /* Option < & str > */
+	"end_user_id" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_steps_wrapper';

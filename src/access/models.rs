@@ -110,16 +110,37 @@ pub fn allows_everything(list: &[String]) -> bool {
 
 /// The core predicate: may `list` call `model`?
 pub fn model_allowed(catalogue: &ModelCatalogue, model: &str, list: &[String]) -> bool {
-    if allows_everything(list) {
-        return true;
+    matching_entry(catalogue, model, list).is_some()
+}
+
+/// What [`model_allowed`] decides, with the entry that allowed the model (`EVERY_MODEL` for an empty list):
+/// the predicate itself, so that `rbac.explain` names the entry the decision used.
+pub fn matching_entry<'a>(
+    catalogue: &ModelCatalogue,
+    model: &str,
+    list: &'a [String],
+) -> Option<&'a str> {
+    if list.is_empty() {
+        return Some(EVERY_MODEL);
+    }
+    if let Some(all) = list
+        .iter()
+        .find(|e| *e == special::STAR || *e == special::ALL_PROXY_MODELS)
+    {
+        return Some(all);
     }
     let groups = catalogue.groups_of(model);
-    list.iter().any(|entry| {
-        entry == model
-            || groups.contains(&entry.as_str())
-            || (entry.contains('*') && wildcard_allows(catalogue, entry, model))
-    })
+    list.iter()
+        .find(|entry| {
+            *entry == model
+                || groups.contains(&entry.as_str())
+                || (entry.contains('*') && wildcard_allows(catalogue, entry, model))
+        })
+        .map(String::as_str)
 }
+
+/// The "entry" an empty model list allows a model with.
+pub const EVERY_MODEL: &str = "(empty list: every model)";
 
 /// A glob allows the name itself or, for a bare name, `<provider>/<name>` (never a guessed provider).
 fn wildcard_allows(catalogue: &ModelCatalogue, pattern: &str, model: &str) -> bool {

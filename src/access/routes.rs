@@ -196,63 +196,96 @@ pub struct RouteSubject<'a> {
 
 /// The route gate: true when the subject may call `route` (docs/semantics.md §7.3, §7.4).
 pub fn route_allowed(groups: &RouteGroups, subject: &RouteSubject<'_>, route: &str) -> bool {
+    route_verdict(groups, subject, route).is_ok()
+}
+
+/// The route gate with the rule that decided: `Ok(rule that allowed)` or `Err(rule that refused)`; static
+/// texts, so the hot path allocates nothing (`rbac.explain` shows them).
+pub fn route_verdict(
+    groups: &RouteGroups,
+    subject: &RouteSubject<'_>,
+    route: &str,
+) -> Result<&'static str, &'static str> {
     // A key's allowed_routes restrict every role, proxy admins included (docs/semantics.md §7.3).
     if !subject.key_allowed_routes.is_empty()
         && !groups.list_allows(subject.key_allowed_routes, route)
     {
-        return false;
+        return Err("the virtual key's allowed_routes do not list it");
     }
     if subject
         .required_lists
         .iter()
         .any(|list| !list.is_empty() && !groups.list_allows(list, route))
     {
-        return false;
+        return Err("a required route list does not list it (JWT role_permissions.routes, the issuer's \
+             admin_allowed_routes, or llm_api_routes only for a key in its regeneration grace period)");
     }
     // Master-key-only routes: pg_rbac has no master key, so no token may call them (docs/semantics.md §7.4).
     if groups.in_group(group::MASTER_KEY_ONLY, route) {
-        return false;
+        return Err("master_key_only_routes: no token may call it");
     }
     if subject.role == Some(Role::ProxyAdmin) {
-        return true;
+        return Ok("role proxy_admin may call every route");
     }
     // Only proxy admins create organizations, whatever else a role may do (docs/semantics.md §7.4).
     if route == "/organization/new" {
-        return false;
+        return Err("only proxy admins create organizations");
     }
-    role_grants_route(groups, subject, route)
+    role_grants_route(groups, subject, route).ok_or("no rule of the principal's role lists it")
 }
 
 /// LiteLLM `non_proxy_admin_allowed_routes_check`, without the HTTP-method and body parts that a
-/// route-only check cannot see (management functions enforce those).
-fn role_grants_route(groups: &RouteGroups, subject: &RouteSubject<'_>, route: &str) -> bool {
-    if groups.is_llm_route(route) || groups.in_group(group::INFO, route) {
-        return true;
+/// route-only check cannot see (management functions enforce those). The rule that allows, if any.
+fn role_grants_route(
+    groups: &RouteGroups,
+    subject: &RouteSubject<'_>,
+    route: &str,
+) -> Option<&'static str> {
+    if groups.is_llm_route(route) {
+        return Some("llm_api_routes: open to every authenticated role");
+    }
+    if groups.in_group(group::INFO, route) {
+        return Some("info_routes: open to every authenticated role");
     }
     if subject.key_may_read_global_spend && groups.in_group(group::GLOBAL_SPEND, route) {
-        return true;
+        return Some("global_spend_tracking_routes, with the key's permissions.get_spend_routes");
     }
+    let in_group = |g: &'static str| groups.in_group(g, route).then_some(g);
     let by_role = match subject.role {
         // read-only administration: viewer routes, spend reads and info (docs/semantics.md §7.4); never writes
-        Some(Role::ProxyAdminViewer) => {
-            groups.in_group(group::ADMIN_VIEWER, route)
-                || groups.in_group(group::GLOBAL_SPEND, route)
-                || groups.in_group(group::SPEND, route)
-        }
-        Some(Role::InternalUser) => groups.in_group(group::INTERNAL_USER, route),
-        Some(Role::InternalUserViewer) => groups.in_group(group::INTERNAL_USER_VIEW_ONLY, route),
-        Some(Role::OrgAdmin) => groups.in_group(group::ORG_ADMIN_ALLOWED, route),
+        Some(Role::ProxyAdminViewer) => in_group(group::ADMIN_VIEWER)
+            .or_else(|| in_group(group::GLOBAL_SPEND))
+            .or_else(|| in_group(group::SPEND)),
+        Some(Role::InternalUser) => in_group(group::INTERNAL_USER),
+        Some(Role::InternalUserViewer) => in_group(group::INTERNAL_USER_VIEW_ONLY),
+        Some(Role::OrgAdmin) => in_group(group::ORG_ADMIN_ALLOWED),
         // proxy admins passed above; team and customer roles, and no role, get no role routes
-        Some(Role::ProxyAdmin | Role::Team | Role::Customer) | None => false,
+        Some(Role::ProxyAdmin | Role::Team | Role::Customer) | None => None,
     };
-    by_role
-        || (subject.is_org_admin && groups.in_group(group::ORG_ADMIN_ALLOWED, route))
-        || (subject.role != Some(Role::ProxyAdminViewer)
-            && groups.in_group(group::SELF_MANAGED, route))
-        || route.starts_with("/v1/mcp/")
-        || route.starts_with("/mcp-rest/")
-        || (!subject.key_allowed_routes.is_empty()
-            && groups.list_allows(subject.key_allowed_routes, route))
+    if let Some(g) = by_role {
+        return Some(match g {
+            group::ADMIN_VIEWER => "the role's route group admin_viewer_routes",
+            group::GLOBAL_SPEND => "the role's route group global_spend_tracking_routes",
+            group::SPEND => "the role's route group spend_tracking_routes",
+            group::INTERNAL_USER => "the role's route group internal_user_routes",
+            group::INTERNAL_USER_VIEW_ONLY => {
+                "the role's route group internal_user_view_only_routes"
+            }
+            _ => "the role's route group org_admin_allowed_routes",
+        });
+    }
+    if subject.is_org_admin && groups.in_group(group::ORG_ADMIN_ALLOWED, route) {
+        return Some("org_admin_allowed_routes: the user administers an organization");
+    }
+    if subject.role != Some(Role::ProxyAdminViewer) && groups.in_group(group::SELF_MANAGED, route) {
+        return Some("self_managed_routes");
+    }
+    if route.starts_with("/v1/mcp/") || route.starts_with("/mcp-rest/") {
+        return Some("MCP routes (/v1/mcp/, /mcp-rest/)");
+    }
+    (!subject.key_allowed_routes.is_empty()
+        && groups.list_allows(subject.key_allowed_routes, route))
+    .then_some("the virtual key's allowed_routes list it")
 }
 
 #[cfg(test)]

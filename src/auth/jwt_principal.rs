@@ -12,6 +12,7 @@ use crate::context::{self, Context};
 use crate::decision::{Decision, Reason};
 use crate::gates::{self, Outcome};
 use crate::role::Role;
+use crate::trace::{show_list, Trace};
 
 /// Role derivation of docs/semantics.md §11.5: admin scope → `proxy_admin`; else the mapped role; else the user row's
 /// role; else `internal_user` when a user id claim is present; else `team` when only team claims are present.
@@ -95,11 +96,18 @@ pub fn decide(
     route: Option<&str>,
     model: Option<&str>,
     end_user_arg: Option<&str>,
+    trace: &mut Trace,
 ) -> Outcome {
     let end_user = principal.end_user_id.as_deref().or(end_user_arg);
     let user_id = principal.user_id.as_deref();
     let org_id = principal.organization_id.as_deref();
-    let refuse = |mut decision: Decision, reason: Reason, message: String| {
+    let refuse = |trace: &mut Trace, mut decision: Decision, reason: Reason, message: String| {
+        trace.step(
+            "principal",
+            false,
+            || reason.code().to_string(),
+            || message.clone(),
+        );
         decision.reason = reason;
         decision.message = message;
         Outcome {
@@ -139,12 +147,53 @@ pub fn decide(
     };
     let has_team_claim = !teams.is_empty();
     let role = derive_role(&principal, user_row_role, has_team_claim);
+    trace.step(
+        "principal",
+        true,
+        || "claims".into(),
+        || {
+            format!(
+                "user {}, team claims {}, organization {}, customer {}, scopes {}, roles {}",
+                user_id.unwrap_or("(none)"),
+                show_list(&teams.iter().map(|t| t.to_string()).collect::<Vec<_>>()),
+                org_id.unwrap_or("(none)"),
+                end_user.unwrap_or("(none)"),
+                show_list(&principal.scopes),
+                show_list(&principal.roles)
+            )
+        },
+    );
+    trace.step(
+        "role",
+        true,
+        || role.map_or("(none)", Role::name).to_string(),
+        || {
+            let source = if principal.admin_scope {
+                "the issuer's admin scope".to_string()
+            } else if let Some(mapped) = principal.mapped_role {
+                format!("a role mapping ({})", mapped.name())
+            } else if let Some(row) = user_row_role {
+                format!("the user row's role {}", row.name())
+            } else if principal.user_id.is_some() {
+                "a user id claim without a user row (internal_user)".into()
+            } else if has_team_claim {
+                "team claims only (team)".into()
+            } else {
+                "nothing to derive a role from".into()
+            };
+            format!(
+                "derived from {source} (docs/semantics.md §11.5); issuer enforce_rbac {}",
+                principal.enforce_rbac
+            )
+        },
+    );
     let mut decision = Decision::deny(Reason::Ok, "");
     decision.user_id = principal.user_id.clone();
     decision.role = role;
     // Roles the IdP left out cannot be mapped: refusing says so, where deriving a lesser role would not.
     if principal.roles_overage && !principal.admin_scope {
         return refuse(
+            trace,
             decision,
             Reason::GroupsOverage,
             "the IdP left the roles claim out of the token (groups overage: too many groups to list); \
@@ -154,10 +203,11 @@ pub fn decide(
     }
     // The issuer's admission rules: which of the IdP's users may use the gateway at all (docs/jwt.md).
     if let Some(refusal) = admission_refusal(&principal, role) {
-        return refuse(decision, Reason::ClaimsNotAllowed, refusal);
+        return refuse(trace, decision, Reason::ClaimsNotAllowed, refusal);
     }
     if principal.enforce_rbac && role.is_none() {
         return refuse(
+            trace,
             decision,
             Reason::RoleNotMapped,
             "the issuer enforces RBAC and no role could be derived from the token".into(),
@@ -165,6 +215,7 @@ pub fn decide(
     }
     if team_needed && principal.teams_overage && !principal.admin_scope {
         return refuse(
+            trace,
             decision,
             Reason::GroupsOverage,
             format!(
@@ -176,6 +227,7 @@ pub fn decide(
     }
     let Some(ctx) = selected else {
         return refuse(
+            trace,
             decision,
             Reason::NoTeamForModel,
             format!(
@@ -187,6 +239,7 @@ pub fn decide(
     };
     if team_needed && has_team_claim && ctx.team.is_none() {
         return refuse(
+            trace,
             decision,
             Reason::NoTeamForModel,
             format!("the token's team ({}) does not exist", team_summary(&teams)),
@@ -214,8 +267,27 @@ pub fn decide(
     };
     decision.team_id = ctx.team.as_ref().map(|t| t.id.clone());
     decision.organization_id = ctx.organization.as_ref().map(|o| o.id.clone());
+    trace.step(
+        "team",
+        true,
+        || {
+            ctx.team
+                .as_ref()
+                .map_or("(none)", |t| t.id.as_str())
+                .to_string()
+        },
+        || {
+            format!(
+                "selected from {} candidate team(s) (docs/semantics.md §11.6); organization {}",
+                teams.len(),
+                ctx.organization
+                    .as_ref()
+                    .map_or("(none)", |o| o.id.as_str())
+            )
+        },
+    );
     let role_models = permission.map(|p| p.models.as_slice()).unwrap_or(&[]);
-    if let Some(denial) = gates::run(&cat, &ctx, &subject, route, model, role_models) {
+    if let Some(denial) = gates::run(&cat, &ctx, &subject, route, model, role_models, trace) {
         decision.deny_with(denial);
     }
     Outcome {

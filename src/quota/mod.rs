@@ -10,6 +10,7 @@ use pgrx::AnyNumeric;
 use crate::check;
 use crate::context::Context;
 use crate::decision::{composite, Decision};
+use crate::decision_log;
 use crate::scope::{RateScope, Scope};
 use crate::spi_util;
 use admission::{Admission, AdmissionPlan, RateWindow, Request};
@@ -75,6 +76,8 @@ pub fn consume_quota(
     }
     let outcome = check::decide_without_resets(token, route, model, end_user_id);
     if !outcome.decision.allowed() {
+        // the same row rbac_check would write for this denial (docs/explain-and-decision-log.md)
+        decision_log::record_check(&outcome, route, model, end_user_id);
         return refusal_from_decision(outcome.decision);
     }
     let d = &outcome.decision;
@@ -96,9 +99,27 @@ pub fn consume_quota(
         cost,
     };
     // copied out of SPI memory inside the closure; the composite is formed afterwards in the caller's context
-    quota(Spi::connect_mut(|client| {
-        admission::admit(client, &plan, &request)
-    }))
+    let admission = Spi::connect_mut(|client| admission::admit(client, &plan, &request));
+    let allowed = admission.allowed.unwrap_or(false);
+    if decision_log::wanted(allowed) || decision_log::pending() {
+        let entry = decision_log::wanted(allowed).then(|| decision_log::Entry {
+            request_id: admission.reservation_id.map(|u| u.to_string()),
+            key_hash: request.key_hash,
+            user_id: request.user_id,
+            team_id: request.team_id,
+            organization_id: request.organization_id,
+            end_user_id: request.end_user_id,
+            route,
+            model,
+            allowed,
+            http_status: admission.http_status.unwrap_or(200),
+            reason: admission.reason.unwrap_or("ok"),
+            limit_scope: admission.limit_scope,
+            message: admission.message.as_deref(),
+        });
+        decision_log::write(entry);
+    }
+    quota(admission)
 }
 
 fn refusal_from_decision(d: Decision) -> PgHeapTuple<'static, AllocatedByRust> {

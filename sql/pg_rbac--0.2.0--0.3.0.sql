@@ -57,6 +57,15 @@ VOLATILE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'explain_steps_wrapper';
 
+-- rbac._model_is_callable (src/check.rs): rbac.allowed_models' decision per model, without a decision-log row
+CREATE  FUNCTION rbac."_model_is_callable"(
+	"token" TEXT, /* Option < & str > */
+	"model" TEXT /* & str */
+) RETURNS bool /* bool */
+VOLATILE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_is_callable_wrapper';
+
 -- ===== 060_lifecycle.sql =====
 -- pg_rbac 0.3.0 — lifecycle management functions (issue 13 part 1; docs/management-lifecycle.md): change, block and
 -- delete what the create functions of 050_management.sql made, for teams, team members, users, organizations,
@@ -1218,18 +1227,23 @@ Errors: 22023 unknown group (the catalogue is not tenant data, so unknown is sai
 ---------------------------------------------------------------------------------------------------------------
 -- rbac.allowed_models (LiteLLM /v1/models)
 ---------------------------------------------------------------------------------------------------------------
--- Defined by rbac_check itself, model by model, so that it can never disagree with the decisions it stands for
+-- Defined by rbac_check's own decision, model by model (rbac._model_is_callable: the same decision, not written
+-- to the decision log — a listing is no request), so that it can never disagree with the decisions it stands for
 -- (every level: key, team, member, organization, user, JWT role and team selection, blocked, expiry, budgets).
 -- Owner rights: the catalogue is read whole (rbac_api's RLS would hide it before rbac.authenticate), and the token
 -- is the credential, as for rbac_check.
+REVOKE ALL ON FUNCTION rbac._model_is_callable(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION rbac._model_is_callable(text, text) IS
+  'Internal (rbac.allowed_models): rbac_check(token, ''/chat/completions'', model).allowed, the same decision, without '
+  'a rbac.decision_log row. Closed to everyone but the owner.';
 CREATE FUNCTION rbac.allowed_models(token text) RETURNS SETOF text LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, rbac, pg_temp AS $$
   SELECT m.model_name FROM rbac.models m
-  WHERE (rbac.rbac_check(token, '/chat/completions', m.model_name)).allowed
+  WHERE rbac._model_is_callable(token, m.model_name)
   ORDER BY m.model_name
 $$;
 COMMENT ON FUNCTION rbac.allowed_models(text) IS
-$c$The model names of rbac.models (sorted) that the token may call now: exactly those m for which rbac.rbac_check(token, '/chat/completions', m) is allowed — every model level (key, team, team member, organization, user, JWT role_permissions and team selection) and every other gate (blocked, expiry, route, budgets) applied. For the proxy's /v1/models. An invalid, expired or blocked token, or one over budget, gets no rows (a decision, not an error); call rbac.authenticate first to tell those apart. Wildcard deployments (openai/*) are listed by their pattern when the token may call that name. Side effects are those of rbac_check (due budget resets).
+$c$The model names of rbac.models (sorted) that the token may call now: exactly those m for which rbac.rbac_check(token, '/chat/completions', m) is allowed — every model level (key, team, team member, organization, user, JWT role_permissions and team selection) and every other gate (blocked, expiry, route, budgets) applied. For the proxy's /v1/models. An invalid, expired or blocked token, or one over budget, gets no rows (a decision, not an error); call rbac.authenticate first to tell those apart. Wildcard deployments (openai/*) are listed by their pattern when the token may call that name. Side effects are those of rbac_check (due budget resets), except that nothing is written to rbac.decision_log.
 Who: rbac_api, rbac_admin (the token is the credential).
 Errors: none of its own (22023 never: the route is fixed).$c$;
 

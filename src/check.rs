@@ -45,6 +45,17 @@ pub fn rbac_check_sql(
     outcome.decision.into_composite()
 }
 
+/// Whether `token` may call `model` on an LLM route now — `rbac_check(token, '/chat/completions', model)`'s
+/// `allowed`, the same decision, but not written to `rbac.decision_log`: listing the models a token may call
+/// (`rbac.allowed_models`, the proxy's `/v1/models`) is not a request for each of them. Internal: closed to
+/// everyone but the owner (`rbac.allowed_models` runs as the owner).
+#[pg_extern(volatile, name = "_model_is_callable")]
+pub fn model_is_callable(token: Option<&str>, model: &str) -> bool {
+    decide(token, "/chat/completions", Some(model), None)
+        .decision
+        .allowed()
+}
+
 /// The longest customer id accepted (characters). Ids come from request bodies: an unbounded one would be
 /// stored in windows, reservations and spend_log rows at the client's choice.
 pub const MAX_END_USER_ID_CHARS: usize = 1024;

@@ -141,7 +141,7 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/070_inspection.sql",
     name = "inspection",
-    requires = ["lifecycle"]
+    requires = ["lifecycle", check::model_is_callable]
 );
 extension_sql_file!(
     "../sql/080_decisions.sql",

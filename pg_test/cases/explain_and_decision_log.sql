@@ -218,3 +218,14 @@ SELECT pg_temp.expect_error('purge: negative', $$SELECT rbac.purge_decision_log(
 SELECT pg_temp.expect_eq('purge: only the old row', rbac.purge_decision_log('30 days'), 1::bigint);
 SELECT pg_temp.expect_eq('purge: the recent rows stay', (SELECT count(*) > 0 FROM rbac.decision_log), true);
 RESET ROLE;
+
+-- listing the models a token may call is no request for each of them: rbac.allowed_models logs nothing, even at 'all'
+SET LOCAL rbac.decision_log = 'all';
+SELECT set_config('cases.log_before', (SELECT count(*)::text FROM rbac.decision_log), true);
+SELECT pg_temp.expect_eq('rbac_check at all: a row', (SELECT (rbac.rbac_check('sk-nobody-at-all-0001', '/chat/completions', 'gpt-4o')).reason), 'invalid_token');
+SELECT pg_temp.expect_eq('... logged', (SELECT count(*) FROM rbac.decision_log) - current_setting('cases.log_before')::bigint, 1::bigint);
+SELECT set_config('cases.log_before', (SELECT count(*)::text FROM rbac.decision_log), true);
+SELECT pg_temp.expect_eq('the catalogue has models to list', (SELECT count(*) > 0 FROM rbac.models), true);
+SELECT count(*) FROM rbac.allowed_models('sk-nobody-at-all-0001');
+SELECT pg_temp.expect_eq('allowed_models wrote no decision row',
+  (SELECT count(*) FROM rbac.decision_log) - current_setting('cases.log_before')::bigint, 0::bigint);

@@ -52,3 +52,12 @@ CREATE FUNCTION rbac."_explain_steps"(
 VOLATILE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'explain_steps_wrapper';
+
+-- rbac._model_is_callable (src/check.rs): rbac.allowed_models' decision per model, without a decision-log row
+CREATE  FUNCTION rbac."_model_is_callable"(
+	"token" TEXT, /* Option < & str > */
+	"model" TEXT /* & str */
+) RETURNS bool /* bool */
+VOLATILE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_is_callable_wrapper';

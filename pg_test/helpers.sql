@@ -10,7 +10,8 @@
 --   pg_temp.h(plaintext) -> text        hex SHA-256 of a key's plaintext, i.e. the rbac.keys.key_hash of that key
 --   pg_temp.expect_check(label, token, route, model, allowed, reason [, team, scope, end_user]) -> text
 --                                       rbac.rbac_check(token, route, model, end_user) must give this allowed and
---                                       reason, and, when team / scope are not NULL, this team_id / limit_scope
+--                                       reason, and, when team / scope are not NULL, this team_id / limit_scope;
+--                                       rbac.explain's last row must be the same decision
 --   pg_temp.expect_quota(label, token, model, requests, tokens, cost, allowed, reason [, scope]) -> uuid
 --                                       rbac.consume_quota on route /chat/completions must give this allowed and
 --                                       reason (and limit_scope when scope is not NULL); returns the reservation id
@@ -61,14 +62,31 @@ BEGIN ATOMIC
   SELECT t.token FROM pg_temp.tok t WHERE t.name = p_name;
 END;
 
+-- The decision rbac.explain ends with for the same request ("allowed reason"), or NULL where this build has no
+-- explain. Every expect_check compares it with rbac_check's, so the property "explain's last row is rbac_check's
+-- decision" is checked on every request of every scenario case. SECURITY DEFINER: it runs as the session's
+-- superuser, since a case may have switched to a role that may not explain.
+CREATE FUNCTION pg_temp.explained_decision(p_token text, p_route text, p_model text, p_end_user text)
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  IF to_regprocedure('rbac._explain_steps(text,text,text,text)') IS NULL THEN
+    RETURN NULL;
+  END IF;
+  RETURN (SELECT (s ->> 'passed') || ' ' || (s ->> 'subject')
+          FROM jsonb_array_elements(rbac._explain_steps(p_token, p_route, p_model, p_end_user)) s
+          WHERE s ->> 'gate' = 'decision');
+END
+$fn$;
+
 CREATE FUNCTION pg_temp.expect_check(label text, p_token text, p_route text, p_model text,
                                      p_allowed bool, p_reason text,
                                      p_team text DEFAULT NULL, p_scope text DEFAULT NULL, p_end_user text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql AS $fn$
 DECLARE
-  got record;
-  ok  boolean;
+  got       record;
+  ok        boolean;
+  explained text;
 BEGIN
   SELECT * INTO got FROM rbac.rbac_check(p_token, p_route, p_model, p_end_user);
   ok := got.allowed IS NOT DISTINCT FROM p_allowed
@@ -76,6 +94,12 @@ BEGIN
         AND (p_team IS NULL OR got.team_id IS NOT DISTINCT FROM p_team)
         AND (p_scope IS NULL OR got.limit_scope IS NOT DISTINCT FROM p_scope);
   IF ok THEN
+    explained := pg_temp.explained_decision(p_token, p_route, p_model, p_end_user);
+    IF explained IS NOT NULL AND explained IS DISTINCT FROM got.allowed::text || ' ' || got.reason THEN
+      PERFORM pg_temp.fail(pg_catalog.format('FAIL [%s] rbac.explain ends with %L, rbac_check decided %L', label,
+                                             explained, got.allowed::text || ' ' || got.reason));
+      RETURN 'failed ' || label;
+    END IF;
     RETURN 'ok ' || label;
   END IF;
   PERFORM pg_temp.fail(pg_catalog.format(

@@ -847,9 +847,12 @@ BEGIN
          allowed_routes = n.allowed_routes, permissions = n.permissions
   WHERE kk.key_hash = h
   RETURNING * INTO n;
-  -- a budget taken out of another key's: what a lower budget no longer needs goes back to that key
+  -- a budget taken out of another key's: what a lower budget no longer needs goes back to that key — never what
+  -- this key has already spent this period or holds for requests in flight (those are still its own)
   IF k.budget_from_key IS NOT NULL AND k.max_budget IS NOT NULL AND n.max_budget < k.max_budget THEN
-    UPDATE rbac.keys p SET max_budget = p.max_budget + (k.max_budget - n.max_budget)
+    UPDATE rbac.keys p
+    SET max_budget = p.max_budget + greatest(k.max_budget - greatest(n.max_budget,
+                       CASE WHEN k.budget_reset_at <= now() THEN 0 ELSE k.spend END + k.reserved), 0)
     WHERE p.key_hash = k.budget_from_key AND p.max_budget IS NOT NULL;
   END IF;
   RETURN n;

@@ -75,3 +75,13 @@ SELECT rbac.key_update(current_setting('cases.child'), max_budget => 3);
 RESET ROLE;
 SELECT pg_temp.expect_eq('parent: 20 - 8 + 5 back',
   (SELECT max_budget FROM rbac.keys WHERE key_hash = pg_temp.h('sk-ku-a-pers-0001')), 17::numeric);
+
+-- ... but never what the key has spent or holds for requests in flight (review: budget laundering)
+SET LOCAL ROLE rbac_api;
+SELECT pg_temp.expect_eq('personal key authenticates again', (SELECT allowed FROM rbac.authenticate('sk-ku-a-pers-0001')), true);
+SELECT set_config('cases.child2', (SELECT key FROM rbac.key_generate(max_budget => 4)), true);
+SELECT pg_temp.expect_quota('the child holds 3.9 for a request in flight', current_setting('cases.child2'), 'gpt-4o', 1, 10, 3.9, true, 'ok');
+SELECT rbac.key_update(current_setting('cases.child2'), max_budget => 0);
+RESET ROLE;
+SELECT pg_temp.expect_eq('parent: 17 - 4 + only the 0.1 neither spent nor held',
+  (SELECT max_budget FROM rbac.keys WHERE key_hash = pg_temp.h('sk-ku-a-pers-0001')), 13.1::numeric);

@@ -80,8 +80,9 @@ COMMENT ON FUNCTION rbac._lifecycle_check_member_permissions(text, text[]) IS
 
 -- The organizations a non-admin principal may manage user_id in: the user's organizations, when the principal
 -- is org admin of every one of them (LiteLLM /user/delete: "the user's entire org membership within the caller's
--- admin scope"), the user has a plain member's role (internal_user, internal_user_viewer), is not the caller,
--- and belongs to no team outside those organizations. NULL otherwise (also for an unknown user).
+-- admin scope"), the user has a plain member's role (internal_user, internal_user_viewer), is no org admin
+-- anywhere, is not the caller, and belongs to no team outside those organizations. NULL otherwise (also for an
+-- unknown user).
 CREATE FUNCTION rbac._lifecycle_managed_user_orgs(user_id text) RETURNS text[] LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp AS $$
   SELECT CASE WHEN u.user_id IS NOT NULL
@@ -91,6 +92,9 @@ SET search_path = pg_catalog, pg_temp AS $$
                 AND o.orgs <@ coalesce(rbac._principal_admin_orgs(), '{}')
                 AND NOT EXISTS (SELECT 1 FROM rbac.team_members tm JOIN rbac.teams t ON t.team_id = tm.team_id
                                 WHERE tm.user_id = u.user_id AND NOT coalesce(t.organization_id = ANY (o.orgs), false))
+                -- a fellow administrator (org admin anywhere) is the proxy admin's to change, never a peer's
+                AND NOT EXISTS (SELECT 1 FROM rbac.organization_members om
+                                WHERE om.user_id = u.user_id AND om.user_role = 'org_admin')
               THEN o.orgs END
   FROM rbac.users u,
        LATERAL (SELECT coalesce(array_agg(om.organization_id ORDER BY om.organization_id), '{}') AS orgs
@@ -100,8 +104,8 @@ $$;
 REVOKE ALL ON FUNCTION rbac._lifecycle_managed_user_orgs(text) FROM PUBLIC;
 COMMENT ON FUNCTION rbac._lifecycle_managed_user_orgs(text) IS
   'Lifecycle helper: the organizations in which a non-admin principal manages user_id (it is org admin of all of the '
-  'user''s organizations, the user is a plain internal_user / internal_user_viewer other than the caller, and in no team '
-  'outside them); NULL when the principal does not manage the user.';
+  'user''s organizations, the user is a plain internal_user / internal_user_viewer other than the caller, org admin '
+  'nowhere, and in no team outside them); NULL when the principal does not manage the user.';
 
 ---------------------------------------------------------------------------------------------------------------
 -- Teams

@@ -202,7 +202,37 @@ pub unsafe extern "C-unwind" fn rbac_manage(fcinfo: pg_sys::FunctionCallInfo) ->
         CALLERS.with(|c| c.borrow_mut().pop());
         ACTING.with(|a| *a.borrow_mut() = saved_acting.clone());
     };
-    PgTryBuilder::new(call).finally(restore).execute()
+    PgTryBuilder::new(call)
+        .catch_others(|error| {
+            note_refusal(public, &error, role);
+            error.rethrow()
+        })
+        .finally(restore)
+        .execute()
+}
+
+/// A management call its implementation refused (42501): noted for the decision log (src/decision_log.rs) here, where
+/// the function and the caller are known for certain.
+fn note_refusal(public: pg_sys::Oid, error: &pg_sys::panic::CaughtError, role: pg_sys::Oid) {
+    let report = match error {
+        pg_sys::panic::CaughtError::PostgresError(r)
+        | pg_sys::panic::CaughtError::ErrorReport(r) => r,
+        pg_sys::panic::CaughtError::RustPanic { .. } => return,
+    };
+    if report.sql_error_code() != PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE {
+        return;
+    }
+    // SAFETY: the name of an existing function (the one being called), palloc'd
+    let name = unsafe {
+        let name = pg_sys::get_func_name(public);
+        if name.is_null() {
+            return;
+        }
+        std::ffi::CStr::from_ptr(name)
+            .to_string_lossy()
+            .into_owned()
+    };
+    crate::decision_log::note_management_refusal(&format!("rbac.{name}"), report.message(), role);
 }
 
 /// True when the effective role that called the public management function now running is a superuser or a

@@ -2,9 +2,10 @@
 //! governed by the superuser-only setting `rbac.decision_log = off | denied | all` (docs/explain-and-decision-log.md).
 //!
 //! Rows are written in the caller's transaction (they commit or roll back with the request). A management refusal
-//! (42501) fails its statement, so its row cannot be written there: an `emit_log_hook` notes it when PostgreSQL
-//! reports the error (the server log already holds the ERROR line), and the next pg_rbac decision of the same
-//! session that writes (rbac_check in a writable transaction, consume_quota) inserts it as an escalation row.
+//! (42501) fails its statement, so its row cannot be written there: the management entry point (src/caller.rs)
+//! notes it in backend memory as the error passes through it (the server log holds the ERROR line too), and the next
+//! pg_rbac decision of the same session that writes (rbac_check in a writable transaction, consume_quota) inserts it
+//! as an escalation row. Only the entry point notes refusals, so no caller can forge one.
 use std::cell::RefCell;
 
 use pgrx::pg_sys::PgOid;
@@ -48,9 +49,7 @@ thread_local! {
     static PENDING: RefCell<Vec<Escalation>> = const { RefCell::new(Vec::new()) };
 }
 
-static mut PREVIOUS_EMIT_LOG_HOOK: pg_sys::emit_log_hook_type = None;
-
-/// Registers the setting and the hook that notes refused management calls (from `_PG_init`).
+/// Registers the setting (from `_PG_init`).
 pub fn register() {
     pgrx::GucRegistry::define_enum_guc(
         c"rbac.decision_log",
@@ -61,54 +60,34 @@ pub fn register() {
         pgrx::GucContext::Suset,
         pgrx::GucFlags::default(),
     );
-    // SAFETY: library load, single-threaded backend; the previous hook is chained
-    unsafe {
-        PREVIOUS_EMIT_LOG_HOOK = pg_sys::emit_log_hook;
-        pg_sys::emit_log_hook = Some(note_refusal);
-    }
 }
 
-/// `emit_log_hook`: a 42501 ERROR raised by a pg_rbac function (its message starts `rbac.<function>:`) is noted
-/// for the decision log. Only pure reads here (no catalog access: the transaction is failing).
-unsafe extern "C-unwind" fn note_refusal(edata: *mut pg_sys::ErrorData) {
-    if !edata.is_null()
-        && (*edata).elevel >= PgLogLevel::ERROR as i32
-        && (*edata).sqlerrcode == PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE as i32
-        && !(*edata).message.is_null()
-        && DECISION_LOG.get() != Mode::Off
-    {
-        let message = std::ffi::CStr::from_ptr((*edata).message).to_string_lossy();
-        if let Some(function) = refused_function(&message) {
-            let escalation = Escalation {
-                function: function.to_string(),
-                message: message.into_owned(),
-                principal: principal::current(),
-                role: pg_sys::GetUserId(),
-                at: pg_sys::GetCurrentTimestamp(),
-            };
-            PENDING.with(|p| {
-                if let Ok(mut p) = p.try_borrow_mut() {
-                    if p.len() < MAX_PENDING {
-                        p.push(escalation);
-                    }
-                }
-            });
+/// The longest refusal message kept for the log (characters): a message is text the failing call produced, so it is
+/// bounded before it is held in backend memory (at most [`MAX_PENDING`] of them).
+const MAX_MESSAGE_CHARS: usize = 1024;
+
+/// Notes a management call refused with 42501, for the decision log. Called only by the management entry point
+/// (`src/caller.rs`) when the implementation it ran raised the refusal, so that no other code — a caller raising
+/// its own `rbac.x: ...` error — can add rows: the function is the entry point's own, the role the caller it saw.
+pub fn note_management_refusal(function: &str, message: &str, role: pg_sys::Oid) {
+    if DECISION_LOG.get() == Mode::Off {
+        return;
+    }
+    let escalation = Escalation {
+        function: function.to_string(),
+        message: message.chars().take(MAX_MESSAGE_CHARS).collect(),
+        principal: principal::current(),
+        role,
+        // SAFETY: reads the backend's clock
+        at: unsafe { pg_sys::GetCurrentTimestamp() },
+    };
+    PENDING.with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            if p.len() < MAX_PENDING {
+                p.push(escalation);
+            }
         }
-    }
-    if let Some(previous) = PREVIOUS_EMIT_LOG_HOOK {
-        previous(edata);
-    }
-}
-
-/// The pg_rbac function a refusal message names (`rbac.key_generate: ...` → `rbac.key_generate`).
-fn refused_function(message: &str) -> Option<&str> {
-    let (function, _) = message.split_once(':')?;
-    (function.starts_with("rbac.")
-        && function.len() > 5
-        && function[5..]
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-    .then_some(function)
+    });
 }
 
 /// One row of `rbac.decision_log`.
@@ -261,20 +240,4 @@ fn has_pending() -> bool {
 /// is not logged).
 pub fn pending() -> bool {
     has_pending()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::refused_function;
-
-    #[test]
-    fn refusal_messages_name_their_function() {
-        assert_eq!(
-            refused_function("rbac.key_generate: role x may not"),
-            Some("rbac.key_generate")
-        );
-        assert_eq!(refused_function("permission denied for table keys"), None);
-        assert_eq!(refused_function("rbac.: x"), None);
-        assert_eq!(refused_function("rbac.a b: x"), None);
-    }
 }

@@ -167,9 +167,12 @@ SELECT allowed FROM rbac.rbac_check('sk-x-member-0001', '/chat/completions', 'gp
 SELECT allowed FROM rbac.consume_quota('sk-x-broke-00001', '/chat/completions', 'gpt-4o');
 SELECT allowed FROM rbac.consume_quota('sk-x-member-0001', '/chat/completions', 'gpt-4o');
 SET LOCAL ROLE rbac_admin;
+SELECT pg_temp.expect_eq('denied: the earlier refused explain calls (caught by the tests) are escalations',
+  (SELECT count(*) FROM rbac.decision_log WHERE reason = 'management_refused' AND route = 'rbac.explain'), 3::bigint);
 SELECT pg_temp.expect_eq('denied: the two denials, nothing else',
   (SELECT array_agg(format('%s %s %s %s %s %s %s %s', key_hash = pg_temp.h('sk-x-member-0001'), user_id, team_id, organization_id,
-                           end_user_id, model, http_status, reason) ORDER BY reason) FROM rbac.decision_log),
+                           end_user_id, model, http_status, reason) ORDER BY reason) FROM rbac.decision_log
+   WHERE reason <> 'management_refused'),
   ARRAY['f     gpt-4o 429 budget_exceeded',
         't x-user x-team x-org x-cust gpt-4o-mini 403 team_model_access_denied']);
 RESET ROLE;

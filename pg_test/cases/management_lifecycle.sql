@@ -193,3 +193,20 @@ RESET ROLE;
 SELECT pg_temp.expect_eq('rbac_admin change audited with db_user and no actor',
   (SELECT row(db_user, actor)::text FROM rbac.audit_log WHERE table_name = 'users' AND object_id = 'u-b' AND after ->> 'user_alias' = 'Bea'),
   row('lc_dba', NULL::text)::text);
+
+-- review: an org admin never changes or deletes a fellow org admin (only a proxy admin does)
+RESET ROLE;
+INSERT INTO rbac.organizations(organization_id) VALUES ('o-peer');
+INSERT INTO rbac.users(user_id, user_role) VALUES ('u-peer-a', 'internal_user'), ('u-peer-b', 'internal_user'), ('u-peer-m', 'internal_user');
+INSERT INTO rbac.organization_members(organization_id, user_id, user_role) VALUES ('o-peer', 'u-peer-a', 'org_admin'),
+  ('o-peer', 'u-peer-b', 'org_admin'), ('o-peer', 'u-peer-m', 'internal_user');
+INSERT INTO rbac.keys(key_hash, user_id) VALUES (pg_temp.h('sk-lc-peer-a-00001'), 'u-peer-a');
+SET LOCAL ROLE rbac_api;
+SELECT pg_temp.expect_eq('peer org admin authenticates', (SELECT allowed FROM rbac.authenticate('sk-lc-peer-a-00001')), true);
+SELECT pg_temp.expect_error('demote a fellow org admin', $$SELECT rbac.user_update('u-peer-b', user_role => 'internal_user_viewer')$$, '42501');
+SELECT pg_temp.expect_error('limit a fellow org admin', $$SELECT rbac.user_update('u-peer-b', max_budget => 0.01)$$, '42501');
+SELECT pg_temp.expect_error('delete a fellow org admin', $$SELECT rbac.user_delete('u-peer-b', cascade => true)$$, '42501');
+SELECT pg_temp.expect_eq('a plain member of the organization is still managed', (SELECT max_budget FROM rbac.user_update('u-peer-m', max_budget => 1)), 1::numeric);
+RESET ROLE;
+SELECT pg_temp.expect_eq('the fellow org admin is untouched', (SELECT row(user_role, max_budget)::text FROM rbac.users WHERE user_id = 'u-peer-b'),
+  row('internal_user', NULL::numeric)::text);

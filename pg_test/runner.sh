@@ -47,7 +47,7 @@ fi
 
 if [ -n "${PSQL:-}" ]; then psql_bin=$PSQL
 elif command -v psql >/dev/null 2>&1; then psql_bin=psql
-else psql_bin=/usr/lib/postgresql/15/bin/psql
+else psql_bin=${PG_RBAC_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
 fi
 show=${CASES_SHOW:-3}
 case "$show" in ''|*[!0-9]*) show=3 ;; esac

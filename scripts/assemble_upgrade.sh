@@ -2,6 +2,8 @@
 # Builds the upgrade script sql/pg_rbac--FROM--TO.sql of the version being developed (CONTRIBUTING.md, "Schema
 # changes and upgrades") from one source of truth:
 #   sql/upgrades/FROM--TO.sql    changes to objects FROM already has (CREATE OR REPLACE, ALTER, data), by hand;
+#   sql/upgrades/FROM--TO.d/*.sql  more such changes, one file per topic, appended in name order (so work on
+#                                separate topics never edits the same file);
 #   sql/upgrades/FROM--TO.files  the new install-script files of TO, whose content is appended as it is (they
 #                                create only new objects, so the same text serves a fresh install and an upgrade);
 #   sql/090_finalize.sql         last, as in a fresh install (idempotent: search_path, RLS, grants).
@@ -17,6 +19,10 @@ changes=$root/sql/upgrades/$from--$to.sql files=$root/sql/upgrades/$from--$to.fi
   echo "-- released this script is never edited (pg_test/client/upgrade.sh checks both)."
   echo
   cat "$changes"
+  for part in "$root/sql/upgrades/$from--$to.d"/*.sql; do
+    [ -e "$part" ] || continue
+    echo; echo "-- ===== upgrades/$from--$to.d/$(basename "$part") ====="; cat "$part"
+  done
   { grep -v '^\s*#' "$files" || true; } | sed '/^\s*$/d' | while read -r f; do
     echo; echo "-- ===== $f ====="; cat "$root/sql/$f"
   done

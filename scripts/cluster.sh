@@ -2,7 +2,8 @@
 # A throwaway PostgreSQL 15 cluster on a private port and socket directory, run as the `postgres` user.
 # Source it, then: cluster_start DIR PORT; ... ; cluster_stop DIR
 # Exports PGHOST/PGPORT/PGUSER/PGDATABASE for psql and pg_test/runner.sh.
-PG_BIN=/usr/lib/postgresql/15/bin
+# PG_RBAC_PG_BIN: another PostgreSQL 15 installation (a developer running several checkouts side by side)
+PG_BIN=${PG_RBAC_PG_BIN:-/usr/lib/postgresql/15/bin}
 
 as_postgres() {
   # from / : the postgres user may not be able to enter the caller's directory (a private clone under /tmp)

@@ -3,7 +3,7 @@
 # PostgreSQL 15 server + headers, clang, pkg-config, OpenSSL headers, sudo; cargo-pgrx 0.18.1; `cargo pgrx init`.
 set -euo pipefail
 PGRX_VERSION=0.18.1
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG=${PG_RBAC_PG_BIN:-/usr/lib/postgresql/15/bin}/pg_config
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 need_apt=()

@@ -7,12 +7,12 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG=${PG_RBAC_PG_BIN:-/usr/lib/postgresql/15/bin}/pg_config
 shared=${PG_RBAC_SHARED:-"$(dirname "$root")/shared"}
 
 bash scripts/setup.sh || exit 1
 # One run at a time on a machine: the run installs into the system PostgreSQL and uses fixed ports and paths.
-exec 9>/tmp/pg_rbac-test.lock
+exec 9>"${PG_RBAC_TEST_LOCK:-/tmp/pg_rbac-test.lock}"
 flock 9
 failed=0; passed=0
 record() { if [ "$1" -eq 0 ]; then passed=$((passed+1)); echo "== $2: PASS"; else failed=$((failed+1)); echo "== $2: FAIL"; fi; }
@@ -26,15 +26,15 @@ cargo clippy --all-targets -- -D warnings
 record $? "cargo clippy"
 
 echo "== cargo pgrx test (unit tests and #[pg_test]s)"
-cargo pgrx test pg15 --runas postgres --pgdata /tmp/pg_rbac-pgrx-test-data
+cargo pgrx test pg15 --runas postgres --pgdata "${PG_RBAC_TMP:-/tmp}/pg_rbac-pgrx-test-data"
 record $? "cargo pgrx test"
 
 echo "== installing the extension into PostgreSQL 15"
-cargo pgrx install --pg-config "$PG_CONFIG" >/tmp/pg_rbac-install.log 2>&1 || { tail -30 /tmp/pg_rbac-install.log; exit 1; }
+cargo pgrx install --pg-config "$PG_CONFIG" >"${PG_RBAC_TMP:-/tmp}/pg_rbac-install.log" 2>&1 || { tail -30 "${PG_RBAC_TMP:-/tmp}/pg_rbac-install.log"; exit 1; }
 
 source scripts/cluster.sh
-cluster_dir=/tmp/pg_rbac-test-cluster
-cluster_start "$cluster_dir" 55433
+cluster_dir=${PG_RBAC_TMP:-/tmp}/pg_rbac-test-cluster
+cluster_start "$cluster_dir" "${PG_RBAC_TEST_PORT:-55433}"
 trap 'cluster_stop "$cluster_dir"' EXIT
 psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION pg_rbac" || exit 1
 

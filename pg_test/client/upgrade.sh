@@ -12,7 +12,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 snapshot_sql=$root/pg_test/upgrade/catalog_snapshot.sql
-extdir=$(/usr/lib/postgresql/15/bin/pg_config --sharedir)/extension
+extdir=$("${PG_RBAC_PG_BIN:-/usr/lib/postgresql/15/bin}/pg_config" --sharedir)/extension
 current=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)
 work=$(mktemp -d)
 copied=()

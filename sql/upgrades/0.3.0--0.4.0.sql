@@ -1,0 +1,3 @@
+-- Changes of 0.4.0 to objects that 0.3.0 already has (new objects come from the files listed in
+-- 0.3.0--0.4.0.files). One file per topic in 0.3.0--0.4.0.d/ is appended after this one, in name order.
+-- scripts/assemble_upgrade.sh builds sql/pg_rbac--0.3.0--0.4.0.sql from all of them.

@@ -10,7 +10,8 @@
 //! * the audience is always verified (docs/semantics.md §11.2), leeway is the issuer's `leeway_seconds` (LiteLLM: 0);
 //! * HS256/384/512 are accepted for `oct` keys (LiteLLM accepts no HS*), ES512 is not (jsonwebtoken lacks P-521).
 //!
-//! All signature work is done by `jsonwebtoken` (RustCrypto backend); this module only selects keys and checks
+//! All signature work is done by `jsonwebtoken` (aws-lc backend, `aws_lc_rs`: 3-4x faster RSA and ECDSA than
+//! its pure-Rust backend, docs/benchmarks.md); this module only selects keys and checks
 //! claims. Every function here is total: no input makes it panic.
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -64,7 +65,7 @@ const MAX_CACHED_TOKEN_BYTES: usize = 16 * 1024;
 
 /// Smallest RSA modulus accepted, in bits (RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used").
 const MIN_RSA_BITS: usize = 2048;
-/// Largest RSA modulus accepted, in bits (the RustCrypto `rsa` crate's limit; also bounds verification cost).
+/// Largest RSA modulus accepted, in bits (bounds verification cost; aws-lc verifies up to 8192 bits as well).
 const MAX_RSA_BITS: usize = 8192;
 
 /// Base64url as RFC 7515 §2 requires for JWS parts: URL-safe alphabet, no padding, canonical trailing bits.
@@ -417,7 +418,7 @@ fn parse_jwks(value: Option<&Value>) -> Vec<VerificationKey> {
     keys.iter().filter_map(parse_jwk).collect()
 }
 
-/// The signature algorithms supported here (jsonwebtoken with RustCrypto).
+/// The signature algorithms supported here (jsonwebtoken with its aws-lc backend).
 fn supported_algorithm(name: &str) -> Option<Algorithm> {
     Algorithm::from_str(name).ok()
 }

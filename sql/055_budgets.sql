@@ -234,9 +234,12 @@ DECLARE
   f        record;
   v        jsonb;
 BEGIN
-  IF defaults IS NULL AND bounds IS NULL THEN RETURN NEW; END IF;
-  IF TG_OP = 'INSERT' AND defaults IS NOT NULL
-     AND (kind <> 'internal_user' OR new_j ->> 'user_role' IN ('internal_user', 'internal_user_viewer')) THEN
+  -- user settings are for internal users (LiteLLM default_internal_user_params), not for admins
+  IF (defaults IS NULL AND bounds IS NULL)
+     OR (kind = 'internal_user' AND new_j ->> 'user_role' NOT IN ('internal_user', 'internal_user_viewer')) THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'INSERT' AND defaults IS NOT NULL THEN
     FOR f IN SELECT * FROM jsonb_each(defaults) LOOP
       IF coalesce(new_j -> f.key, 'null') = 'null' OR (f.key = 'models' AND new_j -> f.key = '[]') THEN
         new_j := jsonb_set(new_j, ARRAY[f.key], f.value);
@@ -273,8 +276,8 @@ BEGIN
 END $$;
 CREATE TRIGGER defaults_and_bounds BEFORE INSERT OR UPDATE OF max_budget, soft_budget, budget_duration, rpm_limit, tpm_limit,
   max_parallel_requests, expires ON rbac.keys FOR EACH ROW EXECUTE FUNCTION rbac._defaults_and_bounds();
-CREATE TRIGGER defaults_and_bounds BEFORE INSERT OR UPDATE OF max_budget, soft_budget, budget_duration, rpm_limit, tpm_limit
-  ON rbac.users FOR EACH ROW EXECUTE FUNCTION rbac._defaults_and_bounds();
+CREATE TRIGGER defaults_and_bounds BEFORE INSERT OR UPDATE OF max_budget, soft_budget, budget_duration, rpm_limit,
+  tpm_limit ON rbac.users FOR EACH ROW EXECUTE FUNCTION rbac._defaults_and_bounds();
 CREATE TRIGGER defaults_and_bounds BEFORE INSERT ON rbac.teams FOR EACH ROW EXECUTE FUNCTION rbac._defaults_and_bounds();
 
 ---------------------------------------------------------------------------------------------------------------

@@ -688,6 +688,7 @@ REVOKE ALL ON FUNCTION rbac._soft_budget_crossed(text, text, text, numeric, nume
   rbac._setting_fields(text) FROM PUBLIC;
 
 SELECT rbac._secure_tables();
+REVOKE ALL ON SEQUENCE rbac.budget_events_event_id_seq FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON rbac.budgets, rbac.settings TO rbac_admin;
 GRANT SELECT ON rbac.budgets, rbac.settings, rbac.budget_events TO rbac_api;
 -- tiers and settings: proxy admins and viewers (LiteLLM /budget/info is admin-only); written only through the

@@ -47,6 +47,9 @@ SELECT pg_temp.expect_eq('own value wins over the tier',
 SELECT pg_temp.expect_eq('assignment audited',
   (SELECT after ->> 'budget_id' FROM rbac.audit_log WHERE table_name = 'keys' AND object_id = pg_temp.h('sk-bt-member-00001')
    AND after ->> 'budget_id' IS NOT NULL ORDER BY audit_id DESC LIMIT 1), 'basic');
+SELECT pg_temp.expect_eq('explain shows the tier and what it gives',
+  (SELECT detail FROM rbac.explain('sk-bt-member-00001', '/chat/completions', 'gpt-4o') WHERE gate = 'budget' LIMIT 1)
+  LIKE '%max_budget 1, budget_duration 30d, %, soft_budget 0.5, budget tier basic (gives max_budget, soft_budget, budget_duration, rpm_limit, tpm_limit, max_parallel_requests)', true);
 SELECT pg_temp.expect_error('assign unknown tier', $$SELECT rbac.budget_assign('nope', 'key', 'sk-bt-own-rpm-0001')$$, '22023');
 SELECT pg_temp.expect_error('assign to unknown organization', $$SELECT rbac.budget_assign('basic', 'organization', 'o-nope')$$, '22023');
 SELECT pg_temp.expect_error('assign to a team (no tier level)', $$SELECT rbac.budget_assign('basic', 'team', 't-bt')$$, '22023');

@@ -67,9 +67,7 @@ CREATE UNIQUE INDEX budget_events_once_idx
 -- upperbound_key_generate_params, default_internal_user_params, default_team_params, max_end_user_budget_id), each
 -- stored as LiteLLM's JSON shape so that a proxy_config.yaml section maps onto one row.
 CREATE TABLE rbac.settings (
-  name                  text PRIMARY KEY CHECK (name IN ('default_key_generate_params', 'upperbound_key_generate_params',
-                          'default_internal_user_params', 'upperbound_internal_user_params', 'default_team_params',
-                          'max_end_user_budget_id')),
+  name                  text PRIMARY KEY,     -- the known names and their shapes: rbac._setting_fields (055_budgets.sql)
   value                 jsonb NOT NULL,
   updated_at            timestamptz NOT NULL DEFAULT now(),
   updated_by            text

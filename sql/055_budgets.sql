@@ -35,10 +35,11 @@ BEGIN
 END $$;
 CREATE TRIGGER validate BEFORE INSERT OR UPDATE ON rbac.budgets FOR EACH ROW EXECUTE FUNCTION rbac._validate_budget();
 
--- The fields each setting may hold and their JSON types (LiteLLM's shapes; unknown fields are refused so that a
--- typo never silently sets nothing).
+-- The settings there are, with the fields each may hold and their JSON types (LiteLLM's shapes; unknown names and
+-- fields are refused so that a typo never silently sets nothing). max_end_user_budget_id holds a tier's id.
 CREATE FUNCTION rbac._setting_fields(name text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE name
+    WHEN 'max_end_user_budget_id' THEN '"budget_id"'
     WHEN 'default_key_generate_params' THEN '{"max_budget": "number", "soft_budget": "number", "budget_duration": "duration",
         "rpm_limit": "integer", "tpm_limit": "integer", "max_parallel_requests": "integer", "models": "array"}'
     WHEN 'upperbound_key_generate_params' THEN '{"max_budget": "number", "budget_duration": "duration", "duration": "duration",
@@ -55,7 +56,10 @@ $$;
 CREATE FUNCTION rbac._validate_setting() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE f record; want text; field text;
 BEGIN
-  IF NEW.name = 'max_end_user_budget_id' THEN
+  IF rbac._setting_fields(NEW.name) IS NULL THEN
+    RAISE EXCEPTION 'settings.name: unknown setting % (known: default_key_generate_params, upperbound_key_generate_params, default_internal_user_params, upperbound_internal_user_params, default_team_params, max_end_user_budget_id)',
+      NEW.name USING ERRCODE = '23514';
+  ELSIF NEW.name = 'max_end_user_budget_id' THEN
     IF jsonb_typeof(NEW.value) <> 'string' OR NOT EXISTS (SELECT 1 FROM rbac.budgets b WHERE b.budget_id = NEW.value #>> '{}') THEN
       RAISE EXCEPTION 'settings.max_end_user_budget_id must be the budget_id of an existing budget tier (a JSON string), got %',
         NEW.value USING ERRCODE = '23514';
@@ -497,8 +501,7 @@ RETURNS rbac.settings LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, rb
 DECLARE fn constant text := 'rbac.setting_update'; s rbac.settings;
 BEGIN
   PERFORM rbac._budget_admin(fn);
-  IF _setting_update.name IS NULL OR rbac._setting_fields(_setting_update.name) IS NULL
-     AND _setting_update.name IS DISTINCT FROM 'max_end_user_budget_id' THEN
+  IF rbac._setting_fields(_setting_update.name) IS NULL THEN
     RAISE EXCEPTION '%: unknown setting % (default_key_generate_params, upperbound_key_generate_params, default_internal_user_params, upperbound_internal_user_params, default_team_params, max_end_user_budget_id)',
       fn, coalesce(_setting_update.name, 'NULL') USING ERRCODE = '22023';
   END IF;

@@ -19,6 +19,9 @@ SELECT pg_temp.expect_eq('set key defaults',
   (SELECT value FROM rbac.setting_update('default_key_generate_params', '{"max_budget": 5, "rpm_limit": 10, "models": ["gpt-4o"]}')),
   '{"max_budget": 5, "rpm_limit": 10, "models": ["gpt-4o"]}'::jsonb);
 SELECT pg_temp.expect_error('unknown setting', $$SELECT rbac.setting_update('general_settings', '{}')$$, '22023');
+RESET ROLE;
+SELECT pg_temp.expect_error('unknown setting, written directly', $$INSERT INTO rbac.settings(name, value) VALUES ('general_settings', '{}')$$, '23514');
+SET LOCAL ROLE rbac_api;
 SELECT pg_temp.expect_error('unknown field', $$SELECT rbac.setting_update('default_key_generate_params', '{"max_budgt": 1}')$$, '23514');
 SELECT pg_temp.expect_error('non-numeric budget', $$SELECT rbac.setting_update('upperbound_key_generate_params', '{"max_budget": "100"}')$$, '23514');
 SELECT pg_temp.expect_error('fractional rpm', $$SELECT rbac.setting_update('upperbound_key_generate_params', '{"rpm_limit": 1.5}')$$, '23514');

@@ -69,10 +69,17 @@ fn add_budget_numbers(steps: &mut [Step]) {
             let Some((scope, id, user_id)) = &step.level else {
                 continue;
             };
+            // a soft budget and a budget tier (sql/055_budgets.sql) are named only when set; the tier's values are
+            // already the row's (budget_fields lists which)
             let sql = format!(
                 "SELECT format('spend %s, reserved %s, max_budget %s, budget_duration %s, budget_reset_at %s', \
                  spend, reserved, coalesce(max_budget::text, 'none'), coalesce(budget_duration, 'none'), \
-                 coalesce(budget_reset_at::text, 'none')) FROM rbac.{} WHERE {}",
+                 coalesce(budget_reset_at::text, 'none')) \
+                 || coalesce(', soft_budget ' || soft_budget, '') \
+                 || coalesce(', budget tier ' || (to_jsonb(x) ->> 'budget_id') || ' (gives ' || coalesce((SELECT \
+                    string_agg(f, ', ') FROM jsonb_array_elements_text(to_jsonb(x) -> 'budget_fields') f), 'nothing') \
+                    || ')', '') \
+                 FROM rbac.{} x WHERE {}",
                 scope.table(),
                 scope.key_condition(1)
             );

@@ -76,6 +76,11 @@ extension_sql_file!(
     requires = ["schema"]
 );
 extension_sql_file!(
+    "../sql/004_budget_schema.sql",
+    name = "budget_schema",
+    requires = ["quota_schema"]
+);
+extension_sql_file!(
     "../sql/003_route_groups.sql",
     name = "route_groups",
     requires = ["schema"]
@@ -132,6 +137,11 @@ extension_sql_file!(
     "../sql/050_management.sql",
     name = "management",
     requires = ["functions", "security", "quota"]
+);
+extension_sql_file!(
+    "../sql/055_budgets.sql",
+    name = "budgets",
+    requires = ["management", "budget_schema"]
 );
 extension_sql_file!(
     "../sql/060_lifecycle.sql",

@@ -317,14 +317,18 @@ mod tests {
         )
     }
 
+    /// `_record_spend` up to the end of its per-level CASE (what follows it, the soft-budget and first-customer
+    /// handling of sql/055_budgets.sql, is not per level).
     fn record_spend_sql() -> String {
         format!(
             "CREATE FUNCTION rbac._record_spend(p_scope text, p_id1 text, p_id2 text, p_spend numeric, p_release numeric)\n\
-             RETURNS void LANGUAGE plpgsql AS $$\n#variable_conflict use_variable\nBEGIN\n{}END $$;",
+             RETURNS void LANGUAGE plpgsql AS $$\n#variable_conflict use_variable\n\
+             DECLARE v_soft numeric; v_spend numeric; v_max numeric; v_period_end timestamptz;\nBEGIN\n{}",
             case_per_scope(
                 "UPDATE rbac.$table SET spend = CASE WHEN budget_reset_at <= now() THEN p_spend ELSE spend + p_spend END,\n      \
                  budget_reset_at = CASE WHEN budget_reset_at <= now() THEN rbac.next_budget_reset(budget_duration, now()) ELSE budget_reset_at END,\n      \
-                 reserved = greatest(reserved - p_release, 0) WHERE $cond;"
+                 reserved = greatest(reserved - p_release, 0) WHERE $cond\n      \
+                 RETURNING soft_budget, spend, max_budget, budget_reset_at INTO v_soft, v_spend, v_max, v_period_end;"
             )
         )
     }

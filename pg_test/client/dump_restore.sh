@@ -17,6 +17,9 @@ INSERT INTO rbac.team_members(team_id, user_id) VALUES ('t-d', 'u-d');
 INSERT INTO rbac.keys(key_hash, user_id, team_id, max_budget) VALUES (rbac.hash_key('sk-dump-restore-0001'), 'u-d', 't-d', 10);
 INSERT INTO rbac.route_groups(group_name, pattern) VALUES ('my_routes', '/custom/*');
 INSERT INTO rbac.jwt_issuers(issuer, jwks, audiences) VALUES ('https://idp.dump.test', '{"keys": []}', ARRAY['aud']);
+INSERT INTO rbac.budgets(budget_id, rpm_limit, soft_budget) VALUES ('tier-d', 7, 1);
+UPDATE rbac.keys SET budget_id = 'tier-d';
+INSERT INTO rbac.settings(name, value) VALUES ('upperbound_key_generate_params', '{"max_budget": 5}');
 SELECT rbac.settle(q.reservation_id, 10, 5, 1.25) FROM rbac.consume_quota('sk-dump-restore-0001', '/chat/completions', 'gpt-4o', 1, 15, 2) q;
 SQL
 pg_dump -Fc -d rbac_dump_src -f "$tmp/dump" || exit 1
@@ -30,6 +33,11 @@ summary="SELECT (SELECT count(*) FROM rbac.keys) || '/' || (SELECT count(*) FROM
 src=$(psql -X -t -A -d rbac_dump_src -c "$summary")
 dst=$(psql -X -t -A -d rbac_dump_dst -c "$summary")
 expect "keys/teams/models/route groups/issuers/key spend/team spend/spend_log/audit rows/reservations survive" "$dst" "$src"
+tiers="SELECT string_agg(b.budget_id || ' ' || k.rpm_limit || ' ' || k.max_budget || ' ' || array_to_string(k.budget_fields, ','), ';')
+  || '/' || (SELECT count(*) FROM rbac.settings) || '/' || (SELECT string_agg(scope || ' ' || spend, ';') FROM rbac.budget_events)
+  FROM rbac.budgets b JOIN rbac.keys k ON k.budget_id = b.budget_id"
+expect "budget tiers, settings and budget events survive (a key above a later bound included)" \
+  "$(psql -X -t -A -d rbac_dump_dst -c "$tiers")" "tier-d 7 10 soft_budget,rpm_limit/1/key 1.25"
 expect "the restored key decides as before" \
   "$(psql -X -t -A -d rbac_dump_dst -c "SELECT reason || '/' || team_id FROM rbac.rbac_check('sk-dump-restore-0001', '/chat/completions', 'gpt-4o')")" "ok/t-d"
 expect "the restored access group applies" \
